@@ -1,4 +1,4 @@
-"""Writing files so that nothing is ever half-written: a temp file beside the target, then rename."""
+"""Writing files so that nothing is ever half-written: a temp file beside the target, renamed."""
 
 from __future__ import annotations
 

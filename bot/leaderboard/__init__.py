@@ -1,0 +1,1 @@
+"""leaderboard.csv: decoding, the append-only diff, and the rules for one row."""

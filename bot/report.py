@@ -1,0 +1,196 @@
+"""Rendering a result (schemas/result.schema.json) for people: PR comment, check run, terminal.
+
+Everything that may echo a submitter's bytes (messages, cells, names, URLs) goes through
+``text`` or ``code``, which make it inert under GitHub Flavored Markdown and GitHub's own
+filters: no mention, link, image, HTML, table break or marker spoofing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
+MAX_COMMENT_CHARS = 65_000
+MAX_CELL_CHARS = 300
+MAX_FINDING_ROWS = 60
+_ASCII_PUNCTUATION = set("!\"#$%'()*+,-./:;=?[\\]^_`{|}~")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _visible(value: str, limit: int = MAX_CELL_CHARS) -> str:
+    """Control, format (bidi, zero-width) and separator characters become `\\uXXXX`."""
+    out = []
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    shown = "".join(out)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def text(value: str, limit: int = MAX_CELL_CHARS) -> str:
+    """Untrusted text as inert Markdown prose (safe inside a table cell)."""
+    out = []
+    for char in _visible(value, limit):
+        if char in _HTML:
+            out.append(_HTML[char])
+        elif char == "@":
+            out.append("@&#8203;")  # a zero-width space stops @mentions and e-mail links
+        elif char in _ASCII_PUNCTUATION:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def code(value: str, limit: int = MAX_CELL_CHARS) -> str:
+    """Untrusted text as an inline code span (safe inside a table cell)."""
+    shown = _visible(value, limit).replace("|", "\\|").replace("<!--", "<!\\-\\-")
+    if not shown:
+        return "(empty)"
+    longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if shown[0] in "` " or shown[-1] in "` " else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def prose(value: str, limit: int = MAX_CELL_CHARS) -> str:
+    """A finding's message or fix: backtick-quoted parts as code, the rest as text."""
+    parts = _visible(value, limit).split("`")
+    rendered = []
+    for index, part in enumerate(parts):
+        if index % 2 == 1 and index < len(parts) - 1:
+            rendered.append(code(part) if part else "")
+        else:
+            rendered.append(text(part, limit=len(part) + 1))
+    return "".join(rendered)
+
+
+def _line(finding: dict[str, Any]) -> str:
+    return str(finding["line"]) if finding.get("line") else "–"
+
+
+def verdict(result: dict[str, Any]) -> str:
+    errors = result["errors"]
+    submission = result.get("submission")
+    if result["ok"] and submission:
+        claimed = sum(1 for value in submission["row"].values() if value) - 3
+        return (
+            f"✅ **Valid submission**: {code(submission['row'].get('Model', ''))} appends one row "
+            f"with {claimed} claimed score(s)."
+        )
+    if result["ok"]:
+        return "✅ **Valid**: no problems found."
+    codes = sorted({finding["code"] for finding in errors})
+    return (
+        f"❌ **Not accepted yet**: {len(errors)} problem(s) to fix "
+        f"({', '.join(code(name) for name in codes)})."
+    )
+
+
+def _findings_table(findings: list[dict[str, Any]]) -> list[str]:
+    lines = ["| Line | Column | Code | Problem | How to fix |", "|---:|---|---|---|---|"]
+    for finding in findings[:MAX_FINDING_ROWS]:
+        column = code(finding["column"]) if finding.get("column") else "–"
+        lines.append(
+            f"| {_line(finding)} | {column} | {code(finding['code'])} | "
+            f"{prose(finding['message'])} | {prose(finding['fix'])} |"
+        )
+    if len(findings) > MAX_FINDING_ROWS:
+        lines.append(f"| | | | … and {len(findings) - MAX_FINDING_ROWS} more | see the check run |")
+    return lines
+
+
+def _ranks_section(result: dict[str, Any]) -> list[str]:
+    ranks = result.get("ranks") or []
+    if not ranks:
+        return []
+    tops = [rank["column"] for rank in ranks if rank["rank"] == 1]
+    lines = ["", "#### Where the claimed scores would rank"]
+    if tops:
+        lines.append(f"Claims **#1** on {', '.join(code(name) for name in tops)}.")
+        lines.append("")
+    lines += ["| Column | Claimed | Rank | Best existing |", "|---|---:|---:|---:|"]
+    for rank in ranks:
+        best = "–" if rank["best_existing"] is None else str(rank["best_existing"])
+        lines.append(
+            f"| {code(rank['column'])} | {rank['claimed']} | "
+            f"#{rank['rank']} of {rank['of']} | {best} |"
+        )
+    return lines
+
+
+def _row_section(result: dict[str, Any]) -> list[str]:
+    submission = result.get("submission")
+    if not submission:
+        return []
+    lines = [
+        "",
+        f"<details><summary>The appended row as parsed (line {submission['line']})</summary>",
+        "",
+        "| Column | Value |",
+        "|---|---|",
+    ]
+    for column, value in submission["row"].items():
+        lines.append(f"| {code(column)} | {code(value) if value else '(not run)'} |")
+    if submission.get("manifest_path"):
+        lines.append(f"| manifest | {code(submission['manifest_path'])} |")
+    lines += ["", "</details>"]
+    return lines
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row."""
+    lines = [STICKY_MARKER, "### HEAR leaderboard submission check", "", verdict(result)]
+    if result["errors"]:
+        lines += ["", f"#### Problems ({len(result['errors'])})", ""]
+        lines += _findings_table(result["errors"])
+    if result["warnings"]:
+        lines += ["", f"#### Warnings ({len(result['warnings'])})", ""]
+        lines += _findings_table(result["warnings"])
+    lines += _ranks_section(result)
+    lines += _row_section(result)
+    lines += ["", _footer(result)]
+    body = "\n".join(lines)
+    if len(body) > MAX_COMMENT_CHARS:
+        cut = "\n\n… (cut to fit a GitHub comment; the check run and JSON result have it all)"
+        body = body[: MAX_COMMENT_CHARS - len(cut)].rsplit("\n", 1)[0] + cut
+    return body
+
+
+def _footer(result: dict[str, Any]) -> str:
+    pull = result.get("pull_request")
+    where = ""
+    if pull:
+        sha = code(pull["head_sha"][:12])
+        where = f" for {code(pull['repository'])} #{pull['number']} at {sha}"
+    return (
+        f"<sub>hearbot {code(result['tool']['version'])}{where}. Check locally before pushing: "
+        "`hearbot validate --repo . --base origin/main --head HEAD`</sub>"
+    )
+
+
+def render_text(result: dict[str, Any]) -> str:
+    """For a terminal: one block per finding, then ranks."""
+    out = []
+    status = "ACCEPTABLE" if result["ok"] else "REJECTED"
+    submission = result.get("submission")
+    model = f" ({_visible(submission['row'].get('Model', ''))})" if submission else ""
+    out.append(
+        f"{status}{model}: {len(result['errors'])} error(s), {len(result['warnings'])} warning(s)"
+    )
+    for severity, findings in (("error", result["errors"]), ("warning", result["warnings"])):
+        for finding in findings:
+            where = f"leaderboard.csv:{finding['line']}" if finding.get("line") else "submission"
+            column = f" [{finding['column']}]" if finding.get("column") else ""
+            message, fix = _visible(finding["message"], 4000), _visible(finding["fix"], 4000)
+            out.append(f"{where}: {severity} {finding['code']}{_visible(column)}: {message}")
+            out.append(f"    fix: {fix}")
+    for rank in result.get("ranks") or []:
+        out.append(
+            f"rank: {rank['column']}: {rank['claimed']} would be #{rank['rank']} of {rank['of']}"
+        )
+    return "\n".join(out) + "\n"
