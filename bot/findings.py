@@ -89,7 +89,7 @@ CODES: dict[str, CodeDoc] = {
         fix="Keep one row in this PR and open one PR per other model, each with its manifest.",
     ),
     "field-count": CodeDoc(
-        rule="Every row has exactly as many comma-separated fields as the header (22).",
+        rule="Every row has exactly as many comma-separated fields as the header.",
         bad="A row missing the Submission Date field, a comma inside the model name, or an "
         "empty line.",
         fix="Write one field per header column, empty fields for tasks not run; no commas "
@@ -114,8 +114,8 @@ CODES: dict[str, CodeDoc] = {
         fix="Choose a distinct name that says how your model differs.",
     ),
     "url": CodeDoc(
-        rule="URL is an `https://` link to the model's repository or paper, without spaces, "
-        "credentials or fragments tricks.",
+        rule="URL is an `https://` link to the model's repository or paper, with a host name "
+        "and without spaces or credentials.",
         bad="`http://example.org/model`, `github.com/acme/net`",
         fix="Use the full https URL, e.g. `https://github.com/acme/net`.",
     ),

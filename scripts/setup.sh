@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up this checkout: a virtual environment in .venv with hearbot installed (editable).
+#   bash scripts/setup.sh         runtime only
+#   bash scripts/setup.sh --dev   + test tools (pytest, zizmor, check-jsonschema, ...) and the
+#                                 pinned npm packages the tests read (GitHub's OpenAPI spec)
+# Safe to re-run: it only installs what is missing or out of date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    *) echo "setup.sh: unknown option $arg (use --dev)" >&2; exit 2 ;;
+  esac
+done
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup.sh: Python 3.11 or newer is needed ($python is $("$python" --version 2>&1))" >&2
+  exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+if [ "$dev" = 1 ]; then
+  .venv/bin/python -m pip install -q -e ".[dev]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+
+if [ "$dev" = 1 ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup.sh: npm is needed for the test data (GitHub's OpenAPI description);" \
+         "install Node.js 20+ (Debian: apt-get install nodejs npm)" >&2
+    exit 2
+  fi
+  if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.package-lock-copy.json; then
+    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+    cp package-lock.json node_modules/.package-lock-copy.json
+  fi
+fi
+echo "setup.sh: ready (.venv$( [ "$dev" = 1 ] && echo ', dev tools, node_modules'))"
