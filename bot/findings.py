@@ -61,6 +61,13 @@ CODES: dict[str, CodeDoc] = {
         fix="Remove the final newline: `truncate -s -1 leaderboard.csv` (repeat per extra "
         'empty line), or `printf %s "$(cat leaderboard.csv)" > leaderboard.csv`.',
     ),
+    "file-too-large": CodeDoc(
+        rule="leaderboard.csv grows by one row, not by hundreds of kilobytes (the diff of a "
+        "huge file is not computed).",
+        bad="A generated file with thousands of rows.",
+        fix="Restore the file with `git checkout origin/main -- leaderboard.csv` and append "
+        "your one row.",
+    ),
     "header-changed": CodeDoc(
         rule="The header line is exactly as on the default branch.",
         bad="`Model,URL,Submission Date,Beehive,...,My New Task`",
@@ -90,8 +97,8 @@ CODES: dict[str, CodeDoc] = {
     ),
     "field-count": CodeDoc(
         rule="Every row has exactly as many comma-separated fields as the header.",
-        bad="A row missing the Submission Date field, a comma inside the model name, or an "
-        "empty line.",
+        bad="A row missing the Submission Date field, a comma inside the model name, or a "
+        "blank line.",
         fix="Write one field per header column, empty fields for tasks not run; no commas "
         "inside a field.",
     ),

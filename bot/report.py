@@ -77,7 +77,7 @@ def verdict(result: dict[str, Any]) -> str:
     errors = result["errors"]
     submission = result.get("submission")
     if result["ok"] and submission:
-        claimed = sum(1 for value in submission["row"].values() if value) - 3
+        claimed = len(result.get("ranks") or [])
         return (
             f"✅ **Valid submission**: {code(submission['row'].get('Model', ''))} appends one row "
             f"with {claimed} claimed score(s)."

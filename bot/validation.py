@@ -20,6 +20,7 @@ from bot.schemas import LeaderboardFacts, leaderboard_facts
 from bot.submission import MANIFEST_DIR, check_manifest, manifest_path
 
 LEADERBOARD_PATH = "leaderboard.csv"
+MAX_HEAD_BYTES = 256 * 1024
 RESTORE = "run `git checkout origin/main -- leaderboard.csv` and append your row again"
 
 
@@ -54,6 +55,17 @@ def validate(submission: Submission, *, today: dt.date | None = None) -> dict[st
     latest = today or latest_allowed_date()
     base_rows = _base_rows(submission.base_csv, facts)
     findings: list[Finding] = []
+    growth = len(submission.head_csv) - len(submission.base_csv)
+    if len(submission.head_csv) > MAX_HEAD_BYTES and growth > MAX_HEAD_BYTES // 2:
+        findings.append(
+            Finding(
+                code="file-too-large",
+                message=f"leaderboard.csv grew by {growth} bytes to {len(submission.head_csv)}; "
+                "a submission adds one row of a few hundred bytes.",
+                fix=f"{RESTORE.capitalize()}.",
+            )
+        )
+        return _result(findings, None, [], submission, manifest_checked=False)
     decoded = decode_csv(submission.head_csv)
     head_lines = decoded.lines
     head_rows = head_lines[1:]
@@ -63,7 +75,8 @@ def validate(submission: Submission, *, today: dt.date | None = None) -> dict[st
     if header != ",".join(facts.header):
         findings.append(_header_finding(header, facts))
     findings += _existing_row_findings(row_diff, base_rows)
-    new_rows = row_diff.new_rows
+    findings += _blank_line_findings(row_diff.new_rows)
+    new_rows = [row for row in row_diff.new_rows if row.text.strip()]
     findings += _count_findings(new_rows)
     parsed: list[tuple[HeadRow, dict[str, str]]] = []
     for row in new_rows:
@@ -92,7 +105,8 @@ def validate(submission: Submission, *, today: dt.date | None = None) -> dict[st
     if submission.changed_files is not None:
         expected = manifest_path(submission_block["slug"]) if submission_block else None
         findings += _changed_file_findings(submission.changed_files, expected)
-    findings += _rank_warnings(ranks)
+    if submission_block is not None:
+        findings += _rank_warnings(ranks, submission_block["line"])
     if submission.manifests is None and submission.named_manifest is None:
         findings.append(
             Finding(
@@ -101,6 +115,16 @@ def validate(submission: Submission, *, today: dt.date | None = None) -> dict[st
                 fix="Pass `--manifest submissions/<slug>.json` (or validate from git with --repo).",
             )
         )
+    return _result(findings, submission_block, ranks, submission, manifest_checked)
+
+
+def _result(
+    findings: list[Finding],
+    submission_block: dict[str, Any] | None,
+    ranks: list[dict[str, Any]],
+    submission: Submission,
+    manifest_checked: bool,
+) -> dict[str, Any]:
     errors = [f for f in findings if CODES[f.code].severity == "error"]
     warnings = [f for f in findings if CODES[f.code].severity == "warning"]
     return {
@@ -262,6 +286,19 @@ def _existing_row_findings(row_diff: RowDiff, base_rows: list[str]) -> list[Find
     return findings
 
 
+def _blank_line_findings(new_rows: list[HeadRow]) -> list[Finding]:
+    return [
+        Finding(
+            code="field-count",
+            line=row.line,
+            message=f"Line {row.line} is blank.",
+            fix=f"Delete line {row.line}; rows follow each other without blank lines.",
+        )
+        for row in new_rows
+        if not row.text.strip()
+    ]
+
+
 def _count_findings(new_rows: list[HeadRow]) -> list[Finding]:
     if not new_rows:
         return [
@@ -293,15 +330,13 @@ def _row_findings(
     values = row.text.split(",")
     header = facts.header
     if len(values) != len(header):
-        what = "an empty line" if row.text == "" else f"{len(values)} fields"
         return [
             Finding(
                 code="field-count",
                 line=row.line,
-                message=f"Line {row.line} has {what}; the header has {len(header)}.",
+                message=f"Line {row.line} has {len(values)} fields; the header has {len(header)}.",
                 fix="Write one field per header column (empty for tasks not run), separated by "
-                "commas, and no comma inside a field."
-                + (" Delete the empty line." if row.text == "" else ""),
+                "commas, and no comma inside a field.",
             )
         ], None
     fields = dict(zip(header, values, strict=True))
@@ -475,7 +510,7 @@ def _as_score(value: str) -> Decimal | None:
     return Decimal(value)
 
 
-def _rank_warnings(ranks: list[dict[str, Any]]) -> list[Finding]:
+def _rank_warnings(ranks: list[dict[str, Any]], line: int) -> list[Finding]:
     findings = []
     for rank in ranks:
         best = rank["best_existing"]
@@ -483,6 +518,7 @@ def _rank_warnings(ranks: list[dict[str, Any]]) -> list[Finding]:
             findings.append(
                 Finding(
                     code="claims-top-rank",
+                    line=line,
                     column=rank["column"],
                     message=f"Claims #1 on {rank['column']}: {rank['claimed']} against the best "
                     f"existing {best}.",

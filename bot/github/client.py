@@ -1,0 +1,266 @@
+"""A thin adapter over PyGithub: the calls the bot makes, plain data out, one error type.
+
+Retries: urllib3 (through PyGithub's ``GithubRetry``) retries 5xx answers and secondary rate
+limits with exponential backoff, honouring ``Retry-After``. Whatever still fails is raised as
+``InfrastructureError`` (threat model 15), which the CLI reports as exit 3, never as a pass.
+Every method reads or writes exactly the REST endpoints named in its docstring.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from bot.github.env import GitHubEnv
+from bot.validation import ChangedFile
+
+T = TypeVar("T")
+
+# Methods worth retrying: reads, and writes whose repetition converges (labels are sets,
+# edits overwrite, a duplicate sticky comment is deleted by the next upsert).
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE"})
+HTTP_TIMEOUT_S = 30
+
+
+class InfrastructureError(RuntimeError):
+    """The GitHub API could not be used (after retries): not a verdict on the submission."""
+
+
+class NotFoundError(InfrastructureError):
+    """The API answered 404 for something the bot expected to exist."""
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    state: str
+    head_sha: str
+    base_sha: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommentInfo:
+    id: int
+    login: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    head_sha: str
+    annotations_count: int
+
+
+def make_github(env: GitHubEnv) -> Github:
+    policy = env.retry
+    retry = GithubRetry(
+        total=policy.retries,
+        backoff_factor=policy.backoff_factor,
+        secondary_rate_wait=policy.secondary_rate_wait,
+        allowed_methods=RETRIED_METHODS,
+    )
+    return Github(
+        auth=Auth.Token(env.token),
+        base_url=env.api_url,
+        per_page=100,
+        retry=retry,
+        timeout=HTTP_TIMEOUT_S,
+        seconds_between_requests=policy.seconds_between_requests or None,
+        seconds_between_writes=policy.seconds_between_writes or None,
+        lazy=True,
+        user_agent="hearbot",
+    )
+
+
+def _api(what: str, call: Callable[[], T]) -> T:
+    """Run one API interaction, turning every transport/API failure into InfrastructureError."""
+    try:
+        return call()
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else None
+        detail = f"HTTP {exc.status}" + (f": {message}" if message else "")
+        error_type = NotFoundError if exc.status == 404 else InfrastructureError
+        raise error_type(f"GitHub API failed to {what} ({detail})") from exc
+    except (requests.RequestException, Urllib3Error) as exc:
+        raise InfrastructureError(f"GitHub API failed to {what} ({type(exc).__name__}: {exc})") from exc
+
+
+class GitHubClient:
+    """The repository ``env.repository`` as seen through the REST API."""
+
+    def __init__(self, env: GitHubEnv, github: Github | None = None) -> None:
+        self._github = github or make_github(env)
+        self._repo = self._github.get_repo(env.repository, lazy=True)
+
+    def close(self) -> None:
+        self._github.close()
+
+    # --- reading -------------------------------------------------------------------------
+
+    def open_pulls_with_head(self, head_sha: str) -> list[PullInfo]:
+        """``GET /repos/{o}/{r}/pulls?state=open`` (all pages), those whose head is ``head_sha``."""
+
+        def matching() -> list[PullInfo]:
+            pulls = self._repo.get_pulls(state="open")
+            return [_pull_info(pr) for pr in pulls if pr.head.sha == head_sha]
+
+        return sorted(_api("list open pull requests", matching), key=lambda pr: pr.number)
+
+    def pull(self, number: int) -> PullInfo:
+        """``GET /repos/{o}/{r}/pulls/{n}``, always a fresh request."""
+        return _api(f"read pull request #{number}", lambda: _pull_info(self._repo.get_pull(number)))
+
+    def merge_base(self, base_sha: str, head_sha: str) -> str:
+        """``GET /repos/{o}/{r}/compare/{base}...{head}``: the merge-base commit's SHA."""
+
+        def compare() -> str:
+            return self._repo.compare(base_sha, head_sha).merge_base_commit.sha
+
+        return _api(f"compare {base_sha[:12]}...{head_sha[:12]}", compare)
+
+    def changed_files(self, number: int) -> tuple[ChangedFile, ...]:
+        """``GET /repos/{o}/{r}/pulls/{n}/files`` (all pages; GitHub lists at most 3000)."""
+
+        def listing() -> tuple[ChangedFile, ...]:
+            files = self._repo.get_pull(number).get_files()
+            return tuple(ChangedFile(path=f.filename, status=f.status) for f in files)
+
+        return _api(f"list the files of pull request #{number}", listing)
+
+    def file_at(self, path: str, sha: str) -> bytes | None:
+        """``GET /repos/{o}/{r}/contents/{path}?ref={sha}``; None when there is no file there.
+
+        Files over 1 MB come back without inline content; those are read by blob SHA through
+        ``GET /repos/{o}/{r}/git/blobs/{blob_sha}``. A directory or submodule is "no file".
+        """
+
+        def read() -> bytes | None:
+            try:
+                content = self._repo.get_contents(path, ref=sha)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            if isinstance(content, list) or content.type != "file":
+                return None
+            if content.encoding == "base64":
+                return _b64decode(content.content or "")
+            blob = self._repo.get_git_blob(content.sha)
+            return _b64decode(blob.content) if blob.encoding == "base64" else blob.content.encode()
+
+        return _api(f"read {path} at {sha[:12]}", read)
+
+    # --- the sticky comment ---------------------------------------------------------------
+
+    def issue_comments(self, number: int) -> list[CommentInfo]:
+        """``GET /repos/{o}/{r}/issues/{n}/comments`` (all pages)."""
+
+        def listing() -> list[CommentInfo]:
+            comments = self._repo.get_issue(number).get_comments()
+            return [
+                CommentInfo(id=c.id, login=c.user.login if c.user else "", body=c.body or "")
+                for c in comments
+            ]
+
+        return _api(f"list the comments of pull request #{number}", listing)
+
+    def create_comment(self, number: int, body: str) -> int:
+        """``POST /repos/{o}/{r}/issues/{n}/comments``."""
+        return _api(
+            f"comment on pull request #{number}",
+            lambda: self._repo.get_issue(number).create_comment(body).id,
+        )
+
+    def edit_comment(self, number: int, comment_id: int, body: str) -> None:
+        """``PATCH /repos/{o}/{r}/issues/comments/{id}``."""
+        _api(
+            f"edit comment {comment_id}",
+            lambda: self._repo.get_issue(number).get_comment(comment_id).edit(body),
+        )
+
+    def delete_comment(self, number: int, comment_id: int) -> None:
+        """``DELETE /repos/{o}/{r}/issues/comments/{id}``."""
+        _api(
+            f"delete comment {comment_id}",
+            lambda: self._repo.get_issue(number).get_comment(comment_id).delete(),
+        )
+
+    # --- the check run --------------------------------------------------------------------
+
+    def check_runs(self, head_sha: str, name: str) -> list[CheckRunInfo]:
+        """``GET /repos/{o}/{r}/commits/{sha}/check-runs?check_name=...`` (all pages)."""
+
+        def listing() -> list[CheckRunInfo]:
+            runs = self._repo.get_commit(head_sha).get_check_runs(check_name=name)
+            return [
+                CheckRunInfo(
+                    id=run.id,
+                    name=run.name,
+                    head_sha=run.head_sha,
+                    annotations_count=run.output.annotations_count if run.output else 0,
+                )
+                for run in runs
+            ]
+
+        return _api(f"list check runs of {head_sha[:12]}", listing)
+
+    def create_check_run(self, payload: dict[str, Any]) -> int:
+        """``POST /repos/{o}/{r}/check-runs``."""
+        return _api("create a check run", lambda: self._repo.create_check_run(**payload).id)
+
+    def update_check_run(self, check_run_id: int, payload: dict[str, Any]) -> None:
+        """``PATCH /repos/{o}/{r}/check-runs/{id}``."""
+        _api(
+            f"update check run {check_run_id}",
+            lambda: self._repo.get_check_run(check_run_id).edit(**payload),
+        )
+
+    # --- labels ---------------------------------------------------------------------------
+
+    def add_labels(self, number: int, names: Iterable[str]) -> None:
+        """``POST /repos/{o}/{r}/issues/{n}/labels`` (GitHub creates missing labels)."""
+        names = list(names)
+        _api(
+            f"label pull request #{number}",
+            lambda: self._repo.get_issue(number).add_to_labels(*names),
+        )
+
+    def remove_label(self, number: int, name: str) -> None:
+        """``DELETE /repos/{o}/{r}/issues/{n}/labels/{name}``; a label already gone is fine."""
+
+        def remove() -> None:
+            try:
+                self._repo.get_issue(number).remove_from_labels(name)
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+
+        _api(f"remove label {name!r} from pull request #{number}", remove)
+
+
+def _pull_info(pr: Any) -> PullInfo:
+    return PullInfo(
+        number=pr.number,
+        state=pr.state,
+        head_sha=pr.head.sha,
+        base_sha=pr.base.sha,
+        labels=tuple(label.name for label in pr.labels),
+    )
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise InfrastructureError(f"GitHub returned undecodable base64 content ({exc})") from exc
+

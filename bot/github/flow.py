@@ -1,0 +1,170 @@
+"""``report-validation``: re-resolve the PR, re-validate its files, re-check the SHA, post.
+
+1. The PR comes from the API: the open PRs whose head is the event's head SHA (never the
+   payload's ``pull_requests``), or the PR a maintainer named with ``--pr``, at its current head.
+2. Its files are read through the API at the merge base and head SHAs and validated here;
+   no artifact or earlier verdict is trusted.
+3. Right before posting, the PR is read again: if its head moved, nothing is posted for the
+   stale SHA (the newer push gets its own run).
+4. One sticky comment (edited, never duplicated), one check run on the head SHA, labels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.github import checks, labels, sticky
+from bot.github.client import GitHubClient, NotFoundError, PullInfo
+from bot.github.env import ConfigError
+from bot.github.pr_data import PullRequestData, read_pull_request
+from bot.report import STICKY_MARKER, render_markdown
+from bot.validation import validate
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Either the head SHA of a workflow run, or a PR number given by a maintainer."""
+
+    head_sha: str | None = None
+    pr_number: int | None = None
+
+
+def resolve_pulls(client: GitHubClient, target: Target) -> list[PullInfo]:
+    if target.pr_number is not None:
+        try:
+            return [client.pull(target.pr_number)]
+        except NotFoundError:
+            raise ConfigError(f"pull request #{target.pr_number} does not exist") from None
+    assert target.head_sha is not None
+    return client.open_pulls_with_head(target.head_sha)
+
+
+def build_result(repository: str, data: PullRequestData) -> dict[str, Any]:
+    result = validate(data.submission)
+    result["pull_request"] = {
+        "repository": repository,
+        "number": data.pull.number,
+        "head_sha": data.pull.head_sha,
+        "base_sha": data.merge_base_sha,
+    }
+    return result
+
+
+def report_validation(
+    client: GitHubClient,
+    repository: str,
+    bot_login: str,
+    target: Target,
+    *,
+    dry_run: bool = False,
+    say: Say = print,
+) -> int:
+    pulls = resolve_pulls(client, target)
+    if not pulls:
+        say(
+            f"No open pull request in {repository} has head {target.head_sha}; "
+            "nothing to report (the PR was closed or has moved on to a newer commit)."
+        )
+        return 0
+    for pull in pulls:
+        data = read_pull_request(client, pull)
+        result = build_result(repository, data)
+        current = client.pull(pull.number)
+        if current.head_sha != pull.head_sha:
+            say(
+                f"PR #{pull.number} moved from {pull.head_sha} to {current.head_sha} while it "
+                "was being validated; nothing is posted for the stale commit."
+            )
+            continue
+        body = sticky.fit_comment(render_markdown(result))
+        if dry_run:
+            say(json.dumps(planned_posts(current, result, body, bot_login), indent=2))
+            continue
+        post(client, current, result, body, bot_login, say)
+    return 0
+
+
+def post(
+    client: GitHubClient,
+    pull: PullInfo,
+    result: dict[str, Any],
+    body: str,
+    bot_login: str,
+    say: Say,
+) -> None:
+    verdict = "valid" if result["ok"] else "invalid"
+    say(
+        f"PR #{pull.number} at {pull.head_sha}: {verdict} "
+        f"({len(result['errors'])} error(s), {len(result['warnings'])} warning(s))"
+    )
+    say("  " + upsert_comment(client, pull.number, body, bot_login))
+    say("  " + report_check_run(client, pull.head_sha, result, body))
+    say("  " + apply_labels(client, pull, result["ok"]))
+
+
+def upsert_comment(client: GitHubClient, number: int, body: str, bot_login: str) -> str:
+    plan = sticky.plan_sticky(client.issue_comments(number), bot_login, STICKY_MARKER)
+    if plan.edit_id is None:
+        return f"comment {client.create_comment(number, body)} created"
+    client.edit_comment(number, plan.edit_id, body)
+    for duplicate in plan.delete_ids:
+        client.delete_comment(number, duplicate)
+    extra = f", {len(plan.delete_ids)} duplicate(s) deleted" if plan.delete_ids else ""
+    return f"comment {plan.edit_id} updated{extra}"
+
+
+def report_check_run(
+    client: GitHubClient, head_sha: str, result: dict[str, Any], body: str
+) -> str:
+    """Update the latest check run of that name on the SHA if it has no annotations yet (GitHub
+    appends annotations on update, so re-using an annotated one would repeat them); else
+    create one. GitHub shows the newest check run of a name."""
+    summary = body.replace(STICKY_MARKER, "", 1).lstrip("\n")
+    reusable = [
+        run
+        for run in client.check_runs(head_sha, checks.CHECK_NAME)
+        if run.name == checks.CHECK_NAME and run.head_sha == head_sha
+        and run.annotations_count == 0
+    ]
+    requests = checks.check_run_requests(result, summary, head_sha, create=not reusable)
+    if reusable:
+        check_id = reusable[0].id
+        client.update_check_run(check_id, requests[0])
+        action = "updated"
+    else:
+        check_id = client.create_check_run(requests[0])
+        action = "created"
+    for later in requests[1:]:
+        client.update_check_run(check_id, later)
+    return f"check run {check_id} {action} ({checks.conclusion(result)})"
+
+
+def apply_labels(client: GitHubClient, pull: PullInfo, ok: bool) -> str:
+    changes = labels.label_changes(pull.labels, ok)
+    if changes.add:
+        client.add_labels(pull.number, changes.add)
+    for name in changes.remove:
+        client.remove_label(pull.number, name)
+    if not changes.add and not changes.remove:
+        return "labels unchanged"
+    return "labels " + " ".join([f"+{n}" for n in changes.add] + [f"-{n}" for n in changes.remove])
+
+
+def planned_posts(
+    pull: PullInfo, result: dict[str, Any], body: str, bot_login: str
+) -> dict[str, Any]:
+    """What a real run would post, for ``--dry-run``."""
+    summary = body.replace(STICKY_MARKER, "", 1).lstrip("\n")
+    changes = labels.label_changes(pull.labels, result["ok"])
+    return {
+        "pull_request": result["pull_request"],
+        "comment": {"author_to_edit": bot_login, "body": body},
+        "check_run": checks.check_run_requests(result, summary, pull.head_sha, create=True),
+        "labels": {"add": list(changes.add), "remove": list(changes.remove)},
+        "result": result,
+    }
