@@ -1,0 +1,588 @@
+"""Policy test for .github/workflows: threat-model items 1-5 (docs/threat-model.md).
+
+Each checker takes a parsed workflow and returns a list of violation messages naming the
+file, job and step that break the rule; the real workflows must give none. The negative
+tests at the bottom feed deliberately bad snippets to the same checkers, so this test
+can fail when a rule breaks.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+WORKFLOW_DIR = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+# Triggers that run with the base repository's token/secrets whatever the PR contains.
+PRIVILEGED_TRIGGERS = frozenset({"workflow_run", "issue_comment", "workflow_dispatch"})
+# The only workflow whose jobs may hold a write permission (threat model 3).
+WRITERS = frozenset({"report.yml"})
+# The only workflow that may name the self-hosted (GPU) runner label (threat model 5).
+SELF_HOSTED_ALLOWED = frozenset({"verify.yml"})
+
+# A checkout `ref:`/`repository:` that points at PR code.
+PR_REF_RE = re.compile(
+    r"github\.event\.pull_request|github\.event\.issue\.pull_request|head_sha|head\.sha"
+    r"|head\.ref|head\.repo|head_ref|head_branch|head_repository|refs/pull",
+    re.IGNORECASE,
+)
+# Shell commands that would bring PR code or artifacts into a privileged workspace.
+FETCH_PR_CODE_RE = re.compile(
+    r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|pull)\b|\bgh\s+pr\s+checkout\b|\bgh\s+run\s+download\b"
+)
+ARTIFACT_DOWNLOAD_ACTIONS = ("actions/download-artifact", "dawidd6/action-download-artifact")
+# `${{ ... }}` expressions and the untrusted contexts that must not be expanded in code.
+EXPRESSION_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+UNTRUSTED_CONTEXT_RE = re.compile(
+    r"\bgithub\s*\.\s*event\b|\bgithub\s*\[\s*['\"]event['\"]\s*\]|\bgithub\s*\.\s*head_ref\b"
+    r"|\binputs\s*[.\[]"
+)
+SHA_PIN_RE = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+DOCKER_PIN_RE = re.compile(r"^docker://\S+@sha256:[0-9a-f]{64}$")
+USES_LINE_RE = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?(?P<ref>[^'\"\s#]+)['\"]?\s*(?P<rest>.*)$")
+VERSION_COMMENT_RE = re.compile(r"#\s*v\d+(?:\.\d+)*\b")
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str  # file name, e.g. "report.yml"
+    text: str
+    data: dict[str, Any]
+
+
+def parse_workflow(name: str, text: str) -> Workflow:
+    """Parse workflow YAML; PyYAML (YAML 1.1) reads the key `on` as True, so put it back."""
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{name}: not a YAML mapping")
+    if True in data and "on" not in data:
+        data["on"] = data.pop(True)
+    return Workflow(name=name, text=text, data=data)
+
+
+def load_workflows() -> list[Workflow]:
+    paths = sorted([*WORKFLOW_DIR.glob("*.yml"), *WORKFLOW_DIR.glob("*.yaml")])
+    return [parse_workflow(p.name, p.read_text(encoding="utf-8")) for p in paths]
+
+
+# --- small accessors -------------------------------------------------------------------
+
+
+def triggers(wf: Workflow) -> set[str]:
+    on = wf.data.get("on")
+    if isinstance(on, str):
+        return {on}
+    if isinstance(on, list):
+        return {str(t) for t in on}
+    if isinstance(on, dict):
+        return {str(t) for t in on}
+    return set()
+
+
+def jobs(wf: Workflow) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_id, job in (wf.data.get("jobs") or {}).items():
+        yield str(job_id), job if isinstance(job, dict) else {}
+
+
+def steps(job: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (label, step): the label names the step for messages."""
+    for index, step in enumerate(job.get("steps") or [], start=1):
+        if not isinstance(step, dict):
+            continue
+        title = step.get("name") or step.get("uses") or str(step.get("run", ""))[:40]
+        yield f"step {index} ({title!r})", step
+
+
+def where(wf: Workflow, job_id: str, step_label: str | None = None) -> str:
+    return f"{wf.name}: job {job_id!r}" + (f", {step_label}" if step_label else "")
+
+
+def action_name(uses: str) -> str:
+    return uses.split("@", 1)[0].lower()
+
+
+def grants_write(permissions: Any) -> bool:
+    if isinstance(permissions, str):
+        return permissions == "write-all"
+    if isinstance(permissions, dict):
+        return any(str(v) == "write" for v in permissions.values())
+    return False
+
+
+def is_privileged(wf: Workflow) -> bool:
+    if triggers(wf) & (PRIVILEGED_TRIGGERS | {"pull_request_target"}):
+        return True
+    if grants_write(wf.data.get("permissions")):
+        return True
+    return any(grants_write(job.get("permissions")) for _, job in jobs(wf))
+
+
+def string_values(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from string_values(key)
+            yield from string_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from string_values(item)
+
+
+# --- checkers: one per threat-model item -----------------------------------------------
+
+
+def check_triggers_and_pr_code(wf: Workflow) -> list[str]:
+    """1. No pull_request_target; privileged workflows never bring PR code in."""
+    problems = []
+    if "pull_request_target" in triggers(wf):
+        problems.append(f"{wf.name}: uses the pull_request_target trigger")
+    if not is_privileged(wf):
+        return problems
+    for job_id, job in jobs(wf):
+        for label, step in steps(job):
+            place = where(wf, job_id, label)
+            uses = str(step.get("uses", ""))
+            with_ = step.get("with") or {}
+            if action_name(uses) == "actions/checkout":
+                if "pull_request" in triggers(wf) and not with_.get("ref"):
+                    problems.append(
+                        f"{place}: privileged checkout of the PR merge commit (no ref:)"
+                    )
+                for key in ("ref", "repository"):
+                    value = str(with_.get(key, ""))
+                    if PR_REF_RE.search(value):
+                        problems.append(f"{place}: privileged checkout of PR code ({key}: {value})")
+            if action_name(uses) in ARTIFACT_DOWNLOAD_ACTIONS:
+                problems.append(f"{place}: privileged workflow downloads an artifact ({uses})")
+            match = FETCH_PR_CODE_RE.search(str(step.get("run", "")))
+            if match:
+                problems.append(f"{place}: privileged workflow fetches code ({match.group(0)!r})")
+    return problems
+
+
+def check_no_untrusted_expansion(wf: Workflow) -> list[str]:
+    """2. No github.event.* / inputs.* / github.head_ref expanded inside code (run:, script:)."""
+    problems = []
+    for job_id, job in jobs(wf):
+        for label, step in steps(job):
+            code = {"run": step.get("run")}
+            if action_name(str(step.get("uses", ""))) == "actions/github-script":
+                code["with.script"] = (step.get("with") or {}).get("script")
+            for key, source in code.items():
+                for expression in EXPRESSION_RE.findall(str(source or "")):
+                    if UNTRUSTED_CONTEXT_RE.search(expression):
+                        problems.append(
+                            f"{where(wf, job_id, label)}: `${{{{{expression}}}}}` expanded in "
+                            f"{key}; pass it through env: and quote it"
+                        )
+    return problems
+
+
+def check_permissions(wf: Workflow) -> list[str]:
+    """3. Top-level permissions: {}; each job names its own; only report.yml may write."""
+    problems = []
+    if wf.data.get("permissions", None) != {}:
+        problems.append(f"{wf.name}: top-level permissions must be {{}}")
+    for job_id, job in jobs(wf):
+        if "permissions" not in job:
+            problems.append(f"{where(wf, job_id)}: declares no permissions")
+        elif grants_write(job["permissions"]) and wf.name not in WRITERS:
+            problems.append(
+                f"{where(wf, job_id)}: has a write permission ({job['permissions']}); "
+                f"only {sorted(WRITERS)} may write"
+            )
+    return problems
+
+
+def check_pinning_and_hygiene(wf: Workflow) -> list[str]:
+    """4. SHA-pinned uses: with a version comment; checkout without credentials; timeouts."""
+    problems = []
+    for job_id, job in jobs(wf):
+        if "uses" in job:  # a reusable-workflow call: pinned too; its own jobs set timeouts
+            problems += pin_problems(where(wf, job_id), str(job["uses"]))
+        elif "timeout-minutes" not in job:
+            problems.append(f"{where(wf, job_id)}: has no timeout-minutes")
+        for label, step in steps(job):
+            if "uses" not in step:
+                continue
+            uses = str(step["uses"])
+            problems += pin_problems(where(wf, job_id, label), uses)
+            if action_name(uses) == "actions/checkout":
+                persist = (step.get("with") or {}).get("persist-credentials")
+                if persist is not False and str(persist).lower() != "false":
+                    problems.append(
+                        f"{where(wf, job_id, label)}: actions/checkout without "
+                        "persist-credentials: false"
+                    )
+    for number, line in enumerate(wf.text.splitlines(), start=1):
+        match = USES_LINE_RE.match(line)
+        if match and SHA_PIN_RE.match(match["ref"]) and not VERSION_COMMENT_RE.search(line):
+            problems.append(f"{wf.name}:{number}: pinned uses: has no '# vX.Y.Z' comment")
+    return problems
+
+
+def pin_problems(place: str, uses: str) -> list[str]:
+    if uses.startswith("./") or SHA_PIN_RE.match(uses) or DOCKER_PIN_RE.match(uses):
+        return []
+    return [f"{place}: uses {uses!r} is not pinned by a full 40-hex commit SHA"]
+
+
+def check_self_hosted(wf: Workflow) -> list[str]:
+    """5. The self-hosted label only in verify.yml, whose GPU jobs need an environment
+    (required reviewers) and a concurrency group."""
+    mentions = [s for s in string_values(wf.data) if "self-hosted" in s.lower()]
+    if wf.name not in SELF_HOSTED_ALLOWED:
+        return [f"{wf.name}: names the self-hosted runner label" for _ in mentions[:1]]
+    problems = []
+    for job_id, job in jobs(wf):
+        if not any("self-hosted" in s.lower() for s in string_values(job.get("runs-on"))):
+            continue
+        if "environment" not in job:
+            problems.append(f"{where(wf, job_id)}: self-hosted job has no environment")
+        if "concurrency" not in job and "concurrency" not in wf.data:
+            problems.append(f"{where(wf, job_id)}: self-hosted job has no concurrency group")
+    return problems
+
+
+CHECKERS: dict[str, Callable[[Workflow], list[str]]] = {
+    "1-triggers-and-pr-code": check_triggers_and_pr_code,
+    "2-no-untrusted-expansion": check_no_untrusted_expansion,
+    "3-permissions": check_permissions,
+    "4-pinning-and-hygiene": check_pinning_and_hygiene,
+    "5-self-hosted": check_self_hosted,
+}
+
+
+# --- the real workflows ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workflows() -> list[Workflow]:
+    return load_workflows()
+
+
+def test_workflows_exist(workflows: list[Workflow]) -> None:
+    names = {wf.name for wf in workflows}
+    assert {"validate.yml", "report.yml", "ci.yml"} <= names, f"found only {sorted(names)}"
+
+
+def test_1_no_pull_request_target_and_no_pr_code_in_privileged(workflows) -> None:
+    problems = [p for wf in workflows for p in check_triggers_and_pr_code(wf)]
+    assert not problems, "\n".join(problems)
+
+
+def test_2_no_untrusted_expansion_in_run(workflows) -> None:
+    problems = [p for wf in workflows for p in check_no_untrusted_expansion(wf)]
+    assert not problems, "\n".join(problems)
+
+
+def test_3_least_privilege(workflows) -> None:
+    problems = [p for wf in workflows for p in check_permissions(wf)]
+    assert not problems, "\n".join(problems)
+
+
+def test_4_pinned_uses_no_credentials_timeouts(workflows) -> None:
+    problems = [p for wf in workflows for p in check_pinning_and_hygiene(wf)]
+    assert not problems, "\n".join(problems)
+
+
+def test_5_self_hosted_only_in_verify(workflows) -> None:
+    problems = [p for wf in workflows for p in check_self_hosted(wf)]
+    assert not problems, "\n".join(problems)
+
+
+def test_report_checks_out_only_the_default_branch(workflows) -> None:
+    report = next(wf for wf in workflows if wf.name == "report.yml")
+    assert "workflow_run" in triggers(report)
+    for job_id, job in jobs(report):
+        for label, step in steps(job):
+            ref = str((step.get("with") or {}).get("ref", ""))
+            assert ref in ("", "${{ github.event.repository.default_branch }}"), (
+                f"{where(report, job_id, label)}: checks out {ref!r}, not the default branch"
+            )
+
+
+def test_report_listens_to_the_validate_workflow_by_name(workflows) -> None:
+    report = next(wf for wf in workflows if wf.name == "report.yml")
+    listened = set(report.data["on"]["workflow_run"]["workflows"])
+    names = {wf.data.get("name") for wf in workflows}
+    assert listened <= names, f"report.yml waits for {sorted(listened)}; names: {sorted(names)}"
+
+
+# --- negative tests: the checkers catch deliberately bad workflows -----------------------
+
+PIN = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+
+
+def snippet(text: str, name: str = "bad.yml") -> Workflow:
+    return parse_workflow(name, textwrap.dedent(text))
+
+
+def good_job(steps_yaml: str = "", extra: str = "") -> str:
+    """A job that passes every check, with extra steps/keys (YAML, 6/4-space indented)."""
+    return (
+        "jobs:\n"
+        "  j:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    timeout-minutes: 5\n"
+        "    permissions:\n"
+        "      contents: read\n"
+        f"{extra}"
+        "    steps:\n"
+        f"      - uses: {PIN}\n"
+        "        with:\n"
+        "          persist-credentials: false\n"
+        f"{steps_yaml}"
+    )
+
+
+def test_the_good_snippet_passes_every_check() -> None:
+    wf = snippet("on: pull_request\npermissions: {}\n" + good_job())
+    assert triggers(wf) == {"pull_request"}, "the YAML 1.1 `on: -> True` key was not restored"
+    for name, checker in CHECKERS.items():
+        assert checker(wf) == [], name
+
+
+CHECKOUT_REF = "      - uses: " + PIN + "\n        with:\n          persist-credentials: false\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on: pull_request_target\npermissions: {}\n" + good_job(), "pull_request_target"),
+        ("on: [push, pull_request_target]\npermissions: {}\n" + good_job(), "pull_request_target"),
+        # workflow_run checking out the PR's head commit
+        (
+            "on:\n  workflow_run:\n    workflows: [x]\npermissions: {}\n"
+            + good_job(CHECKOUT_REF + "          ref: ${{ github.event.workflow_run.head_sha }}\n"),
+            "step 2 ('actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1'): privileged "
+            "checkout of PR code (ref: ${{ github.event.workflow_run.head_sha }})",
+        ),
+        # issue_comment checking out refs/pull/N/head
+        (
+            "on: issue_comment\npermissions: {}\n"
+            + good_job(
+                CHECKOUT_REF + "          ref: refs/pull/${{ github.event.issue.number }}/head\n"
+            ),
+            "privileged checkout of PR code (ref: refs/pull/",
+        ),
+        # ... or the fork's repository
+        (
+            "on:\n  workflow_run:\n    workflows: [x]\npermissions: {}\n"
+            + good_job(
+                CHECKOUT_REF + "          repository: "
+                "${{ github.event.workflow_run.head_repository.full_name }}\n"
+            ),
+            "privileged checkout of PR code (repository:",
+        ),
+        # workflow_dispatch fetching the PR into the workspace
+        (
+            "on: workflow_dispatch\npermissions: {}\n"
+            + good_job('      - run: git fetch origin "pull/$PR/head"\n'),
+            "step 2 ('git fetch origin \"pull/$PR/head\"'): privileged workflow fetches code",
+        ),
+        (
+            "on: workflow_dispatch\npermissions: {}\n"
+            + good_job('      - run: gh pr checkout "$PR"\n'),
+            "privileged workflow fetches code ('gh pr checkout')",
+        ),
+        # a privileged workflow downloading an artifact
+        (
+            "on:\n  workflow_run:\n    workflows: [x]\npermissions: {}\n"
+            + good_job(
+                "      - uses: actions/download-artifact@"
+                "0123456789abcdef0123456789abcdef01234567 # v4.1.8\n"
+            ),
+            "privileged workflow downloads an artifact",
+        ),
+        # a write permission makes a pull_request workflow privileged too ...
+        (
+            "on: pull_request\npermissions: {}\n"
+            + good_job(
+                CHECKOUT_REF + "          ref: ${{ github.event.pull_request.head.sha }}\n"
+            ).replace("contents: read", "pull-requests: write"),
+            "privileged checkout of PR code (ref: ${{ github.event.pull_request.head.sha }})",
+        ),
+        # ... and its default checkout (the PR merge commit) is PR code as well
+        (
+            "on: pull_request\npermissions: {}\n"
+            + good_job().replace("contents: read", "pull-requests: write"),
+            "step 1 ('actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1'): privileged "
+            "checkout of the PR merge commit",
+        ),
+    ],
+    ids=[
+        "prt",
+        "prt-list",
+        "wr-head-sha",
+        "ic-refs-pull",
+        "wr-fork-repository",
+        "wd-git-fetch",
+        "wd-gh-pr",
+        "wr-artifact",
+        "write-perm-head-sha",
+        "write-perm-merge-commit",
+    ],
+)
+def test_check_1_catches(text: str, expected: str) -> None:
+    problems = check_triggers_and_pr_code(snippet(text))
+    assert any(expected in p for p in problems), problems
+    assert all(p.startswith("bad.yml") for p in problems)
+
+
+def test_check_1_allows_pr_code_in_unprivileged_pull_request() -> None:
+    wf = snippet(
+        "on: pull_request\npermissions: {}\n" + good_job("      - run: git fetch origin main\n")
+    )
+    assert check_triggers_and_pr_code(wf) == []
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        'echo "${{ github.event.pull_request.title }}"',
+        "echo ${{github.event.comment.body}}",
+        'hearbot github report-validation --pr "${{ inputs.pr }}"',
+        "git log ${{ github.head_ref }}",
+        "echo ${{ github['event']['pull_request']['body'] }}",
+    ],
+)
+def test_check_2_catches_expansion_in_run(run: str) -> None:
+    wf = snippet("on: pull_request\npermissions: {}\n" + good_job(f"      - run: {run!r}\n"))
+    problems = check_no_untrusted_expansion(wf)
+    assert problems and "job 'j', step 2" in problems[0], problems
+
+
+def test_check_2_catches_expansion_in_github_script() -> None:
+    step = (
+        "      - uses: actions/github-script@0123456789abcdef0123456789abcdef01234567 # v7.0.1\n"
+        "        with:\n"
+        "          script: console.log('${{ github.event.issue.title }}')\n"
+    )
+    wf = snippet("on: issues\npermissions: {}\n" + good_job(step))
+    assert check_no_untrusted_expansion(wf)
+
+
+def test_check_2_allows_env_and_trusted_contexts() -> None:
+    step = (
+        "      - env:\n"
+        "          TITLE: ${{ github.event.pull_request.title }}\n"
+        "          PR: ${{ inputs.pr }}\n"
+        '        run: echo "$TITLE $PR ${{ runner.temp }} ${{ github.sha }}"\n'
+    )
+    wf = snippet("on: pull_request\npermissions: {}\n" + good_job(step))
+    assert check_no_untrusted_expansion(wf) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on: push\n" + good_job(), "top-level permissions"),
+        ("on: push\npermissions: write-all\n" + good_job(), "top-level permissions"),
+        ("on: push\npermissions:\n  contents: read\n" + good_job(), "top-level permissions"),
+        (
+            "on: push\npermissions: {}\n"
+            + good_job().replace("    permissions:\n      contents: read\n", ""),
+            "declares no permissions",
+        ),
+        (
+            "on: push\npermissions: {}\n" + good_job().replace("contents: read", "checks: write"),
+            "write permission",
+        ),
+        (
+            "on: push\npermissions: {}\n"
+            + good_job().replace("permissions:\n      contents: read", "permissions: write-all"),
+            "write permission",
+        ),
+    ],
+)
+def test_check_3_catches(text: str, expected: str) -> None:
+    problems = check_permissions(snippet(text, name="ci.yml"))
+    assert any(expected in p for p in problems), problems
+
+
+def test_check_3_lets_report_yml_write() -> None:
+    text = "on: push\npermissions: {}\n" + good_job().replace("contents: read", "checks: write")
+    assert check_permissions(snippet(text, name="report.yml")) == []
+
+
+@pytest.mark.parametrize(
+    ("steps_yaml", "expected"),
+    [
+        ("      - uses: actions/setup-python@v5\n", "not pinned"),
+        ("      - uses: actions/setup-python@main\n", "not pinned"),
+        ("      - uses: actions/setup-python@0123456 # v5\n", "not pinned"),
+        ("      - uses: docker://alpine:3.20\n", "not pinned"),
+        (
+            "      - uses: actions/setup-python@0123456789abcdef0123456789abcdef01234567\n",
+            "no '# vX.Y.Z' comment",
+        ),
+        (f"      - uses: {PIN}\n", "persist-credentials"),
+        (
+            f"      - uses: {PIN}\n        with:\n          persist-credentials: true\n",
+            "persist-credentials",
+        ),
+    ],
+)
+def test_check_4_catches(steps_yaml: str, expected: str) -> None:
+    wf = snippet("on: push\npermissions: {}\n" + good_job(steps_yaml))
+    problems = check_pinning_and_hygiene(wf)
+    assert any(expected in p for p in problems), problems
+
+
+def test_check_4_catches_missing_timeout_and_unpinned_reusable_workflow() -> None:
+    no_timeout = good_job().replace("    timeout-minutes: 5\n", "")
+    problems = check_pinning_and_hygiene(snippet("on: push\npermissions: {}\n" + no_timeout))
+    assert any("no timeout-minutes" in p for p in problems), problems
+    reusable = (
+        "on: push\npermissions: {}\njobs:\n  call:\n    permissions: {}\n"
+        "    uses: octo/repo/.github/workflows/x.yml@main\n"
+    )
+    assert any("not pinned" in p for p in check_pinning_and_hygiene(snippet(reusable)))
+
+
+def test_check_4_allows_local_actions() -> None:
+    wf = snippet("on: push\npermissions: {}\n" + good_job("      - uses: ./.github/actions/x\n"))
+    assert check_pinning_and_hygiene(wf) == []
+
+
+@pytest.mark.parametrize(
+    "runs_on",
+    [
+        "self-hosted",
+        "[self-hosted, gpu]",
+        "\n      labels: [self-hosted, linux]",
+    ],
+)
+def test_check_5_catches_self_hosted_outside_verify(runs_on: str) -> None:
+    text = "on: push\npermissions: {}\n" + good_job().replace("ubuntu-latest", runs_on)
+    assert check_self_hosted(snippet(text, name="ci.yml"))
+
+
+def test_check_5_catches_self_hosted_in_a_matrix() -> None:
+    extra = "    strategy:\n      matrix:\n        runner: [ubuntu-latest, self-hosted]\n"
+    text = "on: push\npermissions: {}\n" + good_job(extra=extra)
+    assert check_self_hosted(snippet(text, name="ci.yml"))
+
+
+def test_check_5_verify_yml_needs_environment_and_concurrency() -> None:
+    gpu_job = good_job().replace("ubuntu-latest", "[self-hosted, gpu]")
+    bare = snippet("on: workflow_dispatch\npermissions: {}\n" + gpu_job, name="verify.yml")
+    problems = check_self_hosted(bare)
+    assert any("environment" in p for p in problems), problems
+    assert any("concurrency" in p for p in problems), problems
+    guarded = gpu_job.replace(
+        "    steps:\n",
+        "    environment: gpu\n    concurrency:\n      group: verify-${{ inputs.pr }}\n"
+        "    steps:\n",
+    )
+    ok = snippet("on: workflow_dispatch\npermissions: {}\n" + guarded, name="verify.yml")
+    assert check_self_hosted(ok) == []
