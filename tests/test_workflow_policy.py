@@ -1,4 +1,4 @@
-"""Policy test for .github/workflows: threat-model items 1-5 (docs/threat-model.md).
+"""Policy test for .github/workflows: threat-model items 1-5 (docs/security.md).
 
 Each checker takes a parsed workflow and returns a list of violation messages naming the
 file, job and step that break the rule; the real workflows must give none. The negative
