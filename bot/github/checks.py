@@ -59,9 +59,7 @@ def annotations(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def output_text(result: dict[str, Any], annotated: int, total: int) -> str:
-    unplaced = sum(
-        1 for f in result["errors"] + result["warnings"] if f.get("line") is None
-    )
+    unplaced = sum(1 for f in result["errors"] + result["warnings"] if f.get("line") is None)
     parts = []
     if total:
         parts.append(f"{_count(annotated, 'finding')} annotated on `{ANNOTATED_PATH}`.")

@@ -92,7 +92,9 @@ def _api(what: str, call: Callable[[], T]) -> T:
         error_type = NotFoundError if exc.status == 404 else InfrastructureError
         raise error_type(f"GitHub API failed to {what} ({detail})") from exc
     except (requests.RequestException, Urllib3Error) as exc:
-        raise InfrastructureError(f"GitHub API failed to {what} ({type(exc).__name__}: {exc})") from exc
+        raise InfrastructureError(
+            f"GitHub API failed to {what} ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 class GitHubClient:
@@ -100,7 +102,7 @@ class GitHubClient:
 
     def __init__(self, env: GitHubEnv, github: Github | None = None) -> None:
         self._github = github or make_github(env)
-        self._repo = self._github.get_repo(env.repository, lazy=True)
+        self._repo = self._github.get_repo(env.repository)
 
     def close(self) -> None:
         self._github.close()
@@ -228,11 +230,16 @@ class GitHubClient:
     # --- labels ---------------------------------------------------------------------------
 
     def add_labels(self, number: int, names: Iterable[str]) -> None:
-        """``POST /repos/{o}/{r}/issues/{n}/labels`` (GitHub creates missing labels)."""
-        names = list(names)
+        """``POST /repos/{o}/{r}/issues/{n}/labels`` (GitHub creates missing labels).
+
+        Sent as ``{"labels": [...]}``, the form GitHub's OpenAPI description documents;
+        PyGithub's ``add_to_labels`` sends a bare array, which the description no longer has.
+        """
+        url = f"{self._repo.url}/issues/{number}/labels"
+        body = {"labels": list(names)}
         _api(
             f"label pull request #{number}",
-            lambda: self._repo.get_issue(number).add_to_labels(*names),
+            lambda: self._github.requester.requestJsonAndCheck("POST", url, input=body),
         )
 
     def remove_label(self, number: int, name: str) -> None:
@@ -263,4 +270,3 @@ def _b64decode(text: str) -> bytes:
         return base64.b64decode(text, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise InfrastructureError(f"GitHub returned undecodable base64 content ({exc})") from exc
-

@@ -1,4 +1,4 @@
-"""The environment of a GitHub Actions step, read once and checked, each problem naming its variable.
+"""The environment of a GitHub Actions step, read once and checked; each error names its variable.
 
 Variables (all strings, as the runner sets them):
 

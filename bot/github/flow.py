@@ -118,9 +118,7 @@ def upsert_comment(client: GitHubClient, number: int, body: str, bot_login: str)
     return f"comment {plan.edit_id} updated{extra}"
 
 
-def report_check_run(
-    client: GitHubClient, head_sha: str, result: dict[str, Any], body: str
-) -> str:
+def report_check_run(client: GitHubClient, head_sha: str, result: dict[str, Any], body: str) -> str:
     """Update the latest check run of that name on the SHA if it has no annotations yet (GitHub
     appends annotations on update, so re-using an annotated one would repeat them); else
     create one. GitHub shows the newest check run of a name."""
@@ -128,8 +126,7 @@ def report_check_run(
     reusable = [
         run
         for run in client.check_runs(head_sha, checks.CHECK_NAME)
-        if run.name == checks.CHECK_NAME and run.head_sha == head_sha
-        and run.annotations_count == 0
+        if run.name == checks.CHECK_NAME and run.head_sha == head_sha and run.annotations_count == 0
     ]
     requests = checks.check_run_requests(result, summary, head_sha, create=not reusable)
     if reusable:
