@@ -189,6 +189,12 @@ CODES: dict[str, CodeDoc] = {
         fix="Pass `--manifest submissions/<slug>.json` to check it too.",
         severity="warning",
     ),
+    "too-many-findings": CodeDoc(
+        rule="At most 1000 errors are listed; the rest are counted (warning).",
+        bad="A file rewritten into thousands of malformed rows.",
+        fix="Restore the file from the default branch and append one row.",
+        severity="warning",
+    ),
     "claims-top-rank": CodeDoc(
         rule="A claimed score that beats every existing row of its column is pointed out to "
         "reviewers (warning).",

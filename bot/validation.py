@@ -14,13 +14,16 @@ from bot import __version__
 from bot.findings import CODES, Finding
 from bot.leaderboard import cells
 from bot.leaderboard.diff import HeadRow, RowDiff, diff_rows
-from bot.leaderboard.names import same_model, slug
+from bot.leaderboard.names import comparison_keys, same_model, slug
 from bot.leaderboard.text import DecodedCsv, decode_csv
 from bot.schemas import LeaderboardFacts, leaderboard_facts
 from bot.submission import MANIFEST_DIR, check_manifest, manifest_path
 
 LEADERBOARD_PATH = "leaderboard.csv"
 MAX_HEAD_BYTES = 256 * 1024
+MAX_LISTED_ERRORS = 1000
+MAX_ROW_VALUE_CHARS = 500
+MAX_SLUG_CHARS = 150  # names are at most 100 characters; longer ones are rejected anyway
 RESTORE = "run `git checkout origin/main -- leaderboard.csv` and append your row again"
 
 
@@ -90,14 +93,14 @@ def validate(submission: Submission, *, today: dt.date | None = None) -> dict[st
     manifest_checked = False
     if len(new_rows) == 1 and parsed:
         row, fields = parsed[0]
-        model_slug = slug(fields["Model"]) or None
+        model_slug = slug(fields["Model"])[:MAX_SLUG_CHARS] or None
         manifest_findings, used_path, manifest_checked = _manifest_findings(
             submission, fields, model_slug, facts
         )
         findings += manifest_findings
         submission_block = {
             "line": row.line,
-            "row": fields,
+            "row": {column: _shortened(value) for column, value in fields.items()},
             "slug": model_slug,
             "manifest_path": used_path,
         }
@@ -127,6 +130,17 @@ def _result(
 ) -> dict[str, Any]:
     errors = [f for f in findings if CODES[f.code].severity == "error"]
     warnings = [f for f in findings if CODES[f.code].severity == "warning"]
+    if len(errors) > MAX_LISTED_ERRORS:
+        unlisted = len(errors) - MAX_LISTED_ERRORS
+        errors = errors[:MAX_LISTED_ERRORS]
+        warnings.append(
+            Finding(
+                code="too-many-findings",
+                message=f"{unlisted} further error(s) are not listed.",
+                fix="Fix the errors above (most likely the file was rewritten) and validate "
+                "again.",
+            )
+        )
     return {
         "schema_version": 1,
         "tool": {"name": "hearbot", "version": __version__},
@@ -141,6 +155,12 @@ def _result(
             "changed_files": submission.changed_files is not None,
         },
     }
+
+
+def _shortened(value: str) -> str:
+    if len(value) <= MAX_ROW_VALUE_CHARS:
+        return value
+    return f"{value[: MAX_ROW_VALUE_CHARS - 30]}… (+{len(value) - MAX_ROW_VALUE_CHARS + 30} chars)"
 
 
 def _base_rows(base_csv: bytes, facts: LeaderboardFacts) -> list[str]:
@@ -198,10 +218,12 @@ def _line_ending_findings(decoded: DecodedCsv, base_count: int) -> list[Finding]
     if not bad_lines:
         return []
     kind = "CRLF (\\r\\n)" if decoded.crlf_lines else "CR (\\r)"
-    if len(existing) >= base_count:
+    existing_rows = [line for line in existing if line > 1]
+    if base_count and len(existing_rows) >= base_count:
+        header = " (and the header)" if 1 in existing else ""
         message = (
-            f"Your editor changed the line endings of all {base_count} existing rows "
-            f"(and the header) to {kind}."
+            f"Your editor changed the line endings of all {base_count} existing rows"
+            f"{header} to {kind}."
         )
         fix = f"{RESTORE.capitalize()} with LF endings (`git config core.autocrlf false`)."
     elif existing:
@@ -310,7 +332,8 @@ def _count_findings(new_rows: list[HeadRow]) -> list[Finding]:
         ]
     if len(new_rows) > 1:
         lines = [row.line for row in new_rows]
-        models = ", ".join(_model_of(row.text) or "(empty)" for row in new_rows)
+        names = [_shortened(_model_of(row.text))[:100] or "(empty)" for row in new_rows]
+        models = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         return [
             Finding(
                 code="multiple-new-rows",
@@ -405,20 +428,24 @@ def _duplicate_findings(row: HeadRow, model: str, base_rows: list[str]) -> list[
 
 def _duplicates_among_new(parsed: list[tuple[HeadRow, dict[str, str]]]) -> list[Finding]:
     findings = []
-    for position, (row, fields) in enumerate(parsed):
-        for earlier, earlier_fields in parsed[:position]:
-            if same_model(fields["Model"], earlier_fields["Model"]):
-                findings.append(
-                    Finding(
-                        code="duplicate-model",
-                        line=row.line,
-                        column="Model",
-                        message=f"Line {row.line} repeats the model of line {earlier.line} "
-                        f"({earlier_fields['Model']}).",
-                        fix="Delete the repeated line.",
-                    )
+    first_with_key: dict[str, tuple[HeadRow, str]] = {}
+    for row, fields in parsed:
+        keys = comparison_keys(fields["Model"])
+        earlier = next((first_with_key[key] for key in keys if key in first_with_key), None)
+        if earlier is not None:
+            earlier_row, earlier_model = earlier
+            findings.append(
+                Finding(
+                    code="duplicate-model",
+                    line=row.line,
+                    column="Model",
+                    message=f"Line {row.line} repeats the model of line {earlier_row.line} "
+                    f"({earlier_model[:100]}).",
+                    fix="Delete the repeated line.",
                 )
-                break
+            )
+        for key in keys:
+            first_with_key.setdefault(key, (row, fields["Model"]))
     return findings
 
 

@@ -14,6 +14,7 @@ from bot.schemas import LeaderboardFacts
 _SCORE = re.compile(r"^-?(0|[1-9][0-9]*)(\.([0-9]+))?$")
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 _FORMULA_START = "=+-@"
+MAX_CHARACTER_FINDINGS = 5
 _ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u180e"}
 _BIDI = (
     {"\u061c", "\u200e", "\u200f"}
@@ -33,7 +34,7 @@ def forbidden_characters(line: int, column: str, value: str, *, is_score: bool) 
     findings = []
     seen: set[str] = set()
     for char in value:
-        if char in seen:
+        if char in seen or len(seen) >= MAX_CHARACTER_FINDINGS:
             continue
         kind = None
         if char in "\"'":
@@ -91,21 +92,30 @@ def model_name(line: int, value: str) -> list[Finding]:
     ]
 
 
-def url(line: int, value: str) -> list[Finding]:
-    parts = urlsplit(value) if value.isascii() else None
-    problem = None
+def _url_problem(value: str) -> str | None:
     if not value.startswith("https://"):
-        problem = "does not start with https://"
-    elif parts is None:
-        problem = "contains non-ASCII characters (percent-encode them)"
-    elif any(char.isspace() for char in value):
-        problem = "contains spaces"
-    elif parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        problem = "contains credentials (user@host)"
-    elif "." not in parts.hostname or parts.hostname.endswith("."):  # type: ignore[operator]
-        problem = f"has no valid host name ({parts.hostname!r})"
-    elif len(value) > 300:
-        problem = f"is {len(value)} characters long (at most 300)"
+        return "does not start with https://"
+    if not value.isascii():
+        return "contains non-ASCII characters (percent-encode them)"
+    if any(char.isspace() for char in value):
+        return "contains spaces"
+    if len(value) > 300:
+        return f"is {len(value)} characters long (at most 300)"
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - parsing the port raises on a malformed one
+    except ValueError as exc:
+        return f"cannot be parsed ({exc})"
+    if "@" in parts.netloc:
+        return "contains credentials (user@host)"
+    if not hostname or "." not in hostname.strip(".") or hostname.endswith("."):
+        return f"has no valid host name ({hostname or ''!r})"
+    return None
+
+
+def url(line: int, value: str) -> list[Finding]:
+    problem = _url_problem(value)
     if problem is None:
         return []
     return [
@@ -165,7 +175,7 @@ def score(line: int, column: str, value: str, max_decimals: int) -> list[Finding
     if value == "":
         return []
     match = _SCORE.match(value)
-    if not match:
+    if not match or (value.startswith("-") and Decimal(value) == 0):
         return [
             Finding(
                 code="score-format",

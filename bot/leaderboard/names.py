@@ -43,16 +43,19 @@ def _collapse(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
+@cache
 def comparison_keys(name: str) -> frozenset[str]:
     """Keys under which two names count as the same model.
 
-    NFKC, case folding, whitespace collapsing and confusable look-alikes, in both orders
-    (look-alikes before folding catch `ModeI` vs `Model`; after folding catch Cyrillic `С`).
+    NFKC, case folding, whitespace collapsing and confusable look-alikes, in several orders:
+    look-alikes before folding catch `ModeI` vs `Model`; after folding, Cyrillic `С`; before
+    NFKC, characters that NFKC would turn into something else (Greek lunate `Ϲ` → `Σ`).
     """
     base = unicodedata.normalize("NFKC", name)
     folded_first = _skeleton(base.casefold())
     skeleton_first = unicodedata.normalize("NFKC", _skeleton(base)).casefold()
-    return frozenset(_collapse(key) for key in (folded_first, skeleton_first))
+    raw_skeleton = _skeleton(unicodedata.normalize("NFKC", _skeleton(name)).casefold())
+    return frozenset(_collapse(key) for key in (folded_first, skeleton_first, raw_skeleton))
 
 
 def same_model(a: str, b: str) -> bool:
