@@ -42,8 +42,18 @@ def main() -> int:
         head.write_bytes(base.read_bytes() + b"\n" + (example / "row.csv").read_bytes().rstrip())
         manifest = next((example / "submissions").glob("*.json"))
         validate = [
-            sys.executable, "-m", "bot", "validate", "--base-file", str(base),
-            "--head-file", str(head), "--manifest", str(manifest), "--format", "json",
+            sys.executable,
+            "-m",
+            "bot",
+            "validate",
+            "--base-file",
+            str(base),
+            "--head-file",
+            str(head),
+            "--manifest",
+            str(manifest),
+            "--format",
+            "json",
         ]
         baseline = [sys.executable, "-c", "pass"]
         wall_times(validate, 1)  # warm the file cache and .pyc files
@@ -51,8 +61,10 @@ def main() -> int:
         baseline_times = wall_times(baseline, args.runs)
     validate_median = statistics.median(validate_times)
     baseline_median = statistics.median(baseline_times)
-    print(f"hearbot validate (real leaderboard + 1 row + manifest): "
-          f"median {validate_median:.3f} s, max {max(validate_times):.3f} s over {args.runs} runs")
+    print(
+        f"hearbot validate (real leaderboard + 1 row + manifest): "
+        f"median {validate_median:.3f} s, max {max(validate_times):.3f} s over {args.runs} runs"
+    )
     print(f"baseline: bare `python -c pass`: median {baseline_median:.3f} s")
     print(f"ratio validate / bare interpreter start-up: {validate_median / baseline_median:.1f}x")
     verdict = "meets" if max(validate_times) < TARGET_SECONDS else "MISSES"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,6 +38,8 @@ def _read_bytes(path: str, what: str) -> bytes:
 
 def _date(value: str) -> dt.date:
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from exc
@@ -105,7 +108,7 @@ def load_result(path: str) -> dict[str, Any]:
         raise UsageError(f"{path} is not strict UTF-8 JSON: {exc}") from exc
     errors = schema_errors("result.schema.json", result)
     if errors:
-        details = "; ".join(f"{json_pointer(e)}: {e.message}" for e in errors[:10])
+        details = "; ".join(f"{json_pointer(e) or '/'}: {e.message}" for e in errors[:10])
         raise UsageError(f"{path} does not match schemas/result.schema.json: {details}")
     return result
 

@@ -46,9 +46,15 @@ def text(value: str, limit: int = MAX_CELL_CHARS) -> str:
     return "".join(out)
 
 
-def code(value: str, limit: int = MAX_CELL_CHARS) -> str:
-    """Untrusted text as an inline code span (safe inside a table cell)."""
-    shown = _visible(value, limit).replace("|", "\\|").replace("<!--", "<!\\-\\-")
+def code(value: str, limit: int = MAX_CELL_CHARS, *, in_table: bool = True) -> str:
+    """Untrusted text as an inline code span.
+
+    In a table cell `|` must be escaped (GFM removes the backslash there); elsewhere the
+    backslash would show, so ``in_table=False`` leaves `|` alone.
+    """
+    shown = _visible(value, limit).replace("<!--", "<!\\-\\-")
+    if in_table:
+        shown = shown.replace("|", "\\|")
     if not shown:
         return "(empty)"
     longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
@@ -62,10 +68,12 @@ def prose(value: str, limit: int = MAX_CELL_CHARS) -> str:
     parts = _visible(value, limit).split("`")
     rendered = []
     for index, part in enumerate(parts):
-        if index % 2 == 1 and index < len(parts) - 1:
-            rendered.append(code(part) if part else "")
-        else:
+        if index % 2 == 0:
             rendered.append(text(part, limit=len(part) + 1))
+        elif index < len(parts) - 1:
+            rendered.append(code(part) if part else "")
+        else:  # an unpaired backtick: show it, and the rest as text
+            rendered.append(text("`" + part, limit=len(part) + 2))
     return "".join(rendered)
 
 
@@ -79,7 +87,8 @@ def verdict(result: dict[str, Any]) -> str:
     if result["ok"] and submission:
         claimed = len(result.get("ranks") or [])
         return (
-            f"✅ **Valid submission**: {code(submission['row'].get('Model', ''))} appends one row "
+            f"✅ **Valid submission**: {code(submission['row'].get('Model', ''), in_table=False)} "
+            "appends one row "
             f"with {claimed} claimed score(s)."
         )
     if result["ok"]:
@@ -87,7 +96,7 @@ def verdict(result: dict[str, Any]) -> str:
     codes = sorted({finding["code"] for finding in errors})
     return (
         f"❌ **Not accepted yet**: {len(errors)} problem(s) to fix "
-        f"({', '.join(code(name) for name in codes)})."
+        f"({', '.join(code(name, in_table=False) for name in codes)})."
     )
 
 
@@ -111,7 +120,8 @@ def _ranks_section(result: dict[str, Any]) -> list[str]:
     tops = [rank["column"] for rank in ranks if rank["rank"] == 1]
     lines = ["", "#### Where the claimed scores would rank"]
     if tops:
-        lines.append(f"Claims **#1** on {', '.join(code(name) for name in tops)}.")
+        named = ", ".join(code(name, in_table=False) for name in tops)
+        lines.append(f"Claims **#1** on {named}.")
         lines.append("")
     lines += ["| Column | Claimed | Rank | Best existing |", "|---|---:|---:|---:|"]
     for rank in ranks:
@@ -165,10 +175,11 @@ def _footer(result: dict[str, Any]) -> str:
     pull = result.get("pull_request")
     where = ""
     if pull:
-        sha = code(pull["head_sha"][:12])
-        where = f" for {code(pull['repository'])} #{pull['number']} at {sha}"
+        sha = code(pull["head_sha"][:12], in_table=False)
+        where = f" for {code(pull['repository'], in_table=False)} #{pull['number']} at {sha}"
     return (
-        f"<sub>hearbot {code(result['tool']['version'])}{where}. Check locally before pushing: "
+        f"<sub>hearbot {code(result['tool']['version'], in_table=False)}{where}. "
+        "Check locally before pushing: "
         "`hearbot validate --repo . --base origin/main --head HEAD`</sub>"
     )
 

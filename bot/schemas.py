@@ -105,7 +105,9 @@ def schema_errors(schema_name: str, instance: Any) -> list[jsonschema.Validation
 
 
 def json_pointer(error: jsonschema.ValidationError) -> str:
-    return "/" + "/".join(str(part) for part in error.absolute_path)
+    """RFC 6901 pointer to the failing part of the instance (`~` and `/` escaped)."""
+    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in error.absolute_path]
+    return "".join("/" + part for part in parts)
 
 
 @cache
@@ -113,7 +115,7 @@ def leaderboard_facts() -> LeaderboardFacts:
     document = load_json_file("tasks.json")
     errors = schema_errors("tasks.schema.json", document)
     if errors:
-        details = "; ".join(f"{json_pointer(e)}: {e.message}" for e in errors)
+        details = "; ".join(f"{json_pointer(e) or '/'}: {e.message}" for e in errors)
         raise SchemaFileError(f"schemas/tasks.json does not match tasks.schema.json: {details}")
     columns = tuple(
         Column(

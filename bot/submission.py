@@ -17,23 +17,23 @@ MANIFEST_DIR = "submissions"
 _NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
 _SHA256 = r"[0-9a-f]{64}"
 _PLAIN_REQUIREMENT = re.compile(
-    rf"^(?P<name>{_NAME})(\[[A-Za-z0-9._,\s-]*\])?\s*"
+    rf"(?P<name>{_NAME})(\[[A-Za-z0-9._, -]*\])?[ \t]*"
     r"(?P<spec>(~=|==|!=|<=|>=|<|>|===)\s*[A-Za-z0-9.*+!_-]+"
     r"(\s*,\s*(~=|==|!=|<=|>=|<|>|===)\s*[A-Za-z0-9.*+!_-]+)*)?"
-    r"\s*(;\s*[^;]+)?$"
+    r"\s*(;\s*[^;\r\n]+)?"
 )
 _HASHED_REQUIREMENT = re.compile(
-    rf"^(?P<name>{_NAME})(\[[A-Za-z0-9._,\s-]*\])?\s*==\s*[A-Za-z0-9.+!_-]+"
-    rf"(\s+--hash=sha256:{_SHA256})+\s*$"
+    rf"(?P<name>{_NAME})(\[[A-Za-z0-9._, -]*\])?\s*==\s*[A-Za-z0-9.+!_-]+"
+    rf"(\s+--hash=sha256:{_SHA256})+\s*"
 )
 _ARCHIVE_URL = re.compile(
-    rf"^https://[^\s#@]+\.(whl|tar\.gz|zip|tar\.bz2)#sha256=(?P<sha>{_SHA256})$"
+    rf"https://[^\s#@]+\.(whl|tar\.gz|zip|tar\.bz2)#sha256=(?P<sha>{_SHA256})"
 )
 _GIT_URL = re.compile(
-    r"^git\+https://[^\s@#]+@(?P<rev>[^\s#]+)(#(egg|subdirectory)=[A-Za-z0-9._/=&-]+)?$"
+    r"git\+https://[^\s@#]+@(?P<rev>[^\s#]+)(#(egg|subdirectory)=[A-Za-z0-9._/=&-]+)?"
 )
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_NAMED_URL = re.compile(rf"^(?P<name>{_NAME})(\[[^\]]*\])?\s*@\s*(?P<url>\S+)\s*(;\s*[^;]+)?$")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_NAMED_URL = re.compile(rf"(?P<name>{_NAME})(\[[^\]]*\])?\s*@\s*(?P<url>\S+)\s*(;\s*[^;\r\n]+)?")
 
 
 def manifest_path(slug: str) -> str:
@@ -50,6 +50,8 @@ class InstallLine:
 def classify_install_line(text: str) -> InstallLine:
     """Is this requirement line pinned by content, a dependency constraint, or refused?"""
     line = text.strip()
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return InstallLine(text, "unpinned", "it contains a line break or control character")
     if line.startswith("-"):
         return InstallLine(
             text,
@@ -57,23 +59,31 @@ def classify_install_line(text: str) -> InstallLine:
             "pip options (editable installs, other indexes, "
             "requirement files, find-links) are not allowed",
         )
-    if _HASHED_REQUIREMENT.match(line):
+    if _HASHED_REQUIREMENT.fullmatch(line):
         return InstallLine(text, "content-pinned")
-    named = _NAMED_URL.match(line)
+    named = _NAMED_URL.fullmatch(line)
     target = named.group("url") if named else line
     if "://" in target or target.startswith(("git+", "file:", ".", "/")):
         return _classify_url(text, target)
-    if _PLAIN_REQUIREMENT.match(line):
+    plain = _PLAIN_REQUIREMENT.fullmatch(line)
+    if plain and plain.group("spec"):
         return InstallLine(text, "constraint")
+    if plain:
+        return InstallLine(
+            text,
+            "unpinned",
+            "a dependency line must pin or constrain its version "
+            "(e.g. `librosa==0.9.2` or `librosa<0.10`)",
+        )
     return InstallLine(text, "unpinned", "this is not a requirement pip understands")
 
 
 def _classify_url(text: str, target: str) -> InstallLine:
-    if _ARCHIVE_URL.match(target):
+    if _ARCHIVE_URL.fullmatch(target):
         return InstallLine(text, "content-pinned")
-    git = _GIT_URL.match(target)
+    git = _GIT_URL.fullmatch(target)
     if git:
-        if _COMMIT.match(git.group("rev")):
+        if _COMMIT.fullmatch(git.group("rev")):
             return InstallLine(text, "content-pinned")
         return InstallLine(
             text,
@@ -134,7 +144,7 @@ def check_manifest(
     findings = [
         Finding(
             code="manifest-invalid",
-            message=f"{path}{json_pointer(e) if e.absolute_path else ''}: {e.message}.",
+            message=f"{path}{'#' + json_pointer(e) if e.absolute_path else ''}: {e.message}.",
             fix="See schemas/submission.schema.json for the field's rules.",
         )
         for e in schema_errors("submission.schema.json", manifest)

@@ -77,7 +77,7 @@ def validate(submission: Submission, *, today: dt.date | None = None) -> dict[st
     header = head_lines[0] if head_lines else ""
     if header != ",".join(facts.header):
         findings.append(_header_finding(header, facts))
-    findings += _existing_row_findings(row_diff, base_rows)
+    findings += _existing_row_findings(row_diff, base_rows, len(head_lines))
     findings += _blank_line_findings(row_diff.new_rows)
     new_rows = [row for row in row_diff.new_rows if row.text.strip()]
     findings += _count_findings(new_rows)
@@ -137,8 +137,7 @@ def _result(
             Finding(
                 code="too-many-findings",
                 message=f"{unlisted} further error(s) are not listed.",
-                fix="Fix the errors above (most likely the file was rewritten) and validate "
-                "again.",
+                fix="Fix the errors above (most likely the file was rewritten) and validate again.",
             )
         )
     return {
@@ -265,7 +264,9 @@ def _model_of(row_text: str) -> str:
     return row_text.split(",", 1)[0]
 
 
-def _existing_row_findings(row_diff: RowDiff, base_rows: list[str]) -> list[Finding]:
+def _existing_row_findings(
+    row_diff: RowDiff, base_rows: list[str], head_line_count: int
+) -> list[Finding]:
     findings = []
     for base_line, head_row in row_diff.modified:
         findings.append(
@@ -290,7 +291,7 @@ def _existing_row_findings(row_diff: RowDiff, base_rows: list[str]) -> list[Find
         findings.append(
             Finding(
                 code="row-removed",
-                line=head_line if head_line <= len(base_rows) + 1 else None,
+                line=head_line if head_line <= head_line_count else None,
                 message=f"Existing row {base_line} ({_model_of(text)}) was removed.",
                 fix=f"Rows are never removed in a submission; {RESTORE}.",
             )
@@ -483,12 +484,16 @@ def _changed_file_findings(
     changed_files: tuple[ChangedFile, ...], expected_manifest: str | None
 ) -> list[Finding]:
     findings = []
+    expected_present = any(
+        changed.path == expected_manifest and changed.status == "added" for changed in changed_files
+    )
     for changed in changed_files:
         if changed.path == LEADERBOARD_PATH and changed.status == "modified":
             continue
         if changed.path == expected_manifest and changed.status == "added":
             continue
-        if changed.path.startswith(MANIFEST_DIR + "/") and changed.status == "added":
+        is_manifest = changed.path.startswith(MANIFEST_DIR + "/") and changed.status == "added"
+        if is_manifest and not expected_present:
             continue  # reported as manifest-missing, naming the expected path
         findings.append(
             Finding(

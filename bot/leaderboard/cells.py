@@ -24,8 +24,18 @@ _BIDI = (
 EARLIEST_DATE = dt.date(2021, 1, 1)
 
 
+_CONTROL_NAMES = {
+    "\t": "CHARACTER TABULATION (tab)",
+    "\n": "LINE FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x00": "NULL",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+}
+
+
 def _describe(char: str) -> str:
-    name = unicodedata.name(char, "unnamed character")
+    name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "control character")
     return f"U+{ord(char):04X} {name}"
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 BOM = b"\xef\xbb\xbf"
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 
 
 @dataclass
@@ -48,17 +50,13 @@ def decode_csv(data: bytes) -> DecodedCsv:
                 if line not in result.bad_utf8_lines:
                     result.bad_utf8_lines.append(line)
                 offset = bad + max(1, exc.end - exc.start)
-    raw_lines = text.split("\n")
-    normalised: list[str] = []
-    for number, line in enumerate(raw_lines, start=1):
-        if line.endswith("\r"):
+    pieces = _LINE_BREAK.split(text)
+    normalised = pieces[0::2]
+    for number, separator in enumerate(pieces[1::2], start=1):
+        if separator == "\r\n":
             result.crlf_lines.append(number)
-            line = line[:-1]
-        if "\r" in line:
+        elif separator == "\r":
             result.cr_lines.append(number)
-            normalised.extend(line.split("\r"))
-        else:
-            normalised.append(line)
     while len(normalised) > 1 and normalised[-1] == "":
         normalised.pop()
         result.trailing_newlines += 1
