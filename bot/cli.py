@@ -17,6 +17,7 @@ from typing import Any
 from bot import __version__
 from bot.fileio import write_atomic
 from bot.findings import CODES
+from bot.github.cli import register_github_commands
 from bot.report import render_markdown, render_text
 from bot.schemas import SchemaFileError, json_pointer, schema_errors
 
@@ -245,16 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", help="also write the JSON result to this file")
     demo.set_defaults(func=cmd_demo)
 
-    _register_optional(commands)
-    return parser
-
-
-def _register_optional(commands: Any) -> None:
-    try:
-        from bot.github.cli import register_github_commands
-    except ImportError:
-        return
     register_github_commands(commands)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
