@@ -7,7 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from rowgen import (
+
+from bot import __version__
+from bot.cli import codes_markdown, main
+from bot.findings import CODES
+from bot.report import STICKY_MARKER
+from tests.rowgen import (
     EXAMPLE_MANIFEST_BYTES,
     EXAMPLE_ROW,
     LEADERBOARD,
@@ -17,11 +22,6 @@ from rowgen import (
     make_row,
     result_schema_errors,
 )
-
-from bot import __version__
-from bot.cli import codes_markdown, main
-from bot.findings import CODES
-from bot.report import STICKY_MARKER
 
 TODAY = ["--today", "2026-11-26"]
 

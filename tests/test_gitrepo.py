@@ -8,7 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rowgen import (
+
+from bot.cli import main
+from bot.gitrepo import GitError, submission_from_git
+from bot.validation import ChangedFile, validate
+from tests.rowgen import (
     BASE,
     EXAMPLE_MANIFEST_BYTES,
     EXAMPLE_MANIFEST_PATH,
@@ -19,10 +23,6 @@ from rowgen import (
     error_codes,
     make_row,
 )
-
-from bot.cli import main
-from bot.gitrepo import GitError, submission_from_git
-from bot.validation import ChangedFile, validate
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -6,7 +6,10 @@ import copy
 import json
 
 import pytest
-from rowgen import (
+
+from bot.submission import classify_install_line
+from bot.validation import ChangedFile
+from tests.rowgen import (
     COMMIT,
     EXAMPLE_MANIFEST,
     EXAMPLE_MANIFEST_BYTES,
@@ -20,9 +23,6 @@ from rowgen import (
     findings_of,
     warning_codes,
 )
-
-from bot.submission import classify_install_line
-from bot.validation import ChangedFile
 
 HEAD = append(EXAMPLE_ROW)
 PATH = EXAMPLE_MANIFEST_PATH

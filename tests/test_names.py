@@ -8,9 +8,9 @@ import unicodedata
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rowgen import EXISTING_MODELS, model_names
 
 from bot.leaderboard.names import comparison_keys, same_model, slug
+from tests.rowgen import EXISTING_MODELS, model_names
 
 PROPERTY = settings(derandomize=True, database=None, max_examples=150, deadline=None)
 

@@ -14,7 +14,6 @@ import pytest
 from cmarkgfm.cmark import Options
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rowgen import NEW_LINE, append, check, make_row
 
 from bot.report import (
     MAX_COMMENT_CHARS,
@@ -25,6 +24,7 @@ from bot.report import (
     render_text,
     text,
 )
+from tests.rowgen import NEW_LINE, append, check, make_row
 
 HOSTILE = (
     "@octocat [x](https://evil.example) <img src=x onerror=alert(1)> | "

@@ -7,7 +7,13 @@ import json
 import re
 
 import pytest
-from rowgen import (
+
+from bot.cli import codes_markdown
+from bot.findings import CODES
+from bot.leaderboard import cells
+from bot.schema_build import stale_schemas
+from bot.schemas import schema_errors
+from tests.rowgen import (
     BASE,
     BASE_ROWS,
     EXAMPLE_MANIFEST,
@@ -18,12 +24,6 @@ from rowgen import (
     REPO,
     SHARED_DATA,
 )
-
-from bot.cli import codes_markdown
-from bot.findings import CODES
-from bot.leaderboard import cells
-from bot.schema_build import stale_schemas
-from bot.schemas import schema_errors
 
 LEADERBOARD_SHA256 = "caf6938fc9734a062ac0689ee28ecba4ed97e4b8c874e87c3f591b7cd35b1f2b"
 

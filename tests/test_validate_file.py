@@ -11,7 +11,9 @@ import signal
 import time
 
 import pytest
-from rowgen import (
+
+from bot.validation import MAX_HEAD_BYTES, BaseFileError
+from tests.rowgen import (
     BASE,
     BASE_LINES,
     BASE_ROWS,
@@ -25,8 +27,6 @@ from rowgen import (
     make_row,
     result_schema_errors,
 )
-
-from bot.validation import MAX_HEAD_BYTES, BaseFileError
 
 RESTORE = "git checkout origin/main -- leaderboard.csv"
 ROW = make_row()
@@ -392,10 +392,9 @@ def test_score_columns_are_the_header_tail():
 
 def test_every_registered_code_is_produced_by_some_submission():
     """No dead codes: each one in CODES comes out of a realistic scenario."""
-    from rowgen import EXAMPLE_MANIFEST_BYTES, EXAMPLE_MANIFEST_PATH, EXAMPLE_ROW
-
     from bot.findings import CODES
     from bot.validation import ChangedFile
+    from tests.rowgen import EXAMPLE_MANIFEST_BYTES, EXAMPLE_MANIFEST_PATH, EXAMPLE_ROW
 
     manifest = {EXAMPLE_MANIFEST_PATH: EXAMPLE_MANIFEST_BYTES}
     example = append(EXAMPLE_ROW)

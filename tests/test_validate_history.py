@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from rowgen import BASE_LINES, BASE_ROWS, HEADER, HISTORY_FILE, check, error_codes, findings_of
+
+from tests.rowgen import (
+    BASE_LINES,
+    BASE_ROWS,
+    HEADER,
+    HISTORY_FILE,
+    check,
+    error_codes,
+    findings_of,
+)
 
 CED_MODELS = ["RedRice ced_mini", "RedRice ced_small", "RedRice ced_base"]
 

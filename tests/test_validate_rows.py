@@ -7,7 +7,8 @@ Every case appends one generated row to the real leaderboard.csv and validates i
 from __future__ import annotations
 
 import pytest
-from rowgen import (
+
+from tests.rowgen import (
     GOOD_MODEL,
     NEW_LINE,
     SCORE_COLUMNS,

@@ -1,0 +1,1 @@
+"""The test suite (a package, so that `tests.*` never resolves to a stray site-packages `tests`)."""
