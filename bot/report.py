@@ -152,9 +152,115 @@ def _row_section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def fenced(value: str, limit: int = 6000) -> str:
+    """Untrusted multi-line text (a log tail) as a fenced code block it cannot close."""
+    shown = "\n".join(_visible(line, 500) for line in value[-limit:].splitlines())
+    longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{shown}\n{fence}"
+
+
+_OUTCOME_MARKS = {
+    "reproduced": "✅ reproduced",
+    "mismatch": "❌ mismatch",
+    "above-claim": "⚠️ above claim",
+    "not-claimed": "– not claimed",
+    "not-run": "⏭️ not run",
+    "error": "💥 error",
+}
+_VERDICT_LINES = {
+    "pass": "✅ **Verified**",
+    "fail": "❌ **Not reproduced**",
+    "error": "⚠️ **Verification error**",
+}
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _verification_section(verification: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "#### Verification",
+        "",
+        f"{_VERDICT_LINES[verification['verdict']]}: {prose(verification['reason'], 2000)}",
+        "",
+        "| Column | Claimed | Reproduced | Δ | Tolerance | Outcome |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for column in verification["columns"]:
+        if column["outcome"] == "not-claimed" and column["reproduced"] is None:
+            continue
+        delta = "–" if column["delta"] is None else f"{column['delta']:+.4f}"
+        lines.append(
+            f"| {code(column['column'])} | {_number(column['claimed'])} | "
+            f"{_number(column['reproduced'])} | {delta} | {column['tolerance']} | "
+            f"{_OUTCOME_MARKS[column['outcome']]} |"
+        )
+    explained = [
+        c
+        for c in verification["columns"]
+        if c["outcome"] in ("mismatch", "error", "not-run", "above-claim")
+    ]
+    if explained:
+        lines += [""]
+        for column in explained:
+            lines.append(
+                f"- {code(column['column'], in_table=False)}: {prose(column['detail'], 1000)}"
+            )
+    lines += _model_facts(verification)
+    failed_checks = [c for c in verification["conformance"] if c["status"] in ("fail", "warn")]
+    if failed_checks:
+        lines += ["", "| HEAR API check | Status | Detail |", "|---|---|---|"]
+        for check in failed_checks:
+            lines.append(
+                f"| {code(check['name'])} | {check['status']} | {prose(check['detail'])} |"
+            )
+    tails = [c for c in verification["columns"] if c.get("log_tail")]
+    if tails:
+        first = tails[0]
+        lines += [
+            "",
+            f"<details><summary>Log tail ({code(first['column'], in_table=False)})</summary>",
+            "",
+            fenced(first["log_tail"]),
+            "",
+            "</details>",
+        ]
+    return lines
+
+
+def _model_facts(verification: dict[str, Any]) -> list[str]:
+    model = verification["model"]
+    environment = verification["environment"]
+    timings = verification["timings"]
+    stages = ", ".join(
+        f"{name.removesuffix('_s').replace('_', ' ')} {seconds:.0f} s"
+        for name, seconds in timings.items()
+        if isinstance(seconds, int | float)
+    )
+    return [
+        "",
+        "| Model facts | |",
+        "|---|---|",
+        f"| HEAR module | {code(model['hear_module'])} |",
+        f"| sample rate | {model['sample_rate']} Hz |",
+        f"| embedding sizes | scene {model['scene_embedding_size']}, "
+        f"timestamp {model['timestamp_embedding_size']} |",
+        f"| install pin | {code(model['install_pin'] or '(none)')} |",
+        f"| weights sha256 | {code(model['weights_sha256'] or '(none)')} |",
+        f"| device | {code(environment['device'])}, torch {code(environment['torch'])}, "
+        f"Python {code(environment['python'])} ({environment['installed_from']}) |",
+        f"| run time | {stages or '–'} |",
+    ]
+
+
 def render_markdown(result: dict[str, Any]) -> str:
     """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row."""
     lines = [STICKY_MARKER, "### HEAR leaderboard submission check", "", verdict(result)]
+    if result.get("verification"):
+        lines += _verification_section(result["verification"])
     if result["errors"]:
         lines += ["", f"#### Problems ({len(result['errors'])})", ""]
         lines += _findings_table(result["errors"])
@@ -204,4 +310,19 @@ def render_text(result: dict[str, Any]) -> str:
         out.append(
             f"rank: {rank['column']}: {rank['claimed']} would be #{rank['rank']} of {rank['of']}"
         )
+    verification = result.get("verification")
+    if verification:
+        reason = _visible(verification["reason"], 4000)
+        out.append(f"VERIFICATION {verification['verdict'].upper()}: {reason}")
+        for column in verification["columns"]:
+            if column["outcome"] == "not-claimed":
+                continue
+            delta = "" if column["delta"] is None else f" (Δ {column['delta']:+.4f})"
+            claimed, reproduced = _number(column["claimed"]), _number(column["reproduced"])
+            out.append(
+                f"  {column['column']}: {column['outcome']}: claimed {claimed}, "
+                f"reproduced {reproduced}{delta}, tolerance {column['tolerance']}"
+            )
+            if column["outcome"] in ("mismatch", "error", "not-run"):
+                out.append(f"    {_visible(column['detail'], 4000)}")
     return "\n".join(out) + "\n"

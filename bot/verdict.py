@@ -1,0 +1,120 @@
+"""Claimed vs reproduced: the per-column outcome under the published tolerance, and the verdict.
+
+Pure. Outcomes:
+- ``reproduced``: |reproduced - claimed| <= tolerance;
+- ``mismatch``: worse than claimed by more than the tolerance (fails the submission);
+- ``above-claim``: better than claimed by more than the tolerance (flagged, not failed);
+- ``not-claimed``: the row leaves the column empty;
+- ``not-run``: a task directory of the column is missing on this machine;
+- ``error``: the column could not be computed (the detail says why).
+Verdict: ``fail`` if any column is a mismatch; else ``error`` if any column errored or no
+claimed column could be checked at all; else ``pass``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bot.schemas import Column
+
+OUTCOMES = ("reproduced", "mismatch", "above-claim", "not-claimed", "not-run", "error")
+
+
+@dataclass(frozen=True)
+class ColumnEvidence:
+    """What the verifier found for one column."""
+
+    column: Column
+    claimed: str  # the CSV cell, "" when not claimed
+    reproduced: float | None = None
+    missing_task_dirs: tuple[str, ...] = ()
+    error: str | None = None
+    log_tail: str | None = None
+
+
+def judge_column(evidence: ColumnEvidence) -> dict[str, Any]:
+    column = evidence.column
+    claimed = float(Decimal(evidence.claimed)) if evidence.claimed else None
+    outcome: dict[str, Any] = {
+        "column": column.name,
+        "claimed": claimed,
+        "reproduced": evidence.reproduced,
+        "delta": None,
+        "tolerance": column.tolerance,
+        "task_dirs": list(column.task_dirs),
+        "outcome": "",
+        "detail": "",
+        "log_tail": evidence.log_tail,
+    }
+    if claimed is None:
+        outcome["outcome"] = "not-claimed"
+        outcome["detail"] = "The row claims no score for this column."
+        return outcome
+    if evidence.missing_task_dirs:
+        outcome["outcome"] = "not-run"
+        outcome["detail"] = "Task data missing on this machine: " + ", ".join(
+            evidence.missing_task_dirs
+        )
+        return outcome
+    if evidence.error is not None or evidence.reproduced is None:
+        outcome["outcome"] = "error"
+        outcome["detail"] = evidence.error or "No score was produced."
+        return outcome
+    delta = evidence.reproduced - claimed
+    outcome["delta"] = delta
+    gain = delta if column.higher_is_better else -delta
+    if abs(delta) <= column.tolerance:
+        outcome["outcome"] = "reproduced"
+        outcome["detail"] = f"Within the tolerance of {column.tolerance}."
+    elif gain < 0:
+        outcome["outcome"] = "mismatch"
+        outcome["detail"] = (
+            f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} worse than the claimed "
+            f"{claimed} (tolerance {column.tolerance})."
+        )
+    else:
+        outcome["outcome"] = "above-claim"
+        outcome["detail"] = (
+            f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} better than the claimed "
+            f"{claimed} (tolerance {column.tolerance}): flagged for review, not failed."
+        )
+    return outcome
+
+
+def overall_verdict(columns: list[dict[str, Any]]) -> tuple[str, str]:
+    """(verdict, one-line reason) from the judged columns."""
+    counts = {name: [c["column"] for c in columns if c["outcome"] == name] for name in OUTCOMES}
+    if counts["mismatch"]:
+        return "fail", "Not reproduced: " + ", ".join(counts["mismatch"]) + "."
+    if counts["error"]:
+        return "error", "Could not be computed: " + ", ".join(counts["error"]) + "."
+    checked = counts["reproduced"] + counts["above-claim"]
+    if not checked:
+        return "error", "No claimed column could be checked on this machine."
+    reason = f"Reproduced {len(checked)} claimed column(s)"
+    if counts["not-run"]:
+        reason += f"; not run here: {', '.join(counts['not-run'])}"
+    if counts["above-claim"]:
+        reason += f"; above the claim: {', '.join(counts['above-claim'])}"
+    return "pass", reason + "."
+
+
+def column_score(column: Column, task_scores: dict[str, dict[str, Any]]) -> float:
+    """The leaderboard number of a column from its tasks' test.predicted-scores.json.
+
+    ``score_key`` is a dotted path (``test.test_score`` or
+    ``aggregated_scores.test_score_mean``); ``aggregation`` ``mean`` averages the directories.
+    """
+    values = []
+    for task_dir in column.task_dirs:
+        node: Any = task_scores[task_dir]
+        for key in column.score_key.split("."):
+            if not isinstance(node, dict) or key not in node:
+                raise KeyError(f"{task_dir}: test.predicted-scores.json has no {column.score_key}")
+            node = node[key]
+        values.append(float(node))
+    if column.aggregation == "single":
+        return values[0]
+    return sum(values) / len(values)
