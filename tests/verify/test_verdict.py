@@ -1,0 +1,78 @@
+"""Per-column outcomes under the tolerance, and the overall verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.schemas import leaderboard_facts
+from bot.verdict import ColumnEvidence, column_score, judge_column, overall_verdict
+
+FACTS = leaderboard_facts()
+ESC = FACTS.column("ESC-50")  # tolerance 0.03
+BEEHIVE = FACTS.column("Beehive")  # mean of two task directories
+
+
+@pytest.mark.parametrize(
+    ("claimed", "reproduced", "outcome"),
+    [
+        ("0.8", 0.8, "reproduced"),
+        ("0.8", 0.771, "reproduced"),
+        ("0.8", 0.829, "reproduced"),
+        ("0.8", 0.769, "mismatch"),
+        ("0.8", 0.5, "mismatch"),
+        ("0.8", 0.831, "above-claim"),
+    ],
+)
+def test_outcome_follows_the_published_tolerance(
+    claimed: str, reproduced: float, outcome: str
+) -> None:
+    judged = judge_column(ColumnEvidence(ESC, claimed, reproduced=reproduced))
+    assert judged["outcome"] == outcome
+    assert judged["tolerance"] == ESC.tolerance == 0.03
+    assert judged["delta"] == pytest.approx(reproduced - float(claimed))
+
+
+def test_mismatch_detail_names_both_numbers() -> None:
+    judged = judge_column(ColumnEvidence(ESC, "0.9", reproduced=0.5))
+    assert "0.5000" in judged["detail"] and "0.9" in judged["detail"]
+
+
+def test_unclaimed_missing_and_failed_columns() -> None:
+    assert judge_column(ColumnEvidence(ESC, ""))["outcome"] == "not-claimed"
+    missing = judge_column(ColumnEvidence(ESC, "0.5", missing_task_dirs=("esc50-v2.0.0-full",)))
+    assert missing["outcome"] == "not-run" and "esc50-v2.0.0-full" in missing["detail"]
+    failed = judge_column(ColumnEvidence(ESC, "0.5", error="embedding failed", log_tail="x"))
+    assert failed["outcome"] == "error" and failed["log_tail"] == "x"
+
+
+def _judged(*outcomes: str) -> list[dict[str, str]]:
+    return [{"column": f"c{i}", "outcome": outcome} for i, outcome in enumerate(outcomes)]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [
+        (("reproduced", "reproduced"), "pass"),
+        (("reproduced", "above-claim", "not-claimed"), "pass"),
+        (("reproduced", "not-run"), "pass"),
+        (("reproduced", "mismatch"), "fail"),
+        (("mismatch", "error"), "fail"),
+        (("reproduced", "error"), "error"),
+        (("not-run", "not-claimed"), "error"),
+        ((), "error"),
+    ],
+)
+def test_overall_verdict(outcomes: tuple[str, ...], verdict: str) -> None:
+    assert overall_verdict(_judged(*outcomes))[0] == verdict
+
+
+def test_column_score_reads_the_score_key_and_averages_beehive() -> None:
+    scores = {
+        BEEHIVE.task_dirs[0]: {"test": {"test_score": 0.6}},
+        BEEHIVE.task_dirs[1]: {"test": {"test_score": 0.8}},
+        ESC.task_dirs[0]: {"aggregated_scores": {"test_score_mean": 0.7}},
+    }
+    assert column_score(BEEHIVE, scores) == pytest.approx(0.7)
+    assert column_score(ESC, scores) == pytest.approx(0.7)
+    with pytest.raises(KeyError, match=r"aggregated_scores\.test_score_mean"):
+        column_score(ESC, {ESC.task_dirs[0]: {"test": {"test_score": 0.7}}})
