@@ -18,6 +18,7 @@ from bot import __version__
 from bot.fileio import write_atomic
 from bot.findings import CODES
 from bot.github.cli import register_github_commands
+from bot.hear.commands import register_hear_commands
 from bot.report import render_markdown, render_text
 from bot.schemas import SchemaFileError, json_pointer, schema_errors
 
@@ -197,6 +198,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result["ok"] else EXIT_REJECTED
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from bot.report import render_markdown as markdown
+    from bot.validation import BaseFileError, Submission
+    from bot.verify import VerifyOptions, verify, write_outputs
+
+    tasks_dir = Path(args.tasks_dir)
+    if not tasks_dir.is_dir():
+        raise UsageError(f"--tasks-dir {args.tasks_dir!r} is not a directory")
+    submission = Submission(
+        base_csv=_read_bytes(args.base_file, "base file"),
+        head_csv=_read_bytes(args.head_file, "head file"),
+        named_manifest=(args.manifest, _read_bytes(args.manifest, "manifest")),
+    )
+    options = VerifyOptions(
+        tasks_dir=tasks_dir,
+        out=Path(args.out),
+        columns=args.tasks,
+        install=not args.no_install,
+        device=args.device,
+        venvs_dir=Path(args.venvs) if args.venvs else None,
+        max_epochs=args.max_epochs,
+        today=args.today,
+    )
+    try:
+        result = verify(submission, args.manifest, options)
+    except (BaseFileError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    write_outputs(result, options.out, markdown(result))
+    _emit(result, args.format, None)
+    verdict = result["verification"]["verdict"]
+    return {"pass": EXIT_OK, "fail": EXIT_REJECTED}.get(verdict, EXIT_INFRA)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearbot", description="Validates and verifies HEAR leaderboard submissions."
@@ -220,6 +254,39 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--output", help="also write the JSON result to this file")
     validate.add_argument("--today", type=_date, help="judge dates as of this day (YYYY-MM-DD)")
     validate.set_defaults(func=cmd_validate)
+
+    verify = commands.add_parser(
+        "verify",
+        help="re-run a submitted model through the HEAR protocol and judge its claims",
+        description="Validate; install the pinned model into an isolated virtualenv under OUT; "
+        "check the HEAR API; embed; evaluate; compare each claimed column under its tolerance "
+        "(schemas/tasks.json). Writes OUT/result.json and OUT/report.md. "
+        "Exit 0: pass; 1: fail (a claim is not reproduced, or validation fails); 3: error.",
+    )
+    verify.add_argument("--base-file", required=True, help="leaderboard.csv before the change")
+    verify.add_argument("--head-file", required=True, help="leaderboard.csv with the new row")
+    verify.add_argument("--manifest", required=True, help="the submission manifest")
+    verify.add_argument("--tasks-dir", required=True, help="HEAR task directories")
+    verify.add_argument(
+        "--tasks", nargs="+", metavar="COLUMN", help="only these leaderboard columns"
+    )
+    verify.add_argument(
+        "--no-install",
+        action="store_true",
+        help="use the current environment instead of installing the pinned model "
+        "(for submitters pre-checking their own model)",
+    )
+    verify.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    verify.add_argument("--out", required=True, help="working and output directory")
+    verify.add_argument("--venvs", help="where virtualenvs are kept (default OUT/venvs)")
+    verify.add_argument(
+        "--max-epochs",
+        type=int,
+        help="cap training epochs (deviates from the protocol's 500; for quick local checks)",
+    )
+    verify.add_argument("--today", type=_date, help=argparse.SUPPRESS)
+    verify.add_argument("--format", choices=formats, default="text")
+    verify.set_defaults(func=cmd_verify)
 
     report = commands.add_parser("report", help="render a result JSON for people")
     report.add_argument("result", help="a result JSON (schemas/result.schema.json)")
@@ -246,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", help="also write the JSON result to this file")
     demo.set_defaults(func=cmd_demo)
 
+    register_hear_commands(commands)
     register_github_commands(commands)
     return parser
 

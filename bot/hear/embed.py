@@ -1,0 +1,398 @@
+"""Embeddings of every split of every task, in the official kit's per-file layout.
+
+For a task directory ``T`` (name e.g. ``nsynth_pitch-v2.2.3-5h``) and the model's sample rate
+``sr``, `embed_task` writes under ``OUT/<T name>/``:
+
+```
+task_metadata.json, labelvocabulary.csv, <split>.json      copies of the task's files
+<split>/<file>.embedding.npy       scene: float32 (D,); event: float32 (T, D)
+<split>/<file>.target-labels.json  scene: the clip's label list; event: one list per frame
+<split>/<file>.timestamps.json     event tasks only: the T timestamps in ms
+embeddings.done.json               completion marker, written last (see below)
+```
+
+``<file>`` keeps its ``.wav``. Clips are read from ``T/<sr>/<split>/`` as float32 and passed
+whole, in split-file order, as the official runner does: batches of consecutive clips of the
+kit's estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
+`max_batch_size`) for fixed-length tasks, one clip at a time for variable-length ones.
+
+A frame at timestamp ``t`` carries every event label with ``start <= t < end + 0.0001`` (ms),
+the half-open interval the kit's ``IntervalTree`` query gives, compared in float64.
+
+Every file is written atomically. The marker (atomic, last) records the model, sample rate,
+counts and seconds; a task with a marker for the same model is skipped, a task directory
+without one is deleted and redone, and a marker for another model is an error. No pickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import soundfile as sf
+
+from bot.fileio import write_atomic
+from bot.hear import api
+from bot.hear.progress import Progress
+from bot.hear.tasks import (
+    METADATA_FILE,
+    VOCABULARY_FILE,
+    Event,
+    SplitItem,
+    Task,
+    TaskError,
+    check_audio,
+    find_tasks,
+    read_task,
+)
+
+MARKER = "embeddings.done.json"
+MARKER_FORMAT = "hearbot.embeddings/1"
+DEFAULT_MAX_BATCH_SIZE = 256
+EVENT_END_EPSILON_MS = 0.0001
+
+if TYPE_CHECKING:
+    from bot.hear.tasks import Label
+
+
+class EmbedError(Exception):
+    """Embedding failed; names the task, the file (or batch) and the check."""
+
+    def __init__(self, task: str, file: str, check: str, message: str) -> None:
+        self.task = task
+        self.file = file
+        self.check = check
+        self.message = message
+        super().__init__(f"task {task}: {file}: {check}: {message}")
+
+
+@dataclass(frozen=True)
+class Batch:
+    split: str
+    items: tuple[SplitItem, ...]
+    audio: np.ndarray  # float32 (n, samples)
+
+    def describe(self) -> str:
+        first = f"{self.split}/{self.items[0].file}"
+        return first if len(self.items) == 1 else f"{first} (batch of {len(self.items)})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+
+
+def frame_labels(events: Sequence[Event], timestamps: Sequence[float]) -> list[list[Label]]:
+    """The labels of each frame: events with ``start <= t < end + 0.0001`` (ms).
+
+    Identical events count once (the kit's IntervalTree is a set); labels keep the order of
+    the events in the split file."""
+    unique: list[Event] = list(dict.fromkeys(events))
+    bounds = [(e.start, e.end + EVENT_END_EPSILON_MS, e.label) for e in unique]
+    result = []
+    for value in timestamps:
+        t = float(value)
+        result.append([label for start, stop, label in bounds if start <= t < stop])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Batching
+
+
+def estimated_batch_size(
+    sample_duration: float | None, sample_rate: int, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+) -> int:
+    """The official runner's estimate, bounded by `max_batch_size`; 1 for variable length."""
+    if sample_duration is None:
+        return 1
+    estimate = int(0.7 * (120 / sample_duration) * (16000 / sample_rate))
+    return max(1, min(max_batch_size, estimate))
+
+
+def _read_clip(task: Task, sample_rate: int, split: str, item: SplitItem) -> np.ndarray:
+    path = task.wav_path(sample_rate, split, item.file)
+    try:
+        audio, rate = sf.read(str(path), dtype="float32")
+    except (RuntimeError, OSError) as exc:
+        raise TaskError(
+            task.name, f"{sample_rate}/{split}/{item.file}", "wav-unreadable", str(exc)
+        ) from exc
+    if rate != sample_rate or audio.ndim != 1:
+        raise TaskError(
+            task.name,
+            f"{sample_rate}/{split}/{item.file}",
+            "wav-format",
+            f"is {rate} Hz with shape {audio.shape}; expected mono at {sample_rate} Hz",
+        )
+    return audio
+
+
+def iter_batches(task: Task, sample_rate: int, split: str, batch_size: int) -> Iterator[Batch]:
+    """Consecutive clips in split-file order; a batch never mixes lengths (it is cut where the
+    length changes, which the kit would not survive either)."""
+    items = task.splits[split]
+    for begin in range(0, len(items), batch_size):
+        chunk = items[begin : begin + batch_size]
+        clips = [_read_clip(task, sample_rate, split, item) for item in chunk]
+        run_start = 0
+        for index in range(1, len(chunk) + 1):
+            if index == len(chunk) or clips[index].shape != clips[run_start].shape:
+                yield Batch(
+                    split=split,
+                    items=tuple(chunk[run_start:index]),
+                    audio=np.stack(clips[run_start:index]),
+                )
+                run_start = index
+
+
+# ---------------------------------------------------------------------------------------------
+# Calling the model
+
+
+def _embed_batch(
+    model: api.HearModel, task: Task, batch: Batch
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(embeddings, timestamps or None) for a batch; on failure, name the clip."""
+    try:
+        return _call(model, task, batch.audio)
+    except api.ModelAPIError as exc:
+        if len(batch.items) > 1:
+            _pinpoint(model, task, batch)
+        raise _model_error(task, batch.describe(), exc) from exc
+
+
+def _call(
+    model: api.HearModel, task: Task, audio: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if task.metadata.embedding_type == "scene":
+        return model.scene_embeddings(audio), None
+    return model.timestamp_embeddings(audio)
+
+
+def _pinpoint(model: api.HearModel, task: Task, batch: Batch) -> None:
+    """Re-run a failed batch clip by clip; raise for the first clip that fails alone."""
+    for position, item in enumerate(batch.items):
+        try:
+            _call(model, task, batch.audio[position : position + 1])
+        except api.ModelAPIError as exc:
+            raise _model_error(task, f"{batch.split}/{item.file}", exc) from exc
+
+
+def _model_error(task: Task, where: str, exc: api.ModelAPIError) -> EmbedError:
+    message = exc.message
+    if "out of memory" in message.lower():
+        message += " (try a smaller --max-batch-size)"
+    return EmbedError(task.name, where, exc.check, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write_outputs(
+    task: Task,
+    out_split: Path,
+    batch: Batch,
+    embeddings: np.ndarray,
+    timestamps: np.ndarray | None,
+) -> int:
+    """Write each clip's files; returns the number of frames (event) or clips (scene)."""
+    frames = 0
+    for position, item in enumerate(batch.items):
+        stem = out_split / item.file
+        write_atomic(Path(f"{stem}.embedding.npy"), _npy_bytes(embeddings[position]))
+        if timestamps is None:
+            labels = json.dumps(list(item.labels))
+            frames += 1
+        else:
+            clip_ts = timestamps[position]
+            write_atomic(
+                Path(f"{stem}.timestamps.json"), json.dumps(clip_ts.tolist()).encode("utf-8")
+            )
+            labels = json.dumps(frame_labels(item.events, clip_ts.tolist()), indent=4)
+            frames += len(clip_ts)
+        write_atomic(Path(f"{stem}.target-labels.json"), labels.encode("utf-8"))
+    return frames
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    write_atomic(target, source.read_bytes())
+
+
+# ---------------------------------------------------------------------------------------------
+# Markers and resumption
+
+
+def model_identity(model: api.HearModel) -> dict[str, Any]:
+    """The model as recorded in markers: module, options, sample rate, weights and their hash."""
+    identity = model.identity()
+    if model.weights and Path(model.weights).is_file():
+        digest = hashlib.sha256()
+        with open(model.weights, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        identity["weights_sha256"] = digest.hexdigest()
+    return identity
+
+
+def read_marker(out_task: Path) -> dict[str, Any] | None:
+    """The completion marker, or None when absent or unreadable (then the task is redone)."""
+    path = out_task / MARKER
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MARKER_FORMAT:
+        return None
+    return data
+
+
+def finished_marker(
+    task_name: str, out_task: Path, identity: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The marker when this model already finished the task there; None when it must be
+    (re)done; EmbedError when another model's finished embeddings are in the way."""
+    if out_task.is_symlink() or (out_task.exists() and not out_task.is_dir()):
+        raise EmbedError(
+            task_name, str(out_task), "output-dir", "is not a plain directory; refusing to use it"
+        )
+    marker = read_marker(out_task) if out_task.is_dir() else None
+    if marker is None or marker.get("model") == identity:
+        return marker
+    raise EmbedError(
+        task_name,
+        str(out_task / MARKER),
+        "output-dir",
+        f"holds finished embeddings of another model ({marker.get('model')}); "
+        "use a fresh --out directory or delete this one",
+    )
+
+
+def _fresh_directory(out_task: Path) -> None:
+    if out_task.exists():
+        shutil.rmtree(out_task)  # half-done: redo from scratch
+    out_task.mkdir(parents=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+
+
+def embed_task(
+    model: api.HearModel,
+    task_dir: Path,
+    out: Path,
+    *,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    progress: bool = True,
+    identity: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Embed one task into ``out/<task dir name>``; returns the marker's summary (with
+    ``"skipped": true`` when an earlier run had finished it)."""
+    identity = identity or model_identity(model)
+    task = read_task(task_dir)
+    out_task = Path(out) / task.name
+    marker = finished_marker(task.name, out_task, identity)
+    if marker is not None:
+        return {**marker, "skipped": True}
+    started = time.monotonic()
+    audio = check_audio(task, model.sample_rate)  # a broken task fails before any writing
+    _fresh_directory(out_task)
+    batch_size = estimated_batch_size(
+        task.metadata.sample_duration, model.sample_rate, max_batch_size
+    )
+    for name in (METADATA_FILE, VOCABULARY_FILE):
+        _copy_file(task.path / name, out_task / name)
+    splits = {}
+    for split in task.metadata.splits:
+        _copy_file(task.path / f"{split}.json", out_task / f"{split}.json")
+        splits[split] = _embed_split(model, task, out_task, split, batch_size, progress)
+    summary = {
+        "format": MARKER_FORMAT,
+        "task": task.name,
+        "task_name": task.metadata.task_name,
+        "embedding_type": task.metadata.embedding_type,
+        "model": identity,
+        "sample_rate": model.sample_rate,
+        "device": str(model.device),
+        "batch_size": batch_size,
+        "splits": splits,
+        "clips": sum(s["clips"] for s in splits.values()),
+        "audio_seconds": round(audio.seconds, 3),
+        "seconds": round(time.monotonic() - started, 3),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "environment": api.python_summary(),
+    }
+    write_atomic(out_task / MARKER, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    return {**summary, "skipped": False}
+
+
+def _embed_split(
+    model: api.HearModel, task: Task, out_task: Path, split: str, batch_size: int, show: bool
+) -> dict[str, Any]:
+    out_split = out_task / split
+    out_split.mkdir(parents=True, exist_ok=True)
+    items = task.splits[split]
+    bar = Progress(len(items), f"{task.name} {split}", enabled=show)
+    frames = 0
+    started = time.monotonic()
+    try:
+        for batch in iter_batches(task, model.sample_rate, split, batch_size):
+            embeddings, timestamps = _embed_batch(model, task, batch)
+            frames += _write_outputs(task, out_split, batch, embeddings, timestamps)
+            bar.update(len(batch.items))
+    finally:
+        bar.close()
+    seconds = time.monotonic() - started
+    result: dict[str, Any] = {"clips": len(items), "seconds": round(seconds, 3)}
+    if task.metadata.embedding_type == "event":
+        result["frames"] = frames
+    return result
+
+
+def embed_tasks(
+    model: api.HearModel,
+    tasks_dir: Path,
+    out: Path,
+    task_names: Sequence[str] | None = None,
+    *,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Embed the named tasks of `tasks_dir` (default: every task there, sorted by name)."""
+    tasks_dir = Path(tasks_dir)
+    if task_names:
+        paths = [tasks_dir / name for name in task_names]
+        for path in paths:
+            if not (path / METADATA_FILE).is_file():
+                raise TaskError(path.name, str(path), "task-dir", f"no task {path.name} there")
+    else:
+        paths = find_tasks(tasks_dir)
+        if not paths:
+            raise TaskError(tasks_dir.name, str(tasks_dir), "tasks-dir", "holds no HEAR task")
+    identity = model_identity(model)
+    return [
+        embed_task(
+            model,
+            path,
+            out,
+            max_batch_size=max_batch_size,
+            progress=progress,
+            identity=identity,
+        )
+        for path in paths
+    ]

@@ -1,0 +1,337 @@
+"""bot.hear.embed: the per-file layout, labels per frame, batching, resumption, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bot.hear import api, embed
+from bot.hear.tasks import Event, TaskError, read_task
+
+from .helpers import EVENTS, MIXTURES, TONES, VARLEN
+
+pytestmark = pytest.mark.usefixtures("module_path")
+
+
+@pytest.fixture(scope="module")
+def example_model(module_path: None) -> api.HearModel:
+    return api.load("hear_example_model", device="cpu")
+
+
+def _outputs(out_task: Path, split: str, file: str) -> tuple[np.ndarray, object, object]:
+    stem = out_task / split / file
+    emb = np.load(f"{stem}.embedding.npy", allow_pickle=False)
+    labels = json.loads(Path(f"{stem}.target-labels.json").read_text())
+    ts_path = Path(f"{stem}.timestamps.json")
+    timestamps = json.loads(ts_path.read_text()) if ts_path.exists() else None
+    return emb, labels, timestamps
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels per frame (the kit's IntervalTree rule)
+
+
+def test_frame_labels_interval_rule() -> None:
+    events = [Event("a", 100.0, 200.0), Event("b", 150.0, 150.0)]
+    stamps = [99.999, 100.0, 150.0, 150.00005, 150.0001, 200.0, 200.00009, 200.0001, 250.0]
+    assert embed.frame_labels(events, stamps) == [
+        [],
+        ["a"],
+        ["a", "b"],  # a zero-length event still marks the frame at its time
+        ["a", "b"],  # end + 0.0001 is open: 150.00005 < 150.0001
+        ["a"],
+        ["a"],  # the end itself is inside
+        ["a"],
+        [],  # end + 0.0001 is excluded (half-open, as IntervalTree queries are)
+        [],
+    ]
+
+
+def test_frame_labels_duplicates_and_overlaps() -> None:
+    same = Event("a", 0.0, 100.0)
+    events = [same, same, Event("a", 50.0, 150.0), Event(3, 0.0, 10.0)]
+    labels = embed.frame_labels(events, np.array([0.0, 60.0, 120.0], dtype=np.float32))
+    assert labels == [["a", 3], ["a", "a"], ["a"]]  # identical events count once
+
+
+def test_frame_labels_use_float64_of_the_timestamp() -> None:
+    # 100.1 as float32 is 100.09999847..., which is before an event starting at 100.1 ms.
+    ts = np.array([100.1], dtype=np.float32)
+    assert embed.frame_labels([Event("x", 100.1, 200.0)], ts.tolist()) == [[]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch sizes and batches
+
+
+def test_estimated_batch_size() -> None:
+    assert embed.estimated_batch_size(1.0, 44100) == 30  # spoken_digit
+    assert embed.estimated_batch_size(120.0, 16000) == 1  # DCASE
+    assert embed.estimated_batch_size(120.0, 48000) == 1
+    assert embed.estimated_batch_size(4.0, 16000) == 21
+    assert embed.estimated_batch_size(1.0, 16000) == 84
+    assert embed.estimated_batch_size(0.1, 16000) == 256  # bounded
+    assert embed.estimated_batch_size(0.1, 16000, max_batch_size=8) == 8
+    assert embed.estimated_batch_size(None, 16000) == 1  # variable length
+
+
+def test_batches_keep_order_and_never_mix_lengths(synth_tasks: Path) -> None:
+    task = read_task(synth_tasks / VARLEN)
+    batches = list(embed.iter_batches(task, 16000, "train", 3))
+    files = [item.file for batch in batches for item in batch.items]
+    assert files == [item.file for item in task.splits["train"]]
+    for batch in batches:
+        assert batch.audio.dtype == np.float32 and batch.audio.shape[0] == len(batch.items)
+        assert len(batch.items) <= 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout
+
+
+def test_scene_layout(synth_tasks: Path, tmp_path: Path, example_model: api.HearModel) -> None:
+    summary = embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    out_task = tmp_path / TONES
+    for name in (
+        "task_metadata.json",
+        "labelvocabulary.csv",
+        *(f"fold0{i}.json" for i in range(4)),
+    ):
+        assert (out_task / name).read_bytes() == (synth_tasks / TONES / name).read_bytes()
+    task = read_task(synth_tasks / TONES)
+    for split, items in task.splits.items():
+        for item in items:
+            emb, labels, timestamps = _outputs(out_task, split, item.file)
+            assert emb.dtype == np.float32 and emb.shape == (128,)
+            assert labels == list(item.labels) and isinstance(labels[0], int)
+            assert timestamps is None
+    assert summary["skipped"] is False and summary["clips"] == 40
+    assert summary["batch_size"] == 84 and summary["sample_rate"] == 16000
+    marker = json.loads((out_task / embed.MARKER).read_text())
+    assert marker["model"]["module"] == "hear_example_model"
+    assert marker["splits"]["fold00"] == {
+        "clips": 10,
+        "seconds": marker["splits"]["fold00"]["seconds"],
+    }
+    assert not list(out_task.rglob("*.pkl")) and not list(out_task.rglob("*.tmp"))
+
+
+def test_event_layout(synth_tasks: Path, tmp_path: Path, example_model: api.HearModel) -> None:
+    summary = embed.embed_task(example_model, synth_tasks / EVENTS, tmp_path, progress=False)
+    task = read_task(synth_tasks / EVENTS)
+    item = task.splits["test"][0]
+    emb, labels, timestamps = _outputs(tmp_path / EVENTS, "test", item.file)
+    assert emb.dtype == np.float32 and emb.shape == (81, 128)
+    assert timestamps == [50.0 * k for k in range(81)]
+    assert labels == embed.frame_labels(item.events, timestamps)
+    active = [t for t, frame in zip(timestamps, labels, strict=True) if frame]
+    first = min(e.start for e in item.events)
+    assert active and min(active) >= first
+    assert summary["splits"]["train"]["frames"] == 14 * 81
+
+
+def test_variable_length_task(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    summary = embed.embed_task(example_model, synth_tasks / VARLEN, tmp_path, progress=False)
+    assert summary["batch_size"] == 1
+    task = read_task(synth_tasks / VARLEN)
+    for item in task.splits["valid"]:
+        emb, labels, _ = _outputs(tmp_path / VARLEN, "valid", item.file)
+        assert emb.shape == (128,) and labels == list(item.labels)
+
+
+def test_embeddings_are_deterministic(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    for out in ("a", "b"):
+        embed.embed_task(example_model, synth_tasks / MIXTURES, tmp_path / out, progress=False)
+    for path in (tmp_path / "a" / MIXTURES).rglob("*.npy"):
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes()
+
+
+def test_embed_tasks_selects_and_sorts(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    results = embed.embed_tasks(
+        example_model, synth_tasks, tmp_path, [EVENTS, TONES], progress=False
+    )
+    assert [r["task"] for r in results] == [EVENTS, TONES]
+    with pytest.raises(TaskError, match="no task"):
+        embed.embed_tasks(example_model, synth_tasks, tmp_path, ["nope"], progress=False)
+
+
+def test_progress_lines_without_tqdm(synth_tasks, tmp_path, example_model, monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name == "tqdm":
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert f"{TONES} fold00: 10/10 clips," in err and "clips/s" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# Resumption
+
+
+def test_finished_task_is_skipped(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    out_task = tmp_path / TONES
+    sentinel = out_task / "fold00" / "sentinel"
+    sentinel.write_text("kept")
+    before = {p: p.stat().st_mtime_ns for p in out_task.rglob("*.npy")}
+    again = embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    assert again["skipped"] is True and again["clips"] == 40
+    assert sentinel.exists()
+    assert {p: p.stat().st_mtime_ns for p in out_task.rglob("*.npy")} == before
+
+
+def test_half_done_task_is_redone(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    out_task = tmp_path / EVENTS
+    (out_task / "train").mkdir(parents=True)
+    (out_task / "train" / "leftover.wav.embedding.npy").write_bytes(b"half-written")
+    result = embed.embed_task(example_model, synth_tasks / EVENTS, tmp_path, progress=False)
+    assert result["skipped"] is False
+    assert not (out_task / "train" / "leftover.wav.embedding.npy").exists()
+    assert (out_task / embed.MARKER).is_file()
+
+
+def test_killed_run_leaves_no_marker_and_is_redone(synth_tasks, tmp_path, example_model) -> None:
+    calls = {"n": 0}
+    original = example_model.scene_embeddings
+
+    def dies_on_second_batch(audio):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # what a kill looks like from inside
+        return original(audio)
+
+    example_model.scene_embeddings = dies_on_second_batch  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    finally:
+        del example_model.scene_embeddings
+    out_task = tmp_path / TONES
+    assert not (out_task / embed.MARKER).exists()
+    assert list((out_task / "fold00").glob("*.npy"))  # the first split was written
+    result = embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    assert result["skipped"] is False and (out_task / embed.MARKER).is_file()
+    assert len(list(out_task.rglob("*.embedding.npy"))) == 40
+
+
+def test_marker_of_another_model_is_an_error(synth_tasks: Path, tmp_path: Path, example_model):
+    embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    other = api.load("hear_example_model", options={"scale": 2.0}, device="cpu")
+    with pytest.raises(embed.EmbedError) as caught:
+        embed.embed_task(other, synth_tasks / TONES, tmp_path, progress=False)
+    assert caught.value.check == "output-dir" and "another model" in caught.value.message
+
+
+def test_output_path_that_is_a_file(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    (tmp_path / TONES).write_text("not a directory")
+    with pytest.raises(embed.EmbedError) as caught:
+        embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    assert caught.value.check == "output-dir"
+    assert (tmp_path / TONES).read_text() == "not a directory"
+
+
+def test_corrupt_marker_means_redo(synth_tasks: Path, tmp_path: Path, example_model) -> None:
+    embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    (tmp_path / TONES / embed.MARKER).write_text("{not json")
+    result = embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    assert result["skipped"] is False
+
+
+def test_weights_hash_is_part_of_the_identity(tmp_path: Path, example_model) -> None:
+    import hear_example_model
+
+    weights = tmp_path / "w.json"
+    hear_example_model.save_weights(example_model.model, str(weights))
+    model = api.load("hear_example_model", str(weights), device="cpu")
+    identity = embed.model_identity(model)
+    assert identity["weights"] == str(weights) and len(identity["weights_sha256"]) == 64
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors name the task, the file and the check
+
+
+def _loud_task(task_copy) -> tuple[Path, str]:
+    """A copy of the tones task where one clip is loud DC (hear_fake_nan poisons it)."""
+    task_dir = task_copy(TONES)
+    files = list(json.loads((task_dir / "fold01.json").read_text()))
+    loud = files[3]
+    sf.write(str(task_dir / "16000" / "fold01" / loud), np.full(16000, 25000, np.int16), 16000)
+    return task_dir, loud
+
+
+def test_nan_names_the_clip(task_copy, tmp_path: Path) -> None:
+    task_dir, loud = _loud_task(task_copy)
+    model = api.load("hear_fake_nan", device="cpu")
+    with pytest.raises(embed.EmbedError) as caught:
+        embed.embed_task(model, task_dir, tmp_path / "out", progress=False)
+    error = caught.value
+    assert (error.task, error.file, error.check) == (TONES, f"fold01/{loud}", "finite")
+    assert not (tmp_path / "out" / TONES / embed.MARKER).exists()
+
+
+def test_wrong_dtype_names_the_batch(synth_tasks: Path, tmp_path: Path) -> None:
+    model = api.load("hear_fake_dtype", device="cpu")
+    with pytest.raises(embed.EmbedError) as caught:
+        embed.embed_task(model, synth_tasks / EVENTS, tmp_path, progress=False)
+    first = read_task(synth_tasks / EVENTS).splits["train"][0].file
+    assert caught.value.check == "dtype"
+    assert caught.value.file == f"train/{first}"  # every clip fails alone: the first is named
+    assert "float64" in str(caught.value)
+
+
+def test_model_raising_is_reported(synth_tasks: Path, tmp_path: Path) -> None:
+    model = api.load("hear_fake_call_raises", device="cpu")
+    with pytest.raises(embed.EmbedError) as caught:
+        embed.embed_task(model, synth_tasks / EVENTS, tmp_path, progress=False)
+    assert caught.value.check == "timestamp_embeddings"
+    assert "ValueError: cannot frame this audio" in caught.value.message
+
+
+def test_wrong_sample_rate_task(spoken_digit: Path, tmp_path: Path, example_model) -> None:
+    with pytest.raises(TaskError) as caught:
+        embed.embed_task(example_model, spoken_digit, tmp_path, progress=False)
+    assert caught.value.check == "sample-rate-dir" and "44100" in caught.value.message
+
+
+def test_broken_task_is_refused_before_embedding(task_copy, tmp_path: Path, example_model) -> None:
+    task_dir = task_copy(MIXTURES)
+    first = next(iter(json.loads((task_dir / "test.json").read_text())))
+    (task_dir / "16000" / "test" / first).unlink()
+    with pytest.raises(TaskError) as caught:
+        embed.embed_task(example_model, task_dir, tmp_path / "out", progress=False)
+    assert caught.value.check == "wav-missing" and first in caught.value.file
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The real spoken_digit task
+
+
+def test_spoken_digit_end_to_end(spoken_digit: Path, tmp_path: Path) -> None:
+    model = api.load("hear_example_model", options={"sample_rate": 44100}, device="cpu")
+    summary = embed.embed_task(model, spoken_digit, tmp_path, progress=False)
+    out_task = tmp_path / spoken_digit.name
+    assert summary["clips"] == 100 and summary["batch_size"] == 30
+    task = read_task(spoken_digit)
+    for split, items in task.splits.items():
+        assert (out_task / f"{split}.json").read_bytes() == (
+            spoken_digit / f"{split}.json"
+        ).read_bytes()
+        for item in items:
+            emb, labels, _ = _outputs(out_task, split, item.file)
+            assert emb.shape == (128,) and emb.dtype == np.float32 and np.isfinite(emb).all()
+            assert labels == list(item.labels)
+    assert len(list(out_task.rglob("*.embedding.npy"))) == 100
