@@ -47,6 +47,13 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from exc
 
 
+def _stand_in(value: str) -> tuple[str, str]:
+    column, separator, task_dir = value.partition("=")
+    if not separator or not column or not task_dir or "/" in task_dir:
+        raise argparse.ArgumentTypeError(f"{value!r} is not COLUMN=TASK_DIR")
+    return column, task_dir
+
+
 def _emit(result: dict[str, Any], fmt: str, output: str | None) -> None:
     if output:
         write_atomic(Path(output), (json.dumps(result, indent=2) + "\n").encode("utf-8"))
@@ -190,12 +197,16 @@ def demo_submission(leaderboard: Path, example_dir: Path):  # -> Submission
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.validation import validate
+    if args.validate_only:
+        from bot.validation import validate
 
-    submission = demo_submission(Path(args.leaderboard), Path(args.example))
-    result = validate(submission)
-    _emit(result, args.format, args.output)
-    return EXIT_OK if result["ok"] else EXIT_REJECTED
+        submission = demo_submission(Path(args.leaderboard), Path(args.example))
+        result = validate(submission)
+        _emit(result, args.format, args.output)
+        return EXIT_OK if result["ok"] else EXIT_REJECTED
+    from bot.demo import run_demo
+
+    return run_demo(Path(args.out), args.format, args.device, args.max_epochs)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -217,12 +228,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         columns=args.tasks,
         install=not args.no_install,
         device=args.device,
-        venvs_dir=Path(args.venvs) if args.venvs else None,
+        work=Path(args.work) if args.work else None,
         max_epochs=args.max_epochs,
         today=args.today,
+        stand_ins=dict(args.stand_in or []),
+        find_links=[Path(path) for path in args.find_links or []],
     )
     try:
-        result = verify(submission, args.manifest, options)
+        result = verify(submission, options)
     except (BaseFileError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     write_outputs(result, options.out, markdown(result))
@@ -278,7 +291,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     verify.add_argument("--out", required=True, help="working and output directory")
-    verify.add_argument("--venvs", help="where virtualenvs are kept (default OUT/venvs)")
+    verify.add_argument(
+        "--work",
+        help="reusable work: virtualenvs, weights, embeddings, scores (default OUT/work)",
+    )
+    verify.add_argument(
+        "--stand-in",
+        action="append",
+        type=_stand_in,
+        metavar="COLUMN=TASK_DIR",
+        help="verify COLUMN on another task directory (demos and tests; shown in the result)",
+    )
+    verify.add_argument(
+        "--find-links",
+        action="append",
+        metavar="DIR",
+        help="a local wheel directory pip may install from (pins still apply)",
+    )
     verify.add_argument(
         "--max-epochs",
         type=int,
@@ -305,12 +334,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="validate the example submission against the real leaderboard and print the report",
+        help="verify two example submissions end to end on synthetic tasks (one honest, one "
+        "inflated) and print both reports",
     )
     demo.add_argument("--leaderboard", default=str(REPO_DIR / "leaderboard.csv"))
     demo.add_argument("--example", default=str(EXAMPLE_DIR))
     demo.add_argument("--format", choices=formats, default="markdown")
-    demo.add_argument("--output", help="also write the JSON result to this file")
+    demo.add_argument("--output", help="with --validate-only: also write the JSON result here")
+    demo.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="only validate examples/submission/ appended to the real leaderboard (fast)",
+    )
+    demo.add_argument("--out", default=str(REPO_DIR / "out" / "demo"), help="working directory")
+    demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    demo.add_argument("--max-epochs", type=int, help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
 
     register_hear_commands(commands)

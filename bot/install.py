@@ -121,8 +121,14 @@ def check_python(spec: str | None) -> None:
         )
 
 
-def install(plan: InstallPlan, venvs_dir: Path, log: Log) -> Installed:
-    """Create (or reuse, by content address) the virtualenv for ``plan``."""
+def install(
+    plan: InstallPlan, venvs_dir: Path, log: Log, find_links: list[Path] | None = None
+) -> Installed:
+    """Create (or reuse, by content address) the virtualenv for ``plan``.
+
+    ``find_links``: local wheel directories pip may also install from (pins still apply).
+    """
+    links = [argument for path in find_links or [] for argument in ("--find-links", str(path))]
     venv = venvs_dir / plan.key()
     python = venv / "bin" / "python"
     marker = venv / MARKER
@@ -141,10 +147,14 @@ def install(plan: InstallPlan, venvs_dir: Path, log: Log) -> Installed:
     if plan.hashed:
         hashed_file = requirements / "hashed.txt"
         hashed_file.write_text("\n".join(plan.hashed) + "\n")
-        _pip(python, ["install", "--no-deps", "--require-hashes", "-r", str(hashed_file)], log)
+        _pip(
+            python,
+            ["install", "--no-deps", "--require-hashes", *links, "-r", str(hashed_file)],
+            log,
+        )
     resolved_file = requirements / "resolved.txt"
     resolved_file.write_text("\n".join(plan.resolved) + "\n")
-    arguments = ["install", "-r", str(resolved_file)]
+    arguments = ["install", *links, "-r", str(resolved_file)]
     if plan.constraints:
         constraints_file = requirements / "constraints.txt"
         constraints_file.write_text("\n".join(plan.constraints) + "\n")

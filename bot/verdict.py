@@ -28,6 +28,7 @@ class ColumnEvidence:
 
     column: Column
     claimed: str  # the CSV cell, "" when not claimed
+    task_dirs: tuple[str, ...] = ()  # the directories used (default: the column's own)
     reproduced: float | None = None
     missing_task_dirs: tuple[str, ...] = ()
     error: str | None = None
@@ -43,7 +44,7 @@ def judge_column(evidence: ColumnEvidence) -> dict[str, Any]:
         "reproduced": evidence.reproduced,
         "delta": None,
         "tolerance": column.tolerance,
-        "task_dirs": list(column.task_dirs),
+        "task_dirs": list(evidence.task_dirs or column.task_dirs),
         "outcome": "",
         "detail": "",
         "log_tail": evidence.log_tail,
@@ -101,20 +102,20 @@ def overall_verdict(columns: list[dict[str, Any]]) -> tuple[str, str]:
     return "pass", reason + "."
 
 
-def column_score(column: Column, task_scores: dict[str, dict[str, Any]]) -> float:
+def column_score(
+    column: Column, task_scores: dict[str, dict[str, Any]], task_dirs: tuple[str, ...] = ()
+) -> float:
     """The leaderboard number of a column from its tasks' test.predicted-scores.json.
 
     ``score_key`` is a dotted path (``test.test_score`` or
     ``aggregated_scores.test_score_mean``); ``aggregation`` ``mean`` averages the directories.
     """
     values = []
-    for task_dir in column.task_dirs:
+    for task_dir in task_dirs or column.task_dirs:
         node: Any = task_scores[task_dir]
         for key in column.score_key.split("."):
             if not isinstance(node, dict) or key not in node:
                 raise KeyError(f"{task_dir}: test.predicted-scores.json has no {column.score_key}")
             node = node[key]
         values.append(float(node))
-    if column.aggregation == "single":
-        return values[0]
     return sum(values) / len(values)

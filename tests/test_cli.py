@@ -331,8 +331,8 @@ def test_report_refuses_non_utf8(capsys, tmp_path):
 # ------------------------------------------------------------------ other commands
 
 
-def test_demo_exits_0(capsys):
-    assert run(["demo"]) == 0
+def test_validate_only_demo_exits_0(capsys):
+    assert run(["demo", "--validate-only"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(STICKY_MARKER)
     assert "HEAR Team naive baseline (example)" in out

@@ -1,0 +1,189 @@
+"""`hearbot demo`: the whole verifier on a small embedded default, with no GitHub and no
+downloads beyond packages.
+
+Synthesises three small HEAR tasks (stand-ins for ESC-50, FSD50K and DCASE 2016: scene
+multiclass k-fold, scene multilabel, event), builds the example model's wheel, and verifies two
+submissions pinned to that wheel by sha256: one that claims the scores the model really gets,
+and one that inflates one column. The first passes; the second fails with a mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+from bot.hear.synth import SPECS, write_tasks
+from bot.leaderboard.names import slug
+from bot.report import render_markdown, render_text
+from bot.schemas import leaderboard_facts
+from bot.validation import Submission
+from bot.verify import VerifyOptions, verify, write_outputs
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"
+STAND_INS = {
+    "ESC-50": SPECS["synth_tones"].dir_name,
+    "FSD50K": SPECS["synth_mixtures"].dir_name,
+    "DCASE 2016": SPECS["synth_events"].dir_name,
+}
+SAMPLE_RATE = 16000
+EMBEDDING_SIZE = 128
+INFLATION = Decimal("0.2")
+
+
+def say(message: str) -> None:
+    print(f"demo: {message}", file=sys.stderr, flush=True)
+
+
+def build_example_wheel(dist: Path) -> Path:
+    """The example model's wheel, built reproducibly (fixed SOURCE_DATE_EPOCH)."""
+    dist.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
+    command = [sys.executable, "-m", "build", "--wheel", "--no-isolation"]
+    command += ["--outdir", str(dist), str(EXAMPLE_MODEL)]
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"building the example wheel failed:\n{completed.stderr[-2000:]}")
+    wheels = sorted(dist.glob("hear_example_model-*.whl"))
+    if not wheels:
+        raise RuntimeError(f"no wheel was written to {dist}")
+    return wheels[-1]
+
+
+def manifest(model: str, wheel: Path, not_run: list[str]) -> dict[str, Any]:
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    version = wheel.name.split("-")[1]
+    return {
+        "model": model,
+        "team": "HEAR leaderboard demo",
+        "authors": ["hearbot"],
+        "url": "https://github.com/hearbenchmark/hear-leaderboard",
+        "description": "The example HEAR-API model of this repository, verified by the demo on "
+        "synthetic stand-in tasks.",
+        "pretraining_data": [],
+        "trainable_parameters": 0,
+        "hear_module": "hear_example_model",
+        "install": [f"hear-example-model=={version} --hash=sha256:{digest}"],
+        "model_options": {},
+        "sample_rate": SAMPLE_RATE,
+        "scene_embedding_size": EMBEDDING_SIZE,
+        "timestamp_embedding_size": EMBEDDING_SIZE,
+        "tasks_not_run": {name: "not part of the demo" for name in not_run},
+    }
+
+
+def row(model: str, claims: dict[str, Decimal]) -> str:
+    facts = leaderboard_facts()
+    scores = [_plain(claims[name]) if name in claims else "" for name in facts.score_columns]
+    date = "2026-01-01"
+    return ",".join([model, "https://github.com/hearbenchmark/hear-leaderboard", date, *scores])
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.quantize(Decimal("1e-9"), rounding=ROUND_HALF_EVEN), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def run_submission(
+    name: str,
+    model: str,
+    claims: dict[str, Decimal],
+    out: Path,
+    tasks: Path,
+    wheel: Path,
+    device: str,
+    max_epochs: int | None,
+) -> dict[str, Any]:
+    """Write the submission's files under OUT/<name>/ and verify it."""
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    facts = leaderboard_facts()
+    not_run = [column for column in facts.score_columns if column not in claims]
+    base = (REPO_ROOT / "leaderboard.csv").read_bytes()
+    head = base + b"\n" + row(model, claims).encode("utf-8")
+    manifest_path = folder / "submissions" / f"{slug(model)}.json"
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_bytes = (json.dumps(manifest(model, wheel, not_run), indent=2) + "\n").encode()
+    manifest_path.write_bytes(manifest_bytes)
+    (folder / "leaderboard.csv").write_bytes(head)
+    options = VerifyOptions(
+        tasks_dir=tasks,
+        out=folder,
+        device=device,
+        work=out / "work",
+        max_epochs=max_epochs,
+        stand_ins=STAND_INS,
+        find_links=[wheel.parent],
+        columns=None,
+    )
+    submission = Submission(
+        base_csv=base, head_csv=head, named_manifest=(str(manifest_path), manifest_bytes)
+    )
+    result = verify(submission, options, echo=False)
+    write_outputs(result, folder, render_markdown(result))
+    return result
+
+
+def reproduced(result: dict[str, Any]) -> dict[str, Decimal]:
+    return {
+        column["column"]: Decimal(repr(column["reproduced"]))
+        for column in result["verification"]["columns"]
+        if column["reproduced"] is not None
+    }
+
+
+def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None) -> int:
+    tasks = out / "tasks"
+    say(f"synthesising stand-in tasks under {tasks}")
+    write_tasks(tasks, sample_rates=(SAMPLE_RATE,), seed=0)
+    say("building the example model's wheel")
+    wheel = build_example_wheel(out / "dist")
+    say(f"wheel {wheel.name} sha256 {hashlib.sha256(wheel.read_bytes()).hexdigest()}")
+    common = {"out": out, "tasks": tasks, "wheel": wheel, "device": device}
+    placeholder = {column: Decimal("0.5") for column in STAND_INS}
+    say("installing the wheel into its own virtualenv, embedding, evaluating (the long part)")
+    measured = reproduced(
+        run_submission(
+            "measure", "HEAR demo measurement", placeholder, max_epochs=max_epochs, **common
+        )
+    )
+    if set(measured) != set(STAND_INS):
+        say(f"the model could not be measured; see {out / 'measure' / 'verify.log'}")
+        return 3
+    say("measured: " + ", ".join(f"{name} {value:.4f}" for name, value in measured.items()))
+    honest = run_submission(
+        "honest", "HEAR demo example model", measured, max_epochs=max_epochs, **common
+    )
+    target = min(measured, key=lambda name: measured[name])
+    inflated_claims = {**measured, target: min(Decimal(1), measured[target] + INFLATION)}
+    if inflated_claims[target] - measured[target] <= Decimal(
+        str(leaderboard_facts().column(target).tolerance)
+    ):
+        say(f"no room to inflate {target} above the tolerance; the demo needs a lower score")
+        return 3
+    inflated = run_submission(
+        "inflated",
+        "HEAR demo example model inflated",
+        inflated_claims,
+        max_epochs=max_epochs,
+        **common,
+    )
+    for title, result in (("honest claims", honest), (f"inflated {target}", inflated)):
+        print(f"===== {title}: {out / title.split()[0]} =====")
+        print(render_markdown(result) if fmt == "markdown" else render_text(result))
+    ok = (
+        honest["verification"]["verdict"] == "pass"
+        and inflated["verification"]["verdict"] == "fail"
+    )
+    say(
+        "as expected: the honest submission passes, the inflated one fails"
+        if ok
+        else "UNEXPECTED verdicts; see the reports above"
+    )
+    return 0 if ok else 1
