@@ -1,0 +1,84 @@
+"""`hearbot evaluate TASK_DIR [TASK_DIR ...]`: the official downstream protocol, per task."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.evaluation.errors import EvaluationInputError, EvaluationUsageError
+from bot.evaluation.protocol import evaluate_task
+
+EXIT_OK, EXIT_INPUT, EXIT_INFRA = 0, 2, 3
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def primary_score(scores: dict[str, Any]) -> float:
+    """The number a leaderboard cell holds: test_score_mean over folds, else test.test_score."""
+    if "aggregated_scores" in scores:
+        return float(scores["aggregated_scores"]["test_score_mean"])
+    return float(scores["test"]["test_score"])
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate each task in turn; one task's failure neither stops nor loses the others.
+    Exit 2 if any task had an input (or usage) error, else 3 if any failed otherwise, else 0."""
+    status = EXIT_OK
+    for task_dir in args.task_dirs:
+        try:
+            scores = evaluate_task(
+                task_dir,
+                device=args.device,
+                grid_points=args.grid_points,
+                max_epochs=args.max_epochs,
+                log=lambda line, name=task_dir.name: print(f"{name}: {line}", file=sys.stderr),
+            )
+        except (EvaluationInputError, EvaluationUsageError) as exc:
+            print(f"hearbot: error: {exc}", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        except Exception as exc:  # one task's crash must not lose the other tasks
+            print(f"hearbot: error: {task_dir}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            status = EXIT_INPUT if status == EXIT_INPUT else EXIT_INFRA
+            continue
+        print(f"{task_dir}\t{primary_score(scores)}")
+    return status
+
+
+def register_evaluate_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `evaluate` to a `parser.add_subparsers()` object; `args.func(args)` returns the exit
+    code: 0 all tasks done, 2 an input error (the message names task, file and check), 3 an
+    unexpected failure. Scores go to TASK_DIR/test.predicted-scores.json; stdout gets one
+    `TASK_DIR<TAB>primary score` line per finished task."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="run the official HEAR downstream protocol on embedding task directories",
+        description=(
+            "Train and test the HEAR downstream classifiers exactly as heareval 2021.1.3's "
+            "predictions runner does, and write TASK_DIR/test.predicted-scores.json."
+        ),
+    )
+    parser.add_argument("task_dirs", nargs="+", type=Path, metavar="TASK_DIR")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--grid-points", type=_positive_int, default=8, help="grid points tried (default: 8)"
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        default=None,
+        help="DEVIATES FROM THE PROTOCOL: cap every max_epochs (default: the protocol's 500 or "
+        "the task's own value); for tests and demonstrations only",
+    )
+    parser.set_defaults(func=cmd_evaluate)
+    return parser

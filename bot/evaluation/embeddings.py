@@ -1,0 +1,549 @@
+"""Reading one embedding task directory (the official per-file layout), strictly.
+
+Layout (written by the official embeddings runner, `heareval.embeddings.task_embeddings`)::
+
+    E/<task>/task_metadata.json, labelvocabulary.csv, <split>.json for each split
+    E/<task>/<split>/<file>.embedding.npy      scene: float32 (D,); event: float32 (T, D)
+    E/<task>/<split>/<file>.target-labels.json  scene: [label, ...]; event: [[label, ...]] * T
+    E/<task>/<split>/<file>.timestamps.json     event only: [t_ms] * T
+
+Row order reproduces `memmap_embeddings`: ONE `random.Random(0)` per task; for each split in
+`task_metadata.json` order, the split JSON's keys in order are shuffled with it. The runner's
+own memmaps and pickles (`<split>.embeddings.npy`, `<split>.target-labels.pkl`) are never read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import random
+import re
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from bot.evaluation.errors import EmbeddingError, MetadataError
+from bot.evaluation.events import Event
+
+EmbeddingType = Literal["scene", "event"]
+PredictionType = Literal["multiclass", "multilabel"]
+SPLIT_MODES = ("trainvaltest", "presplit_kfold", "new_split_kfold")
+# get_labels_for_timestamps adds this (ms) to each event's end before the interval query.
+END_EPSILON_MS = 0.0001
+# Frame-label disagreements closer than this (ms) to an interval bound are float32 rounding
+# of the timestamp at embedding time, not tampering.
+BOUNDARY_TOLERANCE_MS = 1e-3
+MAX_JSON_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class TaskMetadata:
+    """The keys of task_metadata.json that the downstream protocol reads."""
+
+    task_name: str
+    embedding_type: EmbeddingType
+    prediction_type: PredictionType
+    split_mode: str
+    splits: tuple[str, ...]
+    evaluation: tuple[str, ...]
+    use_scoring_for_early_stopping: bool
+    evaluation_params: Mapping[str, Any]
+
+
+@dataclass
+class Rows:
+    """Rows of one or more splits, in the official order.
+
+    `x` float32 (N, D); `y` float32 (N, L) multi-hot targets. Event tasks also carry, per row,
+    the index of its file in `files` and its timestamp (ms, float64), and the reference events
+    of every file (ms, labels as strings) from the split JSON.
+    """
+
+    files: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    row_file: np.ndarray | None = None
+    row_time: np.ndarray | None = None
+    reference_events: dict[str, list[Event]] = field(default_factory=dict)
+
+
+@dataclass
+class TaskData:
+    """A whole embedding task directory, loaded and checked."""
+
+    name: str
+    metadata: TaskMetadata
+    labels: list[str]
+    dim: int
+    splits: dict[str, Rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Strict file access
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def regular_file(
+    task: str, root: Path, rel: str, error: type[EmbeddingError | MetadataError]
+) -> Path:
+    """`root/rel` if it is a regular file and not a symlink; else `error` naming the check."""
+    path = root / rel
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        raise error(task, rel, "missing", "file not found") from None
+    except OSError as exc:
+        raise error(task, rel, "unreadable", str(exc.strerror)) from None
+    if stat.S_ISLNK(mode):
+        raise error(task, rel, "symlink", "symbolic links are not followed")
+    if not stat.S_ISREG(mode):
+        raise error(task, rel, "not-a-file", "not a regular file")
+    return path
+
+
+def read_json(task: str, root: Path, rel: str, error: type[EmbeddingError | MetadataError]) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys."""
+    path = regular_file(task, root, rel, error)
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise error(task, rel, "too-large", "JSON file over 1 GiB")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise error(task, rel, "json", f"not strict UTF-8 JSON: {exc}") from None
+
+
+def check_file_name(task: str, rel: str, name: object) -> str:
+    """A split JSON key must be a plain file name: it may not leave its split directory."""
+    if not isinstance(name, str) or not name or name in (".", ".."):
+        raise MetadataError(task, rel, "file-name", f"bad file name {name!r}")
+    if "/" in name or "\\" in name or "\x00" in name or len(name.encode()) > 200:
+        raise MetadataError(task, rel, "file-name", f"file name {name!r} is not a plain name")
+    return name
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata, vocabulary and split JSON
+
+
+def read_metadata(task: str, root: Path) -> TaskMetadata:
+    """task_metadata.json, with the values the protocol depends on checked."""
+    rel = "task_metadata.json"
+    raw = read_json(task, root, rel, MetadataError)
+    if not isinstance(raw, dict):
+        raise MetadataError(task, rel, "metadata", "not a JSON object")
+
+    def need(key: str, ok: bool, what: str) -> None:
+        if not ok:
+            raise MetadataError(
+                task, rel, f"metadata.{key}", f"must be {what}, got {raw.get(key)!r}"
+            )
+
+    need("task_name", isinstance(raw.get("task_name"), str), "a string")
+    need("embedding_type", raw.get("embedding_type") in ("scene", "event"), "scene or event")
+    need(
+        "prediction_type",
+        raw.get("prediction_type") in ("multiclass", "multilabel"),
+        "multiclass or multilabel",
+    )
+    need("split_mode", raw.get("split_mode") in SPLIT_MODES, " or ".join(SPLIT_MODES))
+    splits = raw.get("splits")
+    need("splits", isinstance(splits, list) and len(splits) > 0, "a non-empty list")
+    for split in splits:
+        check_file_name(task, rel, split)
+    need("splits", len(set(splits)) == len(splits), "unique names")
+    if raw["split_mode"] == "trainvaltest":
+        need("splits", {"train", "valid", "test"} <= set(splits), "train, valid and test")
+    else:
+        need("splits", len(splits) >= 3, "at least 3 folds")
+    evaluation = raw.get("evaluation")
+    need(
+        "evaluation",
+        isinstance(evaluation, list) and evaluation and all(isinstance(e, str) for e in evaluation),
+        "a non-empty list of metric names",
+    )
+    scoring = raw.get("use_scoring_for_early_stopping", True)
+    need("use_scoring_for_early_stopping", isinstance(scoring, bool), "true or false")
+    params = raw.get("evaluation_params", {})
+    need("evaluation_params", isinstance(params, dict), "an object")
+    return TaskMetadata(
+        task_name=raw["task_name"],
+        embedding_type=raw["embedding_type"],
+        prediction_type=raw["prediction_type"],
+        split_mode=raw["split_mode"],
+        splits=tuple(splits),
+        evaluation=tuple(evaluation),
+        use_scoring_for_early_stopping=scoring,
+        evaluation_params=params,
+    )
+
+
+_INT_RE = re.compile(r"-?[0-9]+")
+_FLOAT_RE = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+# pandas' default NA strings: read_csv turns these labels into NaN.
+_PANDAS_NA = {
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+}
+
+
+def _pandas_round_trips(label: str) -> bool:
+    """Whether pandas.read_csv(...).astype(str), as the kit reads labels, gives `label` back."""
+    if label in _PANDAS_NA or label != label.strip():
+        return False
+    if _INT_RE.fullmatch(label):
+        return str(int(label)) == label
+    if _FLOAT_RE.fullmatch(label):
+        return repr(float(label)) == label
+    return True
+
+
+def read_vocabulary(task: str, root: Path) -> list[str]:
+    """labelvocabulary.csv (`idx,label`) as the list of labels indexed by idx."""
+    rel = "labelvocabulary.csv"
+    path = regular_file(task, root, rel, MetadataError)
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MetadataError(task, rel, "csv", str(exc)) from None
+    if not rows or rows[0] != ["idx", "label"]:
+        raise MetadataError(task, rel, "csv", "the header must be exactly idx,label")
+    by_idx: dict[int, str] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != 2 or not _INT_RE.fullmatch(row[0]):
+            raise MetadataError(task, rel, "csv", f"line {number}: expected idx,label")
+        idx, label = int(row[0]), row[1]
+        if idx in by_idx or label in by_idx.values():
+            raise MetadataError(task, rel, "csv", f"line {number}: duplicate idx or label")
+        if not _pandas_round_trips(label):
+            raise MetadataError(
+                task, rel, "csv", f"line {number}: label {label!r} would not read back as itself"
+            )
+        by_idx[idx] = label
+    if sorted(by_idx) != list(range(len(by_idx))) or not by_idx:
+        raise MetadataError(task, rel, "csv", "idx must be 0..n-1")
+    return [by_idx[i] for i in range(len(by_idx))]
+
+
+def _label(task: str, rel: str, value: object, vocabulary: Mapping[str, int]) -> str:
+    """Labels compare as strings (the kit's `str(label)`); they must be in the vocabulary."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MetadataError(task, rel, "label", f"label {value!r} is not a string or number")
+    label = str(value)
+    if label not in vocabulary:
+        raise MetadataError(task, rel, "label", f"label {label!r} is not in labelvocabulary.csv")
+    return label
+
+
+def read_split(
+    task: str, root: Path, split: str, metadata: TaskMetadata, vocabulary: Mapping[str, int]
+) -> dict[str, Any]:
+    """`<split>.json`: file name -> labels (scene) or events in ms (event), in file order."""
+    rel = f"{split}.json"
+    raw = read_json(task, root, rel, MetadataError)
+    if not isinstance(raw, dict):
+        raise MetadataError(task, rel, "split", "not a JSON object")
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        check_file_name(task, rel, name)
+        if not isinstance(value, list):
+            raise MetadataError(task, rel, "split", f"{name}: expected a list")
+        if metadata.embedding_type == "scene":
+            out[name] = [_label(task, rel, v, vocabulary) for v in value]
+        else:
+            out[name] = [_reference_event(task, rel, name, e, vocabulary) for e in value]
+    return out
+
+
+def _reference_event(
+    task: str, rel: str, name: str, event: object, vocabulary: Mapping[str, int]
+) -> Event:
+    if not isinstance(event, dict) or not {"label", "start", "end"} <= set(event):
+        raise MetadataError(task, rel, "event", f"{name}: events need label, start and end")
+    start, end = event["start"], event["end"]
+    if not (_is_number(start) and _is_number(end) and math.isfinite(start) and math.isfinite(end)):
+        raise MetadataError(task, rel, "event", f"{name}: start and end must be finite numbers")
+    if not end + END_EPSILON_MS > start:
+        # intervaltree refuses a null interval: the embeddings runner could not have run.
+        raise MetadataError(task, rel, "event", f"{name}: event ends before it starts")
+    return {"label": _label(task, rel, event["label"], vocabulary), "start": start, "end": end}
+
+
+def official_file_order(
+    splits: Sequence[str], split_files: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    """The row order of `memmap_embeddings`: one Random(0), used for each split in turn."""
+    prng = random.Random(0)
+    order: dict[str, list[str]] = {}
+    for split in splits:
+        files = list(split_files[split])
+        prng.shuffle(files)
+        order[split] = files
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-file arrays and labels
+
+
+def load_embedding(task: str, root: Path, rel: str, ndim: int) -> np.ndarray:
+    """A per-file `.embedding.npy`: no pickle, float32, `ndim` dimensions, all finite."""
+    path = regular_file(task, root, rel, EmbeddingError)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:  # numpy refuses pickled data and object arrays this way too
+        check = "pickle" if "pickle" in str(exc).lower() else "npy"
+        raise EmbeddingError(task, rel, check, f"not a plain .npy array: {exc}") from None
+    except (OSError, EOFError) as exc:
+        raise EmbeddingError(task, rel, "npy", f"unreadable .npy file: {exc}") from None
+    if not isinstance(array, np.ndarray):
+        raise EmbeddingError(task, rel, "npy", "an .npz archive, not an .npy array")
+    if array.dtype != np.dtype(np.float32):
+        raise EmbeddingError(task, rel, "dtype", f"dtype {array.dtype}, expected float32")
+    if array.ndim != ndim:
+        raise EmbeddingError(task, rel, "shape", f"shape {array.shape}, expected {ndim} dimensions")
+    if array.shape[-1] == 0:
+        raise EmbeddingError(task, rel, "shape", f"shape {array.shape}: empty embedding")
+    if not np.isfinite(array).all():
+        raise EmbeddingError(task, rel, "finite", "NaN or infinite values")
+    return array
+
+
+def _multi_hot(labels: Sequence[str], vocabulary: Mapping[str, int]) -> np.ndarray:
+    row = np.zeros(len(vocabulary), dtype=np.float32)
+    for label in labels:
+        row[vocabulary[label]] = 1.0
+    return row
+
+
+def _label_list(task: str, rel: str, value: object, vocabulary: Mapping[str, int]) -> list[str]:
+    if not isinstance(value, list):
+        raise EmbeddingError(task, rel, "target-labels", "expected a list of labels")
+    try:
+        return [_label(task, rel, v, vocabulary) for v in value]
+    except MetadataError as exc:
+        raise EmbeddingError(task, rel, "target-labels", exc.detail) from None
+
+
+def load_scene_file(
+    task: str, root: Path, split: str, name: str, expected: list[str], ctx: _Context
+) -> tuple[np.ndarray, np.ndarray]:
+    """One scene file: its embedding (D,) and its multi-hot target row."""
+    emb = load_embedding(task, root, f"{split}/{name}.embedding.npy", 1)
+    rel = f"{split}/{name}.target-labels.json"
+    labels = _label_list(task, rel, read_json(task, root, rel, EmbeddingError), ctx.vocabulary)
+    if labels != expected:
+        raise EmbeddingError(task, rel, "target-labels", f"{labels} differ from {split}.json")
+    if ctx.multiclass and len(labels) != 1:
+        raise EmbeddingError(task, rel, "target-labels", "multiclass needs exactly one label")
+    return emb, _multi_hot(labels, ctx.vocabulary)
+
+
+def expected_frame_labels(events: Sequence[Event], times: np.ndarray) -> list[set[str]]:
+    """Labels per frame by the rule of `get_labels_for_timestamps`: start <= t < end + 1e-4 ms."""
+    out: list[set[str]] = [set() for _ in range(len(times))]
+    for event in events:
+        inside = (times >= event["start"]) & (times < event["end"] + END_EPSILON_MS)
+        for i in np.flatnonzero(inside):
+            out[i].add(event["label"])
+    return out
+
+
+def _near_bound(events: Sequence[Event], label: str, t: float) -> bool:
+    return any(
+        min(abs(t - e["start"]), abs(t - (e["end"] + END_EPSILON_MS))) <= BOUNDARY_TOLERANCE_MS
+        for e in events
+        if e["label"] == label
+    )
+
+
+def _timestamps(task: str, root: Path, rel: str, frames: int) -> np.ndarray:
+    raw = read_json(task, root, rel, EmbeddingError)
+    if not isinstance(raw, list) or len(raw) != frames:
+        raise EmbeddingError(task, rel, "timestamps", f"expected a list of {frames} numbers")
+    if not all(_is_number(t) and math.isfinite(t) for t in raw):
+        raise EmbeddingError(task, rel, "timestamps", "timestamps must be finite numbers")
+    return np.array([float(t) for t in raw], dtype=np.float64)
+
+
+def load_event_file(
+    task: str, root: Path, split: str, name: str, events: list[Event], ctx: _Context
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One event file: embeddings (T, D), multi-hot targets (T, L) and timestamps (T,) in ms."""
+    emb = load_embedding(task, root, f"{split}/{name}.embedding.npy", 2)
+    times = _timestamps(task, root, f"{split}/{name}.timestamps.json", emb.shape[0])
+    rel = f"{split}/{name}.target-labels.json"
+    raw = read_json(task, root, rel, EmbeddingError)
+    if not isinstance(raw, list) or len(raw) != emb.shape[0]:
+        raise EmbeddingError(task, rel, "target-labels", f"expected {emb.shape[0]} frame lists")
+    frames = [_label_list(task, rel, frame, ctx.vocabulary) for frame in raw]
+    for i, (given, want) in enumerate(
+        zip(frames, expected_frame_labels(events, times), strict=True)
+    ):
+        for label in set(given) ^ want:
+            if not _near_bound(events, label, float(times[i])):
+                raise EmbeddingError(
+                    task, rel, "target-labels", f"frame {i} ({times[i]} ms) disagrees on {label!r}"
+                )
+    y = np.stack([_multi_hot(f, ctx.vocabulary) for f in frames]) if frames else None
+    if y is None:
+        y = np.zeros((0, len(ctx.vocabulary)), dtype=np.float32)
+    if ctx.multiclass and not (y.sum(axis=1) == 1).all():
+        raise EmbeddingError(task, rel, "target-labels", "multiclass needs one label per frame")
+    return emb, y, times
+
+
+@dataclass(frozen=True)
+class _Context:
+    vocabulary: Mapping[str, int]
+    multiclass: bool
+
+
+def _check_split_dir(task: str, root: Path, split: str) -> None:
+    try:
+        mode = os.lstat(root / split).st_mode
+    except OSError:
+        raise EmbeddingError(task, split, "missing", "split directory not found") from None
+    if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+        raise EmbeddingError(task, split, "not-a-directory", "must be a real directory")
+
+
+def load_split_rows(
+    task: str,
+    root: Path,
+    metadata: TaskMetadata,
+    split: str,
+    files: list[str],
+    split_json: Mapping[str, Any],
+    ctx: _Context,
+) -> Rows:
+    """All rows of one split, files in the given (official) order."""
+    _check_split_dir(task, root, split)
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    if metadata.embedding_type == "scene":
+        for name in files:
+            emb, y = load_scene_file(task, root, split, name, split_json[name], ctx)
+            xs.append(emb[None, :])
+            ys.append(y[None, :])
+        return Rows(files=files, x=_concat(task, split, xs), y=np.concatenate(ys))
+    row_file: list[np.ndarray] = []
+    row_time: list[np.ndarray] = []
+    for index, name in enumerate(files):
+        emb, y, times = load_event_file(task, root, split, name, split_json[name], ctx)
+        xs.append(emb)
+        ys.append(y)
+        row_file.append(np.full(len(times), index, dtype=np.int64))
+        row_time.append(times)
+    return Rows(
+        files=files,
+        x=_concat(task, split, xs),
+        y=np.concatenate(ys),
+        row_file=np.concatenate(row_file),
+        row_time=np.concatenate(row_time),
+        reference_events={name: split_json[name] for name in files},
+    )
+
+
+def _concat(task: str, split: str, xs: list[np.ndarray]) -> np.ndarray:
+    if not xs:
+        raise MetadataError(task, f"{split}.json", "empty", "the split has no files")
+    dims = {x.shape[1] for x in xs}
+    if len(dims) != 1:
+        raise EmbeddingError(task, split, "shape", f"embedding sizes differ: {sorted(dims)}")
+    return np.ascontiguousarray(np.concatenate(xs), dtype=np.float32)
+
+
+def load_task(task_dir: Path) -> TaskData:
+    """Load and check a whole embedding task directory."""
+    root = Path(task_dir)
+    task = root.name
+    if not root.is_dir():
+        raise MetadataError(task, "", "missing", f"{root} is not a directory")
+    metadata = read_metadata(task, root)
+    labels = read_vocabulary(task, root)
+    if metadata.embedding_type == "event" and any(label.lower() == "none" for label in labels):
+        # dcase_util turns an event label "none" into None: sed_eval could not score it.
+        raise MetadataError(task, "labelvocabulary.csv", "csv", "event label 'none' is reserved")
+    vocabulary = {label: i for i, label in enumerate(labels)}
+    split_jsons = {s: read_split(task, root, s, metadata, vocabulary) for s in metadata.splits}
+    order = official_file_order(metadata.splits, split_jsons)
+    ctx = _Context(vocabulary, metadata.prediction_type == "multiclass")
+    splits = {
+        s: load_split_rows(task, root, metadata, s, order[s], split_jsons[s], ctx)
+        for s in metadata.splits
+    }
+    dims = {rows.x.shape[1] for rows in splits.values()}
+    if len(dims) != 1:
+        raise EmbeddingError(task, "", "shape", f"embedding sizes differ across splits: {dims}")
+    return TaskData(task, metadata, labels, dims.pop(), splits)
+
+
+def concat_rows(task: str, parts: Sequence[Rows]) -> Rows:
+    """Splits concatenated in the given order (the kit's ConcatDataset of folds)."""
+    if len(parts) == 1:
+        return parts[0]
+    files: list[str] = []
+    row_file: list[np.ndarray] = []
+    references: dict[str, list[Event]] = {}
+    event = parts[0].row_time is not None
+    for part in parts:
+        if part.row_file is not None:
+            row_file.append(part.row_file + len(files))
+        for name in part.files if event else ():
+            if name in references:
+                raise MetadataError(task, "", "duplicate-file", f"{name} is in two splits")
+            references[name] = part.reference_events[name]
+        files.extend(part.files)
+    return Rows(
+        files=files,
+        x=np.concatenate([p.x for p in parts]),
+        y=np.concatenate([p.y for p in parts]),
+        row_file=np.concatenate(row_file) if event else None,
+        row_time=np.concatenate([p.row_time for p in parts if p.row_time is not None])
+        if event
+        else None,
+        reference_events=references if event else {},
+    )

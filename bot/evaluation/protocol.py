@@ -1,0 +1,360 @@
+"""The predictions runner's protocol: grid, splits, model selection, retraining, test, output.
+
+Reproduces `heareval.predictions.task_predictions.task_predictions` (2021.1.3, grid "default",
+deterministic, in memory): seed everything with 42 once per task; the 16-point grid in sklearn
+ParameterGrid order shuffled by Python's random (seeded 42), the first `grid_points` trained on
+the first split and sorted by validation score (stable: ties keep grid order); the winner is
+retrained on every other split, continuing the same torch random stream; then every split's
+best-validation model is tested.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bot.evaluation import events as ev
+from bot.evaluation.embeddings import Rows, TaskData, concat_rows, load_task
+from bot.evaluation.errors import EvaluationUsageError, MetadataError, ProtocolError
+from bot.evaluation.metrics import METRICS
+from bot.evaluation.model import INITIALIZERS
+from bot.evaluation.scores import LOG_FILE, SCORES_FILE, build_scores, write_scores
+from bot.evaluation.train import TaskSpec, TrainedModel, test_scores, train_grid_point
+
+SEED = 42
+# PARAM_GRID of the kit (values are the very objects, so that hparams print the same).
+PARAM_GRID: dict[str, list[Any]] = {
+    "hidden_layers": [1, 2],
+    "hidden_dim": [1024],
+    "dropout": [0.1],
+    "lr": [3.2e-3, 1e-3, 3.2e-4, 1e-4],
+    "patience": [20],
+    "max_epochs": [500],
+    "check_val_every_n_epoch": [3],
+    "batch_size": [1024],
+    "hidden_norm": [torch.nn.BatchNorm1d],
+    "norm_after_activation": [False],
+    "embedding_norm": [torch.nn.Identity],
+    "initialization": list(INITIALIZERS),
+    "optim": [torch.optim.Adam],
+}
+# TASK_SPECIFIC_PARAM_GRID of the kit (sed_eval was slow on DCASE).
+TASK_SPECIFIC_PARAM_GRID: dict[str, dict[str, list[Any]]] = {
+    "dcase2016_task2": {"check_val_every_n_epoch": [10]},
+}
+NUMERIC_KEYS = {
+    "hidden_layers": int,
+    "hidden_dim": int,
+    "patience": int,
+    "max_epochs": int,
+    "check_val_every_n_epoch": int,
+    "batch_size": int,
+    "dropout": float,
+    "lr": float,
+}
+Log = Callable[[str], None]
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    """A finite number of the kind (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return isinstance(value, int) if kind is int else True
+
+
+def task_grid(data: TaskData, max_epochs: int | None) -> dict[str, list[Any]]:
+    """PARAM_GRID, updated by TASK_SPECIFIC_PARAM_GRID[task_name] and then by the metadata's
+    evaluation_params.task_specific_param_grid (numeric keys only here). `max_epochs` (not
+    part of the protocol) replaces the max_epochs values when given."""
+    grid = dict(PARAM_GRID)
+    grid.update(TASK_SPECIFIC_PARAM_GRID.get(data.metadata.task_name, {}))
+    extra = data.metadata.evaluation_params.get("task_specific_param_grid", {})
+    rel = "task_metadata.json"
+    if not isinstance(extra, dict):
+        raise MetadataError(data.name, rel, "task_specific_param_grid", "must be an object")
+    for key, values in extra.items():
+        kind = NUMERIC_KEYS.get(key)
+        if kind is None or not isinstance(values, list) or not values:
+            raise MetadataError(data.name, rel, "task_specific_param_grid", f"unsupported {key}")
+        least = 0 if key in ("hidden_layers", "dropout", "patience") else 1
+        if not all(_is_kind(v, kind) and v >= least for v in values):
+            raise MetadataError(data.name, rel, "task_specific_param_grid", f"bad {key} values")
+        grid[key] = values
+    if max_epochs is not None:
+        grid["max_epochs"] = [max_epochs]
+    return grid
+
+
+def parameter_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """sklearn ParameterGrid: keys sorted, itertools.product (the last key varies fastest)."""
+    keys = sorted(grid)
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(grid[k] for k in keys))
+    ]
+
+
+def sampled_grid(grid: Mapping[str, Sequence[Any]], grid_points: int) -> list[dict[str, Any]]:
+    """The configurations tried: the grid shuffled by random.seed(42), the first `grid_points`.
+    (seed_everything(42) seeds Python's global random just before `random.shuffle(confs)`.)"""
+    confs = parameter_grid(grid)
+    random.Random(SEED).shuffle(confs)
+    return confs[:grid_points]
+
+
+def data_splits(split_mode: str, splits: Sequence[str]) -> list[dict[str, list[str]]]:
+    """trainvaltest: one split. k-fold: folds sorted; for i, test = fold i, valid = fold i+1
+    (mod k), train = the other folds in sorted order."""
+    if split_mode == "trainvaltest":
+        return [{"train": ["train"], "valid": ["valid"], "test": ["test"]}]
+    folds = sorted(splits)
+    out = []
+    for i, test in enumerate(folds):
+        valid = folds[(i + 1) % len(folds)]
+        out.append(
+            {
+                "train": [f for f in folds if f not in (test, valid)],
+                "valid": [valid],
+                "test": [test],
+            }
+        )
+    return out
+
+
+def sort_grid_points(results: list[TrainedModel]) -> list[TrainedModel]:
+    """Best validation score first; Python's stable sort keeps grid order on ties."""
+    mode = results[0].score_mode
+    return sorted(results, key=lambda r: r.best.score, reverse=mode == "max")
+
+
+def resolve_device(device: str) -> torch.device:
+    """ "auto" is CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise EvaluationUsageError(f"device must be auto, cpu or cuda, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EvaluationUsageError("device cuda requested but CUDA is not available")
+    return torch.device(device)
+
+
+def task_spec(data: TaskData, device: torch.device) -> TaskSpec:
+    """Metrics and post-processing of a task, checked against what the kit supports."""
+    meta, rel = data.metadata, "task_metadata.json"
+    unknown = [name for name in meta.evaluation if name not in METRICS]
+    if unknown:
+        raise MetadataError(data.name, rel, "evaluation", f"unknown metrics {unknown}")
+    metrics = [METRICS[name] for name in meta.evaluation]
+    if any(m.kind != meta.embedding_type for m in metrics):
+        raise MetadataError(data.name, rel, "evaluation", "metrics do not fit the embedding type")
+    postprocessing: list[ev.Postprocessing] = []
+    if meta.embedding_type == "event":
+        grid = meta.evaluation_params.get(
+            "event_postprocessing_grid", ev.DEFAULT_POSTPROCESSING_GRID
+        )
+        ok = isinstance(grid, dict) and all(
+            k in ev.POSTPROCESSING_KEYS
+            and isinstance(v, list)
+            and v
+            and all(_is_kind(x, float) for x in v)
+            for k, v in grid.items()
+        )
+        if not ok:
+            raise MetadataError(data.name, rel, "event_postprocessing_grid", "unsupported grid")
+        postprocessing = ev.postprocessing_grid(grid)
+        if not meta.use_scoring_for_early_stopping and len(postprocessing) != 1:
+            raise MetadataError(
+                data.name,
+                rel,
+                "event_postprocessing_grid",
+                "without scoring for early stopping the grid must hold exactly one point",
+            )
+    if any(dict(pp).get("median_filter_ms") for pp in postprocessing):
+        check_frame_counts(data)
+    return TaskSpec(
+        task=data.name,
+        labels=data.labels,
+        multilabel=meta.prediction_type == "multilabel",
+        event=meta.embedding_type == "event",
+        metrics=metrics,
+        use_scoring=meta.use_scoring_for_early_stopping,
+        postprocessing=postprocessing,
+        device=device,
+    )
+
+
+def check_frame_counts(data: TaskData) -> None:
+    """The kit's median filter divides by the mean hop of a file: one frame has none (NaN)."""
+    scored = {
+        n
+        for s in data_splits(data.metadata.split_mode, data.metadata.splits)
+        for n in s["valid"] + s["test"]
+    }
+    for split, rows in data.splits.items():
+        if split not in scored:
+            continue
+        assert rows.row_file is not None
+        counts = np.bincount(rows.row_file, minlength=len(rows.files))
+        single = [rows.files[i] for i in np.flatnonzero(counts == 1)]
+        if single:
+            raise ProtocolError(
+                data.name,
+                f"{split}/{single[0]}.embedding.npy",
+                "one-frame",
+                "a file with one frame has no hop for the median filter (the kit fails too)",
+            )
+
+
+@contextmanager
+def deterministic_torch(device: torch.device) -> Iterator[None]:
+    """seed_everything(42) for torch (CPU and CUDA generators), deterministic algorithms on;
+    the caller's generator states and determinism flag are restored afterwards."""
+    devices = [torch.cuda.current_device()] if device.type == "cuda" else []
+    if device.type == "cuda":
+        # What Lightning sets for deterministic cuBLAS (it must precede the first cuBLAS call).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    previous = torch.are_deterministic_algorithms_enabled()
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(SEED)
+        torch.use_deterministic_algorithms(True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(previous)
+
+
+def _rows(data: TaskData, names: Sequence[str]) -> Rows:
+    return concat_rows(data.name, [data.splits[n] for n in names])
+
+
+def _describe(result: TrainedModel) -> str:
+    conf = {k: result.conf[k] for k in ("hidden_layers", "lr")}
+    conf["initialization"] = result.conf["initialization"].__name__
+    return f"validation_score={result.best.score} epoch={result.best.epoch} conf={conf}"
+
+
+def run_protocol(
+    data: TaskData,
+    *,
+    device: torch.device,
+    grid_points: int,
+    max_epochs: int | None,
+    embedding_path: str,
+    log: Log,
+) -> dict[str, Any]:
+    """Model selection on the first split, retraining on the others, tests; the scores object."""
+    spec = task_spec(data, device)
+    confs = sampled_grid(task_grid(data, max_epochs), grid_points)
+    splits = data_splits(data.metadata.split_mode, data.metadata.splits)
+    trained: list[TrainedModel] = []
+    with deterministic_torch(device):
+        first = splits[0]
+        train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
+        candidates = []
+        for i, conf in enumerate(confs, start=1):
+            candidates.append(train_grid_point(spec, conf, train, valid, data.dim))
+            log(f"grid point {i}/{len(confs)}: {_describe(candidates[-1])}")
+        best = sort_grid_points(candidates)[0]
+        log(f"selected: {_describe(best)}")
+        trained.append(best)
+        for i, split in enumerate(splits[1:], start=2):
+            train, valid = _rows(data, split["train"]), _rows(data, split["valid"])
+            trained.append(train_grid_point(spec, best.conf, train, valid, data.dim))
+            log(f"split {i}/{len(splits)} (test {split['test']}): {_describe(trained[-1])}")
+        results: dict[str, dict[str, Any]] = {}
+        for split, model in zip(splits, trained, strict=True):
+            name = "|".join(split["test"])
+            result: dict[str, Any] = test_scores(
+                spec, model, _rows(data, split["test"]), best.conf["batch_size"]
+            )
+            result.update(
+                validation_score=model.best.score,
+                epoch=model.best.epoch,
+                time_in_min=model.time_in_min,
+            )
+            results[name] = result
+            log(f"test {name}: test_score={result['test_score']}")
+    postprocessing = best.best.postprocessing or ()
+    return build_scores(results, best.conf, postprocessing, spec.score_mode, embedding_path)
+
+
+class _TaskLog:
+    """Writes lines to the task's log file (and to the caller's `log`) as they come."""
+
+    def __init__(self, path: Path, forward: Log | None) -> None:
+        self.handle = path.open("w", encoding="utf-8")
+        self.forward = forward
+
+    def __call__(self, line: str) -> None:
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
+        self.handle.write(stamped + "\n")
+        self.handle.flush()
+        if self.forward is not None:
+            self.forward(line)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def evaluate_task(
+    task_dir: Path,
+    *,
+    device: str = "auto",
+    grid_points: int = 8,
+    log: Callable[[str], None] | None = None,
+    max_epochs: int | None = None,
+) -> dict[str, Any]:
+    """Run the official downstream protocol on one embedding task directory.
+
+    Writes `<task_dir>/test.predicted-scores.json` (atomically, in the kit's form) and a human
+    log `<task_dir>/hearbot-evaluate.log`, and returns the scores object (floats, with
+    float("inf") / float("nan") where the file says Infinity / NaN). Raises
+    `EvaluationInputError` (or a subclass) naming the task, file and check on bad input.
+    `max_epochs` is NOT part of the protocol (500, or the task's own value): set it only for
+    tests and demonstrations.
+    """
+    task_dir = Path(task_dir)
+    torch_device = resolve_device(device)
+    if grid_points < 1:
+        raise EvaluationUsageError("grid_points must be at least 1")
+    if max_epochs is not None and max_epochs < 1:
+        raise EvaluationUsageError("max_epochs must be at least 1")
+    # A scores file left from before (the official runner writes one here too) must never
+    # pass for the result of this run, even if this run fails.
+    (task_dir / SCORES_FILE).unlink(missing_ok=True)
+    data = load_task(task_dir)
+    task_log = _TaskLog(task_dir / LOG_FILE, log)
+    try:
+        task_log(
+            f"task {data.name}: {data.metadata.embedding_type}/{data.metadata.prediction_type}, "
+            f"{data.metadata.split_mode}, dim {data.dim}, {len(data.labels)} labels; "
+            f"device {torch_device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"grid_points {grid_points}"
+            + (f", max_epochs {max_epochs} (NOT the protocol's)" if max_epochs else "")
+        )
+        scores = run_protocol(
+            data,
+            device=torch_device,
+            grid_points=grid_points,
+            max_epochs=max_epochs,
+            embedding_path=str(task_dir),
+            log=task_log,
+        )
+        path = write_scores(task_dir, scores)
+        task_log(f"wrote {path}")
+        return scores
+    except Exception as exc:
+        task_log(f"FAILED: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        task_log.close()

@@ -1,0 +1,118 @@
+"""`test.predicted-scores.json` in the kit's form, and the float32 pass-through of values.
+
+Shape (heareval 2021.1.3 `task_predictions`), keys in this order::
+
+    {"<test split>": {"test_loss", "test_score", "test_<metric>"..., ("test_<metric>_<sub>"...),
+                      "validation_score", "epoch", "time_in_min"},   # one per split: "test",
+     ...                                                             # or "fold00", "fold01", ...
+     "aggregated_scores": {"<key>_mean", "<key>_std", ...},          # only with several splits
+     "hparams": {...}, "postprocessing": [[name, value], ...], "score_mode": "max"|"min",
+     "embedding_path": "<task dir as given>"}
+
+Infinities and NaN: Python's json writes them as the bare tokens `Infinity`, `-Infinity` and
+`NaN` (a d' of a class with AUC 1 is infinite; a validation NaN is stored as -inf or +inf).
+The file keeps that form for interoperability with the kit; strict JSON parsers reject it, but
+Python's `json.loads` (and `load_scores`) reads them back as float("inf") / float("nan"). The
+dict returned to Python holds those floats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bot.fileio import write_atomic
+
+SCORES_FILE = "test.predicted-scores.json"
+LOG_FILE = "hearbot-evaluate.log"
+
+
+def logged(value: Any) -> float:
+    """A value as Lightning's `self.log` stores it and `.item()` returns it.
+
+    `torch.tensor(value)`: a Python float becomes float32 (0.87 -> 0.8700000047683716), a
+    numpy float64 stays float64, a float32/float64 tensor keeps its dtype; integers become
+    float32 (Lightning converts non-float logs to the default dtype).
+    """
+    tensor = value.detach().cpu() if isinstance(value, torch.Tensor) else torch.tensor(value)
+    if not tensor.is_floating_point():
+        tensor = tensor.to(torch.get_default_dtype())
+    return float(tensor.item())
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """pandas Series.mean() / .std() (ddof=1, NaN skipped): sum with NaN as 0 over the count,
+    then sqrt(sum((mean - v)^2) / (count - 1)); NaN when there is nothing (or one value) left."""
+    arr = np.asarray(values, dtype=np.float64)
+    mask = np.isnan(arr)
+    count = int((~mask).sum())
+    if count == 0:
+        return math.nan, math.nan
+    mean = float(np.where(mask, 0.0, arr).sum() / count)
+    if count < 2:
+        return mean, math.nan
+    with np.errstate(invalid="ignore"):  # inf - inf: the std is NaN, as pandas gives it
+        squares = np.where(mask, 0.0, (mean - arr) ** 2)
+    return mean, float(np.sqrt(squares.sum() / (count - 1)))
+
+
+def aggregate(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """`aggregate_test_results`: for every key (in order of first appearance), `<key>_mean` and
+    `<key>_std` over the splits."""
+    keys: list[str] = []
+    for result in results.values():
+        keys += [k for k in result if k not in keys]
+    out: dict[str, float] = {}
+    for key in keys:
+        mean, std = mean_std([float(r.get(key, math.nan)) for r in results.values()])
+        out[f"{key}_mean"], out[f"{key}_std"] = mean, std
+    return out
+
+
+def serialize_hparams(conf: Mapping[str, Any]) -> dict[str, Any]:
+    """`hparams_to_json`: str, float and int kept (bools are ints), anything else str()."""
+    return {k: v if isinstance(v, str | float | int) else str(v) for k, v in conf.items()}
+
+
+def build_scores(
+    split_results: Mapping[str, dict[str, Any]],
+    hparams: Mapping[str, Any],
+    postprocessing: Sequence[tuple[str, Any]],
+    score_mode: str,
+    embedding_path: str,
+) -> dict[str, Any]:
+    """The whole object of test.predicted-scores.json."""
+    out: dict[str, Any] = dict(split_results)
+    if len(split_results) > 1:
+        out["aggregated_scores"] = aggregate(split_results)
+    out["hparams"] = serialize_hparams(hparams)
+    out["postprocessing"] = [list(pair) for pair in postprocessing]
+    out["score_mode"] = score_mode
+    out["embedding_path"] = embedding_path
+    return out
+
+
+def dumps(scores: Mapping[str, Any]) -> str:
+    """The kit's text: json.dumps(indent=4), bare NaN/Infinity, no final newline."""
+    return json.dumps(scores, indent=4)
+
+
+def write_scores(task_dir: Path, scores: Mapping[str, Any]) -> Path:
+    """Write test.predicted-scores.json atomically (temp file beside it, then rename)."""
+    path = Path(task_dir) / SCORES_FILE
+    write_atomic(path, dumps(scores).encode("utf-8"))
+    return path
+
+
+def load_scores(path: Path) -> dict[str, Any]:
+    """Read a scores file in the kit's form (NaN / Infinity tokens become Python floats)."""
+    result = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(result, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return result
