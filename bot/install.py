@@ -47,14 +47,18 @@ class InstallError(RuntimeError):
 @dataclass(frozen=True)
 class InstallPlan:
     hashed: tuple[str, ...]
+    """`name==version --hash=...` lines: installed first, --no-deps, in hash-checking mode."""
+    unresolved: tuple[str, ...]
+    """Content-pinned URL lines installed --no-deps (install_without_dependencies)."""
     resolved: tuple[str, ...]
+    """Installed with their dependencies resolved, under ``constraints``."""
     constraints: tuple[str, ...]
 
     def key(self) -> str:
         """Content address of the environment: same plan + same Python → same venv."""
         material = json.dumps(
             {
-                "plan": [self.hashed, self.resolved, self.constraints],
+                "plan": [self.hashed, self.unresolved, self.resolved, self.constraints],
                 "python": platform.python_version(),
                 "platform": sys.platform,
             },
@@ -78,8 +82,19 @@ def runner_torch_version() -> str:
     return torch.__version__.split("+", 1)[0]
 
 
-def plan_install(install_lines: list[str], torch_version: str | None = None) -> InstallPlan:
+def plan_install(
+    install_lines: list[str],
+    torch_version: str | None = None,
+    *,
+    without_dependencies: bool = False,
+) -> InstallPlan:
+    """pip steps for a manifest's install lines (already validated by bot/submission.py).
+
+    ``without_dependencies``: the content-pinned packages are installed with --no-deps and
+    only the other lines are resolved.
+    """
     hashed: list[str] = []
+    unresolved: list[str] = []
     resolved: list[str] = []
     for line in install_lines:
         kind = classify_install_line(line).kind
@@ -88,7 +103,10 @@ def plan_install(install_lines: list[str], torch_version: str | None = None) -> 
         text = line.strip()
         if _HASH_OPTION.search(text):
             hashed.append(text)
-            resolved.append(_HASH_OPTION.sub("", text).strip())
+            if not without_dependencies:
+                resolved.append(_HASH_OPTION.sub("", text).strip())
+        elif kind == "content-pinned" and without_dependencies:
+            unresolved.append(text)
         else:
             resolved.append(text)
     names = {_name(line) for line in install_lines}
@@ -96,7 +114,7 @@ def plan_install(install_lines: list[str], torch_version: str | None = None) -> 
     if "torch" not in names:
         constraints.append(f"torch=={torch_version or runner_torch_version()}")
     resolved += [name for name in RUNNER_REQUIREMENTS if name not in names]
-    return InstallPlan(tuple(hashed), tuple(resolved), tuple(constraints))
+    return InstallPlan(tuple(hashed), tuple(unresolved), tuple(resolved), tuple(constraints))
 
 
 def _name(line: str) -> str:
@@ -144,6 +162,10 @@ def install(
     _run([sys.executable, "-m", "venv", str(venv)], "create the virtualenv", log)
     requirements = venv / "hearbot-requirements"
     requirements.mkdir()
+    if plan.unresolved:
+        unresolved_file = requirements / "unresolved.txt"
+        unresolved_file.write_text("\n".join(plan.unresolved) + "\n")
+        _pip(python, ["install", "--no-deps", *links, "-r", str(unresolved_file)], log)
     if plan.hashed:
         hashed_file = requirements / "hashed.txt"
         hashed_file.write_text("\n".join(plan.hashed) + "\n")

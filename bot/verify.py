@@ -282,7 +282,10 @@ def _prepare(
         weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
     if options.install:
         check_python(manifest.get("python"))
-        plan = plan_install(list(manifest["install"]))
+        plan = plan_install(
+            list(manifest["install"]),
+            without_dependencies=bool(manifest.get("install_without_dependencies")),
+        )
         installed = install(plan, work / "venvs", log, find_links=options.find_links)
         verification["environment"]["provenance"] = installed.provenance
         python, environment = installed.python, plan.key()
@@ -302,13 +305,15 @@ def _prepare(
 
 def _worker(python: Path, arguments: list[str], log: StageLog, stage: str) -> int:
     """Run `python -m bot.hear.worker ...` with this repository's bot on its path and no
-    GitHub or bot secrets in its environment."""
+    GitHub or bot secrets in its environment. A pinned virtualenv gets no PYTHONPATH of ours;
+    the current environment (--no-install) keeps the submitter's."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("GITHUB_", "ACTIONS_", "HEARBOT_")) and key != "PYTHONPATH"
     }
-    env["PYTHONPATH"] = str(REPO_ROOT)
+    inherited = os.environ.get("PYTHONPATH", "") if python == Path(sys.executable) else ""
+    env["PYTHONPATH"] = os.pathsep.join(path for path in (str(REPO_ROOT), inherited) if path)
     command = [str(python), "-m", "bot.hear.worker", *arguments]
     log(f"{stage}: $ {' '.join(command)}")
     process = subprocess.Popen(

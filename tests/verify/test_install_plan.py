@@ -47,3 +47,14 @@ def test_python_requirement() -> None:
 
 def test_describe_pin_names_the_content_pinned_line() -> None:
     assert describe_pin(["librosa<0.10", f"x==1 --hash=sha256:{SHA}"]).startswith("x==1")
+
+
+def test_without_dependencies_installs_pinned_packages_alone() -> None:
+    url = f"acme @ https://example.org/acme-1.0-py3-none-any.whl#sha256={SHA}"
+    hashed = f"hearbaseline==2021.1.1 --hash=sha256:{SHA}"
+    plan = plan_install([hashed, url, "librosa<0.10"], "2.13.0", without_dependencies=True)
+    assert plan.hashed == (hashed,)
+    assert plan.unresolved == (url,)
+    assert plan.resolved == ("librosa<0.10", "numpy", "soundfile")
+    default = plan_install([hashed, url, "librosa<0.10"], "2.13.0")
+    assert default.key() != plan.key()

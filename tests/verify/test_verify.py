@@ -1,0 +1,230 @@
+"""`hearbot verify` end to end on synthetic tasks with the example model (--no-install), and
+once through a real pinned install of the example wheel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.demo import STAND_INS, build_example_wheel, manifest, row
+from bot.leaderboard.names import slug
+from bot.report import render_markdown
+from bot.schemas import schema_errors
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE = REPO_ROOT / "leaderboard.csv"
+EPOCHS = "60"  # fewer than the protocol's 500, to keep the suite fast
+TODAY = dt.date(2026, 11, 26)
+
+
+def write_submission(
+    folder: Path,
+    model: str,
+    claims: dict[str, str],
+    wheel: Path | None = None,
+    **manifest_changes: Any,
+) -> list[str]:
+    """Files for one submission, and the `hearbot verify` arguments that read them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    head = folder / "leaderboard.csv"
+    head.write_bytes(
+        BASE.read_bytes() + b"\n" + row(model, {k: Decimal(v) for k, v in claims.items()}).encode()
+    )
+    fake_wheel = folder / "hear_example_model-1.0.0-py3-none-any.whl"
+    if wheel is None:
+        fake_wheel.write_bytes(b"not installed: --no-install uses the current environment")
+    not_run = [name for name in json.loads(_columns()) if name not in claims]
+    document = manifest(model, wheel or fake_wheel, not_run) | manifest_changes
+    path = folder / f"{slug(model)}.json"
+    path.write_text(json.dumps(document, indent=2))
+    return ["--base-file", str(BASE), "--head-file", str(head), "--manifest", str(path)]
+
+
+def _columns() -> str:
+    from bot.schemas import leaderboard_facts
+
+    return json.dumps(list(leaderboard_facts().score_columns))
+
+
+def verify(
+    arguments: list[str], tasks: Path, out: Path, *extra: str, work: Path | None = None
+) -> tuple[int, dict]:
+    """Run `hearbot verify`; runs given the same ``work`` reuse its embeddings and scores."""
+    stand_ins = [f"--stand-in={column}={task}" for column, task in STAND_INS.items()]
+    code = main(
+        [
+            "verify",
+            *arguments,
+            "--tasks-dir",
+            str(tasks),
+            "--out",
+            str(out),
+            "--work",
+            str(work or out.parent / "work"),
+            "--max-epochs",
+            EPOCHS,
+            "--today",
+            TODAY.isoformat(),
+            *stand_ins,
+            *extra,
+        ]
+    )
+    result = json.loads((out / "result.json").read_text())
+    assert schema_errors("result.schema.json", result) == []
+    return code, result
+
+
+def outcomes(result: dict) -> dict[str, str]:
+    return {c["column"]: c["outcome"] for c in result["verification"]["columns"]}
+
+
+def reproduced(result: dict) -> dict[str, float]:
+    return {
+        c["column"]: c["reproduced"]
+        for c in result["verification"]["columns"]
+        if c["reproduced"] is not None
+    }
+
+
+@pytest.fixture(scope="module")
+def measured(synth_tasks: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The example model's real scores (one full run; later runs reuse its work)."""
+    root = tmp_path_factory.mktemp("verify")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(REPO_ROOT / "examples" / "hear_example_model"))
+        arguments = write_submission(
+            root / "measure", "Demo measure", {c: "0.5" for c in STAND_INS}
+        )
+        code, result = verify(
+            arguments, synth_tasks, root / "measure" / "out", "--no-install", work=root / "work"
+        )
+    assert result["verification"]["conformance"], "the model checks ran"
+    return {"root": root, "scores": reproduced(result), "code": code, "result": result}
+
+
+def test_the_example_model_scores_far_above_chance(measured: dict) -> None:
+    scores = measured["scores"]
+    assert set(scores) == set(STAND_INS)
+    assert scores["ESC-50"] > 0.6  # 5 classes: chance 0.2
+    assert scores["FSD50K"] > 0.6  # mAP
+    assert scores["DCASE 2016"] > 0.6  # onset F-measure
+
+
+def test_honest_claims_pass_and_inflated_claims_fail(
+    measured: dict, synth_tasks: Path, example_model_on_path: None
+) -> None:
+    root: Path = measured["root"]
+    honest = {column: f"{value:.9f}" for column, value in measured["scores"].items()}
+    arguments = write_submission(root / "honest", "Demo honest", honest)
+    code, result = verify(
+        arguments, synth_tasks, root / "honest" / "out", "--no-install", work=root / "work"
+    )
+    assert code == 0, result["verification"]["reason"]
+    assert set(outcomes(result).values()) == {"reproduced", "not-claimed"}
+    assert result["verification"]["verdict"] == "pass"
+
+    inflated = dict(honest, **{"FSD50K": f"{min(1.0, measured['scores']['FSD50K'] + 0.2):.9f}"})
+    arguments = write_submission(root / "inflated", "Demo inflated", inflated)
+    code, result = verify(
+        arguments, synth_tasks, root / "inflated" / "out", "--no-install", work=root / "work"
+    )
+    assert code == 1
+    assert outcomes(result)["FSD50K"] == "mismatch"
+    assert result["verification"]["verdict"] == "fail"
+    report = (root / "inflated" / "out" / "report.md").read_text()
+    assert "❌ mismatch" in report and "Not reproduced" in report
+
+
+def test_a_much_better_score_is_flagged_not_failed(
+    measured: dict, synth_tasks: Path, example_model_on_path: None
+) -> None:
+    root: Path = measured["root"]
+    claims = {"FSD50K": f"{measured['scores']['FSD50K'] - 0.2:.9f}"}
+    arguments = write_submission(root / "modest", "Demo modest", claims)
+    code, result = verify(
+        arguments, synth_tasks, root / "modest" / "out", "--no-install", work=root / "work"
+    )
+    assert code == 0
+    assert outcomes(result)["FSD50K"] == "above-claim"
+
+
+def test_missing_task_data_is_not_run(
+    measured: dict, synth_tasks: Path, example_model_on_path: None, tmp_path: Path
+) -> None:
+    arguments = write_submission(tmp_path, "Demo missing", {"ESC-50": "0.9", "CREMA-D": "0.5"})
+    _, result = verify(
+        arguments, synth_tasks, tmp_path / "out", "--no-install", work=measured["root"] / "work"
+    )
+    assert outcomes(result)["CREMA-D"] == "not-run"
+    assert "tfds_crema_d-1.0.0-full" in next(
+        c["detail"] for c in result["verification"]["columns"] if c["column"] == "CREMA-D"
+    )
+
+
+def test_a_model_that_returns_nan_is_an_error_naming_the_check(
+    synth_tasks: Path, example_model_on_path: None, tmp_path: Path
+) -> None:
+    arguments = write_submission(
+        tmp_path, "Demo nan", {"ESC-50": "0.9"}, model_options={"fault": "nan"}
+    )
+    code, result = verify(arguments, synth_tasks, tmp_path / "out", "--no-install")
+    assert code == 3
+    verification = result["verification"]
+    assert verification["verdict"] == "error"
+    failed = [c for c in verification["conformance"] if c["status"] == "fail"]
+    assert failed and any("NaN" in c["detail"] or "nan" in c["detail"].lower() for c in failed)
+    esc = next(c for c in verification["columns"] if c["column"] == "ESC-50")
+    assert esc["outcome"] == "error" and "HEAR API checks" in esc["detail"]
+    assert "HEAR API check" in render_markdown(result)
+
+
+def test_an_invalid_row_is_rejected_before_anything_runs(synth_tasks: Path, tmp_path: Path) -> None:
+    arguments = write_submission(tmp_path, "Demo invalid", {"ESC-50": "1.5"})
+    code, result = verify(arguments, synth_tasks, tmp_path / "out", "--no-install")
+    assert code == 1
+    assert result["verification"]["verdict"] == "fail"
+    assert {e["code"] for e in result["errors"]} == {"score-range"}
+    assert not (tmp_path / "out" / "check-model.json").exists()
+
+
+def test_pinned_wheel_is_installed_into_its_own_virtualenv(
+    measured: dict, synth_tasks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    wheel = build_example_wheel(tmp_path / "dist")
+    claims = {"ESC-50": f"{measured['scores']['ESC-50']:.9f}"}
+    arguments = write_submission(tmp_path / "sub", "Demo installed", claims, wheel=wheel)
+    code, result = verify(
+        arguments, synth_tasks, tmp_path / "out", "--find-links", str(wheel.parent)
+    )
+    verification = result["verification"]
+    assert code == 0, verification["reason"]
+    assert verification["environment"]["installed_from"] == "pinned-virtualenv"
+    names = {item["name"].lower() for item in verification["environment"]["provenance"]}
+    assert {"hear-example-model", "torch", "numpy", "soundfile"} <= names
+    assert outcomes(result)["ESC-50"] == "reproduced"
+
+
+def test_a_wheel_that_does_not_match_its_pin_is_refused(
+    synth_tasks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    wheel = build_example_wheel(tmp_path / "dist")
+    arguments = write_submission(tmp_path / "sub", "Demo tampered", {"ESC-50": "0.9"}, wheel=wheel)
+    manifest_path = Path(arguments[-1])
+    document = json.loads(manifest_path.read_text())
+    document["install"] = [document["install"][0][:-8] + "00000000"]
+    manifest_path.write_text(json.dumps(document))
+    code, result = verify(
+        arguments, synth_tasks, tmp_path / "out", "--find-links", str(wheel.parent)
+    )
+    assert code == 3
+    esc = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")
+    assert esc["outcome"] == "error"
+    assert "HASHES" in esc["detail"].upper() or "hash" in esc["detail"]
