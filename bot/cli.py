@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.evaluation.cli import register_evaluate_command
 from bot.fileio import write_atomic
 from bot.findings import CODES
 from bot.github.cli import register_github_commands
@@ -352,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     register_hear_commands(commands)
+    register_evaluate_command(commands)
     register_github_commands(commands)
     return parser
 

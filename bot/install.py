@@ -31,7 +31,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from bot.fileio import write_atomic
 from bot.submission import classify_install_line
 
-RUNNER_REQUIREMENTS = ("numpy", "soundfile")
+RUNNER_REQUIREMENTS = ("numpy", "soundfile", "torch")  # what bot/hear itself imports
 MARKER = ".hearbot-installed.json"
 PIP_TIMEOUT_S = 1800
 _HASH_OPTION = re.compile(r"\s+--hash=sha256:[0-9a-f]{64}")

@@ -18,6 +18,8 @@ and metrics (post-processing, sed_eval and sklearn semantics), scores (float32 p
 pandas aggregation, the JSON form), protocol (grid, splits, selection).
 """
 
+from typing import Any
+
 from bot.evaluation.cli import register_evaluate_command
 from bot.evaluation.errors import (
     EmbeddingError,
@@ -26,8 +28,21 @@ from bot.evaluation.errors import (
     MetadataError,
     ProtocolError,
 )
-from bot.evaluation.protocol import evaluate_task
-from bot.evaluation.scores import load_scores
+
+
+def __getattr__(name: str) -> Any:
+    """evaluate_task and load_scores load torch: imported on first use, not with the package,
+    so that `hearbot validate` starts fast."""
+    if name == "evaluate_task":
+        from bot.evaluation.protocol import evaluate_task
+
+        return evaluate_task
+    if name == "load_scores":
+        from bot.evaluation.scores import load_scores
+
+        return load_scores
+    raise AttributeError(f"module 'bot.evaluation' has no attribute {name!r}")
+
 
 __all__ = [
     "EmbeddingError",

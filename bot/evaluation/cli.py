@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.evaluation.errors import EvaluationInputError, EvaluationUsageError
-from bot.evaluation.protocol import evaluate_task
+
+# bot.evaluation.protocol (torch) is imported by the command itself, so that registering
+# `hearbot evaluate` costs the other commands nothing at start-up.
 
 EXIT_OK, EXIT_INPUT, EXIT_INFRA = 0, 2, 3
 
@@ -33,6 +35,8 @@ def primary_score(scores: dict[str, Any]) -> float:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate each task in turn; one task's failure neither stops nor loses the others.
     Exit 2 if any task had an input (or usage) error, else 3 if any failed otherwise, else 0."""
+    from bot.evaluation.protocol import evaluate_task
+
     status = EXIT_OK
     for task_dir in args.task_dirs:
         try:
