@@ -14,7 +14,7 @@ SHA = "a" * 64
 def test_hashed_line_is_installed_first_then_resolved_by_version() -> None:
     plan = plan_install([f"acmenet==1.0 --hash=sha256:{SHA}", "librosa<0.10"], "2.13.0")
     assert plan.hashed == (f"acmenet==1.0 --hash=sha256:{SHA}",)
-    assert plan.resolved == ("acmenet==1.0", "librosa<0.10", "numpy", "soundfile")
+    assert plan.resolved == ("acmenet==1.0", "librosa<0.10", "numpy", "soundfile", "torch")
     assert plan.constraints == ("torch==2.13.0",)
 
 
@@ -55,6 +55,6 @@ def test_without_dependencies_installs_pinned_packages_alone() -> None:
     plan = plan_install([hashed, url, "librosa<0.10"], "2.13.0", without_dependencies=True)
     assert plan.hashed == (hashed,)
     assert plan.unresolved == (url,)
-    assert plan.resolved == ("librosa<0.10", "numpy", "soundfile")
+    assert plan.resolved == ("librosa<0.10", "numpy", "soundfile", "torch")
     default = plan_install([hashed, url, "librosa<0.10"], "2.13.0")
     assert default.key() != plan.key()
