@@ -250,7 +250,8 @@ def _model_facts(verification: dict[str, Any]) -> list[str]:
         f"timestamp {model['timestamp_embedding_size']} |",
         f"| install pin | {code(model['install_pin'] or '(none)')} |",
         f"| weights sha256 | {code(model['weights_sha256'] or '(none)')} |",
-        f"| device | {code(environment['device'])}, torch {code(environment['torch'])}, "
+        f"| device | {code(environment['device'])}, torch {code(environment['torch'])} "
+        f"({environment.get('torch_threads', '?')} threads), "
         f"Python {code(environment['python'])} ({environment['installed_from']}) |",
         f"| run time | {stages or '–'} |",
     ]

@@ -173,6 +173,7 @@ def _empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> dic
             "device": _device_description(options.device),
             "python": platform.python_version(),
             "torch": _torch_version(),
+            "torch_threads": _torch_threads(),
             "installed_from": "pinned-virtualenv" if options.install else "current-environment",
             "provenance": [],
         },
@@ -201,6 +202,12 @@ def _device_description(device: str) -> str:
     if device == "cuda":
         return f"cuda ({torch.cuda.get_device_name(0)})"
     return device
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 def _torch_version() -> str:

@@ -1,0 +1,175 @@
+"""A published third-party model end to end: hearbaseline.naive (PyPI) on the real spoken_digit
+task, installed from its pinned wheel, against the official kit's own result.
+
+hearbaseline declares dependencies that cannot be installed (numpy==1.19.2, numba==0.48), so
+its manifest installs it without them and names what it needs, librosa<0.10 among them:
+librosa 0.10 made `librosa.filters.mel` keyword-only, and hearbaseline calls it positionally.
+Needs ../shared/data and the package index; skipped without the data, and without the index
+outside CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.schemas import leaderboard_facts, schema_errors
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TARBALL = (
+    REPO_ROOT.parent / "shared" / "data" / "hear-2021.0.6-spoken_digit-1.0.9-small-44100.tar.gz"
+)
+TASK = "spoken_digit-1.0.9-small"
+EXAMPLE = (
+    REPO_ROOT / "examples" / "submission" / "submissions" / "hear-team-naive-baseline-example.json"
+)
+OFFICIAL = (
+    REPO_ROOT
+    / "tests"
+    / "data"
+    / "reference"
+    / "spoken_digit-hearbaseline-naive.test.predicted-scores.json"
+)
+STAND_IN = "ESC-50"  # a 5-fold scene multiclass column scored by top1_acc, like spoken_digit
+
+pytestmark = pytest.mark.skipif(not TARBALL.exists(), reason="../shared/data is absent")
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Two torch threads, as the official reference run had (this machine's 2 cores): the
+    thread count changes CPU float sums, and Adam magnifies the difference. (Overrides the
+    one-thread fixture of conftest.py.)"""
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> None:
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "hearbaseline==2021.1.1",
+            "-d",
+            str(tmp_path_factory.mktemp("probe")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if probe.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"the package index is unreachable in CI: {probe.stderr[-500:]}")
+        pytest.skip("the package index is unreachable")
+
+
+@pytest.fixture(scope="module")
+def spoken_digit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("spoken_digit")
+    with tarfile.open(TARBALL) as archive:
+        archive.extractall(root, filter="data")
+    tasks = next(root.glob("*/tasks"))
+    assert (tasks / TASK).is_dir()
+    return tasks
+
+
+def submission(folder: Path, claim: str, install: list[str]) -> list[str]:
+    facts = leaderboard_facts()
+    manifest = json.loads(EXAMPLE.read_text())
+    manifest["install"] = install
+    manifest["tasks_not_run"] = {
+        c: "not part of this check" for c in facts.score_columns if c != STAND_IN
+    }
+    cells = [manifest["model"], manifest["url"], "2026-11-20"]
+    cells += [claim if column == STAND_IN else "" for column in facts.score_columns]
+    folder.mkdir(parents=True, exist_ok=True)
+    head = folder / "leaderboard.csv"
+    head.write_bytes(
+        (REPO_ROOT / "leaderboard.csv").read_bytes() + b"\n" + ",".join(cells).encode()
+    )
+    manifest_path = folder / "hear-team-naive-baseline-example.json"
+    manifest_path.write_text(json.dumps(manifest))
+    return [
+        "--base-file",
+        str(REPO_ROOT / "leaderboard.csv"),
+        "--head-file",
+        str(head),
+        "--manifest",
+        str(manifest_path),
+    ]
+
+
+def run(arguments: list[str], tasks: Path, out: Path, work: Path) -> tuple[int, dict]:
+    code = main(
+        [
+            "verify",
+            *arguments,
+            "--tasks-dir",
+            str(tasks),
+            "--out",
+            str(out),
+            "--work",
+            str(work),
+            f"--stand-in={STAND_IN}={TASK}",
+            "--today",
+            "2026-11-26",
+        ]
+    )
+    result = json.loads((out / "result.json").read_text())
+    assert schema_errors("result.schema.json", result) == []
+    return code, result
+
+
+def test_hearbaseline_naive_reproduces_the_official_kit_on_spoken_digit(
+    package_index: None, spoken_digit: Path, tmp_path: Path
+) -> None:
+    official = json.loads(OFFICIAL.read_text())["aggregated_scores"]["test_score_mean"]
+    install = json.loads(EXAMPLE.read_text())["install"]
+    assert "librosa<0.10" in install
+    arguments = submission(tmp_path / "pinned", f"{official:.9f}", install)
+    code, result = run(arguments, spoken_digit, tmp_path / "out", tmp_path / "work")
+    verification = result["verification"]
+    assert code == 0, verification["reason"]
+    column = next(c for c in verification["columns"] if c["column"] == STAND_IN)
+    assert column["outcome"] == "reproduced"
+    assert column["reproduced"] == pytest.approx(official, abs=1e-6)
+    names = {
+        item["name"].lower(): item["version"] for item in verification["environment"]["provenance"]
+    }
+    assert names["hearbaseline"] == "2021.1.1"
+    assert names["librosa"].startswith("0.9.")
+
+
+def test_without_the_librosa_pin_the_run_fails_for_exactly_that_reason(
+    package_index: None, spoken_digit: Path, tmp_path: Path
+) -> None:
+    install = [
+        line.replace("librosa<0.10", "librosa>=0.10")
+        for line in json.loads(EXAMPLE.read_text())["install"]
+    ]
+    arguments = submission(tmp_path / "unpinned", "0.07", install)
+    code, result = run(arguments, spoken_digit, tmp_path / "out", tmp_path / "work")
+    assert code == 3
+    column = next(c for c in result["verification"]["columns"] if c["column"] == STAND_IN)
+    assert column["outcome"] == "error"
+    assert "load_model" in column["detail"]
+    assert "mel() takes 0 positional arguments" in column["detail"]
