@@ -45,8 +45,8 @@ def build_example_wheel(dist: Path) -> Path:
     """The example model's wheel, built reproducibly (fixed SOURCE_DATE_EPOCH)."""
     dist.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
-    command = [sys.executable, "-m", "build", "--wheel", "--no-isolation"]
-    command += ["--outdir", str(dist), str(EXAMPLE_MODEL)]
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    command += ["--disable-pip-version-check", "--wheel-dir", str(dist), str(EXAMPLE_MODEL)]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"building the example wheel failed:\n{completed.stderr[-2000:]}")
