@@ -46,6 +46,7 @@ from bot.hear.tasks import (
     METADATA_FILE,
     VOCABULARY_FILE,
     Event,
+    LocatedError,
     SplitItem,
     Task,
     TaskError,
@@ -63,15 +64,8 @@ if TYPE_CHECKING:
     from bot.hear.tasks import Label
 
 
-class EmbedError(Exception):
+class EmbedError(LocatedError):
     """Embedding failed; names the task, the file (or batch) and the check."""
-
-    def __init__(self, task: str, file: str, check: str, message: str) -> None:
-        self.task = task
-        self.file = file
-        self.check = check
-        self.message = message
-        super().__init__(f"task {task}: {file}: {check}: {message}")
 
 
 @dataclass(frozen=True)

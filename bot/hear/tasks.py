@@ -69,8 +69,8 @@ if TYPE_CHECKING:
     Label = str | int  # a label as it appears in split JSON
 
 
-class TaskError(Exception):
-    """A task directory that the official kit could not use, or would use wrongly."""
+class LocatedError(Exception):
+    """A problem that names its task, its file (or batch) and the check that failed."""
 
     def __init__(self, task: str, file: str, check: str, message: str) -> None:
         self.task = task
@@ -78,6 +78,10 @@ class TaskError(Exception):
         self.check = check
         self.message = message
         super().__init__(f"task {task}: {file}: {check}: {message}")
+
+
+class TaskError(LocatedError):
+    """A task directory that the official kit could not use, or would use wrongly."""
 
 
 @dataclass(frozen=True)
