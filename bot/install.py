@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -266,7 +265,3 @@ def describe_pin(install_lines: list[str]) -> str:
         if classify_install_line(line).kind == "content-pinned":
             return line.strip()
     return ""
-
-
-def as_json(installed: Installed) -> dict[str, Any]:
-    return {"venv": str(installed.venv), "reused": installed.reused, "seconds": installed.seconds}
