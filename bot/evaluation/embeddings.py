@@ -31,6 +31,7 @@ import numpy as np
 
 from bot.evaluation.errors import EmbeddingError, MetadataError
 from bot.evaluation.events import Event
+from bot.hear.tasks import PANDAS_NA_STRINGS
 
 EmbeddingType = Literal["scene", "event"]
 PredictionType = Literal["multiclass", "multilabel"]
@@ -205,33 +206,11 @@ def read_metadata(task: str, root: Path) -> TaskMetadata:
 
 _INT_RE = re.compile(r"-?[0-9]+")
 _FLOAT_RE = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
-# pandas' default NA strings: read_csv turns these labels into NaN.
-_PANDAS_NA = {
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-}
 
 
 def _pandas_round_trips(label: str) -> bool:
     """Whether pandas.read_csv(...).astype(str), as the kit reads labels, gives `label` back."""
-    if label in _PANDAS_NA or label != label.strip():
+    if not label or label in PANDAS_NA_STRINGS or label != label.strip():
         return False
     if _INT_RE.fullmatch(label):
         return str(int(label)) == label
