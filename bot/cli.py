@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, strict_json
 from bot.evaluation.cli import register_evaluate_command
 from bot.fileio import write_atomic
 from bot.findings import CODES
@@ -113,7 +113,7 @@ def load_result(path: str) -> dict[str, Any]:
     if len(data) > 5_000_000:
         raise UsageError(f"{path} is {len(data)} bytes; a result is at most 5 MB")
     try:
-        result = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        result = strict_json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{path} is not strict UTF-8 JSON: {exc}") from exc
     errors = schema_errors("result.schema.json", result)
@@ -121,10 +121,6 @@ def load_result(path: str) -> dict[str, Any]:
         details = "; ".join(f"{json_pointer(e) or '/'}: {e.message}" for e in errors[:10])
         raise UsageError(f"{path} does not match schemas/result.schema.json: {details}")
     return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in strict JSON")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

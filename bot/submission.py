@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot import strict_json
 from bot.findings import Finding
 from bot.schemas import json_pointer, schema_errors
 
@@ -101,16 +102,6 @@ def _classify_url(text: str, target: str) -> InstallLine:
 
 
 def _strict_json(data: bytes) -> tuple[Any, str | None]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate key(s) {', '.join(map(repr, duplicates))}")
-        return dict(pairs)
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -118,7 +109,7 @@ def _strict_json(data: bytes) -> tuple[Any, str | None]:
     if text.startswith("\ufeff"):
         return None, "it starts with a byte-order mark"
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants), None
+        return strict_json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
     except ValueError as exc:

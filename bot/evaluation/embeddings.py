@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import random
@@ -29,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bot import strict_json
 from bot.evaluation.errors import EmbeddingError, MetadataError
 from bot.evaluation.events import Event
 from bot.hear.tasks import PANDAS_NA_STRINGS
@@ -90,19 +90,6 @@ class TaskData:
 # Strict file access
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def regular_file(
     task: str, root: Path, rel: str, error: type[EmbeddingError | MetadataError]
 ) -> Path:
@@ -128,9 +115,7 @@ def read_json(task: str, root: Path, rel: str, error: type[EmbeddingError | Meta
         raise error(task, rel, "too-large", "JSON file over 1 GiB")
     try:
         text = path.read_bytes().decode("utf-8")
-        return json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
-        )
+        return strict_json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise error(task, rel, "json", f"not strict UTF-8 JSON: {exc}") from None
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -29,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
+
+from bot import strict_json
 
 EMBEDDING_TYPES = ("scene", "event")
 PREDICTION_TYPES = ("multiclass", "multilabel")
@@ -228,25 +229,12 @@ def read_task(task_dir: Path) -> Task:
     return Task(path=task_dir, metadata=metadata, vocabulary=vocabulary, splits=splits)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _load_json(task: str, path: Path, missing_check: str) -> Any:
     if not path.is_file():
         raise TaskError(task, path.name, missing_check, "is missing")
     try:
         text = path.read_bytes().decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return strict_json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise TaskError(task, path.name, "json", f"is not valid UTF-8 JSON: {exc}") from exc
 
