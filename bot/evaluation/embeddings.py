@@ -460,19 +460,24 @@ def _concat(task: str, split: str, xs: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(xs), dtype=np.float32)
 
 
-def load_task(task_dir: Path) -> TaskData:
-    """Load and check a whole embedding task directory."""
+def load_task(task_dir: Path, metadata_dir: Path | None = None) -> TaskData:
+    """Load and check a whole embedding task directory.
+
+    ``metadata_dir``: where task_metadata.json, labelvocabulary.csv and the split JSONs are
+    read from instead (the original task, when the embeddings come from untrusted code).
+    """
     root = Path(task_dir)
+    meta = Path(metadata_dir) if metadata_dir is not None else root
     task = root.name
     if not root.is_dir():
         raise MetadataError(task, "", "missing", f"{root} is not a directory")
-    metadata = read_metadata(task, root)
-    labels = read_vocabulary(task, root)
+    metadata = read_metadata(task, meta)
+    labels = read_vocabulary(task, meta)
     if metadata.embedding_type == "event" and any(label.lower() == "none" for label in labels):
         # dcase_util turns an event label "none" into None: sed_eval could not score it.
         raise MetadataError(task, "labelvocabulary.csv", "csv", "event label 'none' is reserved")
     vocabulary = {label: i for i, label in enumerate(labels)}
-    split_jsons = {s: read_split(task, root, s, metadata, vocabulary) for s in metadata.splits}
+    split_jsons = {s: read_split(task, meta, s, metadata, vocabulary) for s in metadata.splits}
     order = official_file_order(metadata.splits, split_jsons)
     ctx = _Context(vocabulary, metadata.prediction_type == "multiclass")
     splits = {

@@ -313,17 +313,27 @@ def evaluate_task(
     grid_points: int = 8,
     log: Callable[[str], None] | None = None,
     max_epochs: int | None = None,
+    metadata_dir: Path | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
 
-    Writes `<task_dir>/test.predicted-scores.json` (atomically, in the kit's form) and a human
-    log `<task_dir>/hearbot-evaluate.log`, and returns the scores object (floats, with
-    float("inf") / float("nan") where the file says Infinity / NaN). Raises
-    `EvaluationInputError` (or a subclass) naming the task, file and check on bad input.
+    Writes `<out_dir>/test.predicted-scores.json` (atomically, in the kit's form) and a human
+    log `<out_dir>/hearbot-evaluate.log` (`out_dir` defaults to `task_dir`), and returns the
+    scores object (floats, with float("inf") / float("nan") where the file says Infinity / NaN).
+    Raises `EvaluationInputError` (or a subclass) naming the task, file and check on bad
+    input.
     `max_epochs` is NOT part of the protocol (500, or the task's own value): set it only for
     tests and demonstrations.
+
+    When the embeddings were written by untrusted code (bot/verify.py), `metadata_dir` is the
+    original HEAR task, whose task_metadata.json, labelvocabulary.csv and split JSONs are read
+    instead of the copies beside the embeddings, and `out_dir` is a directory that code cannot
+    write to.
     """
     task_dir = Path(task_dir)
+    out_dir = Path(out_dir) if out_dir is not None else task_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
     torch_device = resolve_device(device)
     if grid_points < 1:
         raise EvaluationUsageError("grid_points must be at least 1")
@@ -331,9 +341,9 @@ def evaluate_task(
         raise EvaluationUsageError("max_epochs must be at least 1")
     # A scores file left from before (the official runner writes one here too) must never
     # pass for the result of this run, even if this run fails.
-    (task_dir / SCORES_FILE).unlink(missing_ok=True)
-    data = load_task(task_dir)
-    task_log = _TaskLog(task_dir / LOG_FILE, log)
+    (out_dir / SCORES_FILE).unlink(missing_ok=True)
+    data = load_task(task_dir, metadata_dir=metadata_dir)
+    task_log = _TaskLog(out_dir / LOG_FILE, log)
     try:
         task_log(
             f"task {data.name}: {data.metadata.embedding_type}/{data.metadata.prediction_type}, "
@@ -350,7 +360,7 @@ def evaluate_task(
             embedding_path=str(task_dir),
             log=task_log,
         )
-        path = write_scores(task_dir, scores)
+        path = write_scores(out_dir, scores)
         task_log(f"wrote {path}")
         return scores
     except Exception as exc:
