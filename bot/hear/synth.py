@@ -368,6 +368,7 @@ def write_task(spec: SynthSpec, out: Path, sample_rates: Sequence[int], seed: in
         raise FileExistsError(f"{target} exists and is not a HEAR task; remove it or pick --out")
     clips = design_clips(spec, seed)
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.dir_name}.", dir=out))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the task from the sandbox's user
     try:
         (staging / "task_metadata.json").write_bytes(_json_bytes(metadata(spec, seed)))
         (staging / "labelvocabulary.csv").write_bytes(_vocabulary_csv(spec.labels))
