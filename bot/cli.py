@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from bot.findings import CODES
 from bot.github.cli import register_github_commands
 from bot.hear.commands import register_hear_commands
 from bot.report import render_markdown, render_text
+from bot.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
 from bot.schemas import SchemaFileError, json_pointer, schema_errors
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
@@ -230,15 +232,68 @@ def cmd_verify(args: argparse.Namespace) -> int:
         today=args.today,
         stand_ins=dict(args.stand_in or []),
         find_links=[Path(path) for path in args.find_links or []],
+        sandbox=_sandbox(args),
+        package_index=args.package_index,
     )
     try:
         result = verify(submission, options)
-    except (BaseFileError, ValueError) as exc:
+    except (BaseFileError, ValueError, SandboxError) as exc:
         raise UsageError(str(exc)) from exc
     write_outputs(result, options.out, markdown(result))
     _emit(result, args.format, None)
     verdict = result["verification"]["verdict"]
     return {"pass": EXIT_OK, "fail": EXIT_REJECTED}.get(verdict, EXIT_INFRA)
+
+
+UNSAFE_BANNER = """\
+************************************************************************************
+* --unsafe-no-sandbox: the model and its install run UNCONFINED, with your          *
+* privileges, your network and your files. Use it only for your own model, on your  *
+* own machine. A runner never does this (refused when CI or GITHUB_ACTIONS is set). *
+************************************************************************************"""
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    group = parser.add_argument_group("sandbox (docs/sandbox.md)")
+    group.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run the model without the sandbox: only for your own model on your own machine; "
+        "refused when CI or GITHUB_ACTIONS is set",
+    )
+    group.add_argument("--limit-wall-s", type=float, default=defaults.wall_s, metavar="S")
+    group.add_argument("--limit-memory-mb", type=int, default=defaults.memory_mb, metavar="MB")
+    group.add_argument("--limit-processes", type=int, default=defaults.processes, metavar="N")
+    group.add_argument("--limit-output-mb", type=int, default=defaults.output_mb, metavar="MB")
+    group.add_argument(
+        "--sandbox-read-only",
+        action="append",
+        metavar="PATH",
+        help="also show this host path read-only in the sandbox (e.g. GPU driver libraries "
+        "outside /usr)",
+    )
+
+
+def _sandbox(args: argparse.Namespace) -> Sandbox:
+    """The sandbox settings from the command line; `--unsafe-no-sandbox` is loud, and refused
+    on CI and in GitHub Actions."""
+    limits = Limits(
+        wall_s=args.limit_wall_s,
+        memory_mb=args.limit_memory_mb,
+        processes=args.limit_processes,
+        output_mb=args.limit_output_mb,
+    )
+    if args.unsafe_no_sandbox:
+        try:
+            refuse_unsafe_on_ci(os.environ)
+        except SandboxError as exc:
+            raise UsageError(str(exc)) from exc
+        print(UNSAFE_BANNER, file=sys.stderr, flush=True)
+        return Sandbox(enabled=False, limits=limits)
+    return Sandbox(
+        limits=limits, extra_read_only=tuple(Path(p) for p in args.sandbox_read_only or [])
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="cap training epochs (deviates from the protocol's 500; for quick local checks)",
     )
+    verify.add_argument(
+        "--package-index",
+        metavar="URL",
+        help="let the install step reach this package index (and nothing else) through the "
+        "bot's proxy; default: no network, only --find-links",
+    )
+    add_sandbox_arguments(verify)
     verify.add_argument("--today", type=_date, help=argparse.SUPPRESS)
     verify.add_argument("--format", choices=formats, default="text")
     verify.set_defaults(func=cmd_verify)

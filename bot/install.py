@@ -12,7 +12,9 @@ runner's own torch version (the CUDA build on a GPU runner; never a surprise mul
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -22,17 +24,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from bot.fileio import write_atomic
+from bot.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess
+from bot.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
+from bot.sandbox import run as sandbox_run
 from bot.submission import classify_install_line
 
 RUNNER_REQUIREMENTS = ("numpy", "soundfile", "torch")  # what bot/hear itself imports
 MARKER = ".hearbot-installed.json"
-PIP_TIMEOUT_S = 1800
+PIP_TIMEOUT_S = 1800.0
+RELAY_SCRIPT = Path(__file__).resolve().parent / "sandbox_relay.py"
+SANDBOX_RELAY = "/opt/hearbot/sandbox_relay.py"
 _HASH_OPTION = re.compile(r"\s+--hash=sha256:[0-9a-f]{64}")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -70,6 +78,7 @@ class InstallPlan:
 class Installed:
     python: Path
     venv: Path
+    layer: Path
     provenance: list[dict[str, str]]
     seconds: float
     reused: bool
@@ -138,90 +147,236 @@ def check_python(spec: str | None) -> None:
         )
 
 
+def runner_layer(root: Path, log: Log) -> Path:
+    """A directory of symlinks to the runner's own torch, numpy, soundfile and everything they
+    need (by their metadata), shared by every submission's virtualenv through a .pth line.
+
+    The exact packages the runner was set up with (the CUDA build of torch on a GPU runner),
+    with nothing to download and nothing else importable; a submission that pins another
+    version gets its own copy in its virtualenv, which comes first on sys.path.
+    """
+    distributions = _closure(RUNNER_REQUIREMENTS)
+    material = sorted(
+        (name, d.version, str(d.locate_file(""))) for name, d in distributions.items()
+    )
+    key = hashlib.sha256(json.dumps([material, platform.python_version()]).encode()).hexdigest()
+    layer = root / f"runner-{key[:16]}"
+    if (layer / MARKER).exists():
+        return layer
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / f".{layer.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    for distribution in distributions.values():
+        for top in _top_level_entries(distribution):
+            link = partial / top
+            if not link.exists() and not link.is_symlink():
+                link.symlink_to(Path(distribution.locate_file(top)).resolve())
+    packages = [{"name": name, "version": version} for name, version, _ in material]
+    write_atomic(partial / MARKER, json.dumps({"packages": packages}, indent=2).encode())
+    shutil.rmtree(layer, ignore_errors=True)
+    os.replace(partial, layer)
+    log(f"install: runner packages linked in {layer} ({len(packages)} distributions)")
+    return layer
+
+
+def _closure(names: tuple[str, ...]) -> dict[str, importlib.metadata.Distribution]:
+    found: dict[str, importlib.metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = _normal(todo.pop())
+        if name in found:
+            continue
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name in RUNNER_REQUIREMENTS:
+                raise InstallError(
+                    f"the runner itself lacks {name}; run scripts/setup.sh"
+                ) from None
+            continue  # an optional dependency the runner does not have
+        found[name] = distribution
+        for text in distribution.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return found
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _top_level_entries(distribution: importlib.metadata.Distribution) -> set[str]:
+    entries = set()
+    for file in distribution.files or []:
+        top = Path(file).parts[0]
+        if top != ".." and not top.endswith(".pth") and top != "__pycache__":
+            entries.add(top)
+    return entries
+
+
+def _site_packages(venv: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / version / "site-packages"
+
+
+def runner_site_directories() -> list[Path]:
+    """Where the runner layer's symlinks point (shown read-only inside the sandbox)."""
+    return sorted(
+        {Path(d.locate_file("")).resolve() for d in _closure(RUNNER_REQUIREMENTS).values()}
+    )
+
+
 def install(
-    plan: InstallPlan, venvs_dir: Path, log: Log, find_links: list[Path] | None = None
+    plan: InstallPlan,
+    venvs_dir: Path,
+    log: Log,
+    find_links: list[Path] | None = None,
+    *,
+    sandbox: Sandbox,
+    network: IndexAccess | None = None,
 ) -> Installed:
     """Create (or reuse, by content address) the virtualenv for ``plan``.
 
-    ``find_links``: local wheel directories pip may also install from (pins still apply).
+    The virtualenv is made here (the standard library's venv: trusted); pip and everything it
+    runs for the submission (build backends, setup.py) run inside ``sandbox`` with only the
+    virtualenv writable. Without ``network`` pip sees no index at all, only ``find_links``
+    (local wheel directories; pins still apply); with it, only the package index.
     """
-    links = [argument for path in find_links or [] for argument in ("--find-links", str(path))]
-    venv = venvs_dir / plan.key()
+    layer = runner_layer(venvs_dir, log)
+    venv = venvs_dir / f"{plan.key()}-{layer.name.removeprefix('runner-')[:8]}"
     python = venv / "bin" / "python"
     marker = venv / MARKER
     if marker.exists() and python.exists():
-        log(f"install: reusing {venv} (same pins, same Python)")
+        log(f"install: reusing {venv} (same pins, same Python, same runner packages)")
         data = json.loads(marker.read_text())
-        return Installed(python, venv, data["provenance"], 0.0, reused=True)
+        return Installed(python, venv, layer, data["provenance"], 0.0, reused=True)
     if venv.exists():
         log(f"install: {venv} is incomplete; recreating it")
         shutil.rmtree(venv)
     start = time.monotonic()
     venvs_dir.mkdir(parents=True, exist_ok=True)
-    _run([sys.executable, "-m", "venv", str(venv)], "create the virtualenv", log)
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "create the virtualenv", log)
+    if os.geteuid() == 0:
+        _chown_tree(venv, NOBODY)
+    _site_packages(venv).joinpath("hearbot-runner.pth").write_text(f"{layer}\n")
     requirements = venv / "hearbot-requirements"
     requirements.mkdir()
-    if plan.unresolved:
-        unresolved_file = requirements / "unresolved.txt"
-        unresolved_file.write_text("\n".join(plan.unresolved) + "\n")
-        _pip(python, ["install", "--no-deps", *links, "-r", str(unresolved_file)], log)
-    if plan.hashed:
-        hashed_file = requirements / "hashed.txt"
-        hashed_file.write_text("\n".join(plan.hashed) + "\n")
-        _pip(
-            python,
-            ["install", "--no-deps", "--require-hashes", *links, "-r", str(hashed_file)],
-            log,
-        )
-    resolved_file = requirements / "resolved.txt"
-    resolved_file.write_text("\n".join(plan.resolved) + "\n")
-    arguments = ["install", *links, "-r", str(resolved_file)]
-    if plan.constraints:
-        constraints_file = requirements / "constraints.txt"
-        constraints_file.write_text("\n".join(plan.constraints) + "\n")
-        arguments += ["-c", str(constraints_file)]
-    _pip(python, arguments, log)
-    provenance = _provenance(python)
+    steps = _pip_steps(plan, requirements)
+    links = [argument for path in find_links or [] for argument in ("--find-links", str(path))]
+    index = network.pip_arguments() if network else ["--no-index"]
+    mounts = [Mount(layer, str(layer))]
+    mounts += [Mount(path, str(path)) for path in runner_site_directories()]
+    mounts += [Mount(Path(path).resolve(), str(Path(path).resolve())) for path in find_links or []]
+    for arguments in steps:
+        # The runner's pip, acting on the new virtualenv (`--python`), inside the sandbox.
+        command = [sys.executable, "-m", "pip", "--python", str(python)]
+        command += ["--disable-pip-version-check", "--no-cache-dir", "--no-input", *arguments]
+        command += [*index, *links]
+        _sandboxed(command, f"pip {arguments[0]}", venv, mounts, sandbox, network, log)
+    provenance = installed_packages([_site_packages(venv), layer])
     seconds = time.monotonic() - start
     write_atomic(
         marker, json.dumps({"provenance": provenance, "seconds": seconds}, indent=2).encode()
     )
     log(f"install: done in {seconds:.1f} s ({len(provenance)} packages)")
-    return Installed(python, venv, provenance, seconds, reused=False)
+    return Installed(python, venv, layer, provenance, seconds, reused=False)
 
 
-def _pip(python: Path, arguments: list[str], log: Log) -> None:
-    command = [str(python), "-m", "pip", "--disable-pip-version-check", *arguments]
-    _run(command, "pip " + " ".join(arguments[:1]), log)
+def _pip_steps(plan: InstallPlan, requirements: Path) -> list[list[str]]:
+    steps = []
+    if plan.unresolved:
+        unresolved_file = requirements / "unresolved.txt"
+        unresolved_file.write_text("\n".join(plan.unresolved) + "\n")
+        steps.append(["install", "--no-deps", "-r", str(unresolved_file)])
+    if plan.hashed:
+        hashed_file = requirements / "hashed.txt"
+        hashed_file.write_text("\n".join(plan.hashed) + "\n")
+        steps.append(["install", "--no-deps", "--require-hashes", "-r", str(hashed_file)])
+    resolved_file = requirements / "resolved.txt"
+    resolved_file.write_text("\n".join(plan.resolved) + "\n")
+    arguments = ["install", "-r", str(resolved_file)]
+    if plan.constraints:
+        constraints_file = requirements / "constraints.txt"
+        constraints_file.write_text("\n".join(plan.constraints) + "\n")
+        arguments += ["-c", str(constraints_file)]
+    steps.append(arguments)
+    return steps
+
+
+def _sandboxed(
+    command: list[str],
+    what: str,
+    venv: Path,
+    mounts: list[Mount],
+    sandbox: Sandbox,
+    network: IndexAccess | None,
+    log: Log,
+) -> None:
+    """One pip command in the sandbox, the virtualenv its only writable directory."""
+    log("install: $ " + " ".join(command))
+    tail: list[str] = []
+
+    def line(text: str) -> None:
+        log("install: " + text)
+        tail.append(text)
+        del tail[:-15]
+
+    if network is not None:
+        mounts = [*mounts, Mount(RELAY_SCRIPT, SANDBOX_RELAY)]
+        command = [sys.executable, SANDBOX_RELAY, SANDBOX_SOCKET, str(RELAY_PORT), "--", *command]
+    install_sandbox = replace(
+        sandbox, limits=replace(sandbox.limits, wall_s=min(sandbox.limits.wall_s, PIP_TIMEOUT_S))
+    )
+    try:
+        outcome = sandbox_run(
+            install_sandbox,
+            command,
+            writable=Mount(venv, str(venv), writable=True),
+            mounts=mounts,
+            python_prefixes=python_prefixes(),
+            network_socket=network.socket if network else None,
+            env=network.environment() if network else {},
+            on_line=line,
+        )
+    except SandboxError as exc:
+        raise InstallError(str(exc)) from exc
+    if not outcome.ok:
+        raise InstallError(f"{what} failed ({outcome.describe()}):\n" + "\n".join(tail))
+
+
+def installed_packages(site_directories: list[Path]) -> list[dict[str, str]]:
+    """Name and version of each distribution, read from its METADATA file (no code runs)."""
+    packages: dict[str, dict[str, str]] = {}
+    for site in site_directories:
+        for path in sorted(site.glob("*.dist-info/METADATA")):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")[:65536]
+            except OSError:
+                continue
+            headers = email.parser.HeaderParser().parsestr(text)
+            name, version = headers.get("Name"), headers.get("Version")
+            if name and version and _normal(name) not in packages:
+                packages[_normal(name)] = {"name": str(name)[:200], "version": str(version)[:200]}
+    return sorted(packages.values(), key=lambda item: item["name"].lower())
 
 
 def _run(command: list[str], what: str, log: Log) -> None:
+    """A trusted command (the standard library's venv), outside the sandbox."""
     log("install: $ " + " ".join(command))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GITHUB_")}
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, env=env, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise InstallError(f"{what} took longer than {PIP_TIMEOUT_S} s") from exc
-    output = (completed.stdout + completed.stderr).strip()
-    for line in output.splitlines():
-        log("install: " + line)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if completed.returncode != 0:
-        tail = "\n".join(output.splitlines()[-15:])
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
         raise InstallError(f"{what} failed (exit {completed.returncode}):\n{tail}")
 
 
-def _provenance(python: Path) -> list[dict[str, str]]:
-    completed = subprocess.run(
-        [str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    packages = json.loads(completed.stdout)
-    return [{"name": item["name"], "version": item["version"]} for item in packages]
+def _chown_tree(root: Path, uid: int) -> None:
+    """The sandbox runs as `nobody` when the bot runs as root: give it the virtualenv."""
+    os.chown(root, uid, uid, follow_symlinks=False)
+    for directory, names, files in os.walk(root):
+        for name in [*names, *files]:
+            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
 
 
 def fetch_weights(url: str, sha256: str, cache_dir: Path, log: Log) -> Path:

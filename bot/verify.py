@@ -1,10 +1,14 @@
 """`hearbot verify`: validate, install, check the model, embed, evaluate, compare.
 
-The submission's code (its install and everything that imports it) runs in a child process
-with the submission's own Python; evaluation and scoring run here, in trusted code, on the
-files the child wrote. Work is kept under the work directory and reused by the next run,
-content-addressed: the virtualenv by its pins, the embeddings by the model's identity (pins,
-module, options, weights, device), the scores by the evaluation settings.
+The submission's code (its install and everything that imports it) runs in the sandbox
+(bot/sandbox.py) with the submission's own Python; evaluation and scoring run here, in trusted
+code, on the files the sandbox wrote, checked first (bot/sandbox.py `output_problems`, then
+the strict readers of bot/evaluation/embeddings.py) and read with the task's own metadata.
+Trusted results (scores, logs) are written where the sandbox cannot write.
+
+Work is kept under the work directory and reused by the next run, content-addressed: the
+virtualenv by its pins, the embeddings by the model's identity (pins, module, options,
+weights, device), the scores by the evaluation settings and the embeddings' file listing.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ import json
 import math
 import os
 import platform
-import subprocess
+import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, strict_json
 from bot.evaluation import evaluate_task, load_scores
 from bot.fileio import write_atomic
+from bot.index_proxy import IndexProxy
 from bot.install import (
     InstallError,
     check_python,
@@ -32,15 +37,27 @@ from bot.install import (
     fetch_weights,
     install,
     plan_install,
+    runner_site_directories,
 )
+from bot.sandbox import Mount, Sandbox, SandboxError, output_problems, python_prefixes
+from bot.sandbox import run as sandbox_run
 from bot.schemas import Column, leaderboard_facts
 from bot.validation import Submission, validate
 from bot.verdict import ColumnEvidence, column_score, judge_column, overall_verdict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BOT_PACKAGE = REPO_ROOT / "bot"
+SANDBOX_BOT = "/opt/hearbot/bot"  # the worker's code, read-only
+SANDBOX_OUT = "/sandbox/out"  # the one writable directory
+SANDBOX_TASKS = "/sandbox/tasks"
+SANDBOX_WEIGHTS = "/sandbox/weights"
+MAX_REPORT_BYTES = 1 << 20
 SCORES_FILE = "test.predicted-scores.json"
 SCORES_SETTINGS_FILE = "hearbot-scores-settings.json"
 LOG_TAIL_LINES = 30
+LOG_LINE_CHARS = 1000
+LOG_TAIL_CHARS = 7900  # the result schema allows 8000
+DETAIL_CHARS = 3900  # and 4000 for a detail
 
 
 @dataclass
@@ -58,6 +75,9 @@ class VerifyOptions:
     """Column → task directory used in place of the column's own (demos and tests)."""
     find_links: list[Path] = field(default_factory=list)
     """Local wheel directories pip may install from (offline runners, tests)."""
+    sandbox: Sandbox = field(default_factory=Sandbox)
+    package_index: str | None = None
+    """The index the install step may reach (through bot/index_proxy.py); None: no network."""
 
     @property
     def work_dir(self) -> Path:
@@ -85,8 +105,18 @@ class StageLog:
             handle.write(stamped + "\n")
 
     def tail(self, contains: str = "") -> str:
-        lines = [line for line in self.lines if contains in line]
-        return "\n".join(lines[-LOG_TAIL_LINES:])
+        """The last lines that contain ``contains``: at most LOG_TAIL_LINES, each cut to
+        LOG_LINE_CHARS, and together within LOG_TAIL_CHARS (the result schema's bound)."""
+        kept: list[str] = []
+        budget = LOG_TAIL_CHARS
+        for line in reversed([line for line in self.lines if contains in line]):
+            if len(line) > LOG_LINE_CHARS:
+                line = line[: LOG_LINE_CHARS - 1] + "…"
+            if len(kept) == LOG_TAIL_LINES or len(line) + 1 > budget:
+                break
+            kept.append(line)
+            budget -= len(line) + 1
+        return "\n".join(reversed(kept))
 
 
 class ModelRunError(RuntimeError):
@@ -101,7 +131,11 @@ class PreparedModel:
 
     python: Path
     arguments: list[str]
+    """The worker's model arguments, with paths as the sandbox sees them."""
     key: str
+    mounts: list[Mount]
+    """Read-only: the worker's code, the model's environment, its weights."""
+    python_path: list[str]
 
 
 def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True) -> dict[str, Any]:
@@ -109,6 +143,8 @@ def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True)
     options.out.mkdir(parents=True, exist_ok=True)
     options.device = resolve_device(options.device)
     log = StageLog(options.out / "verify.log", echo=echo)
+    if options.device == "cuda" and options.sandbox.enabled:
+        options.sandbox = replace(options.sandbox, gpu=True)
     started = time.monotonic()
     facts = leaderboard_facts()
     columns = _selected_columns(options.columns, facts.columns)
@@ -176,6 +212,9 @@ def _empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> dic
             "torch_threads": _torch_threads(),
             "installed_from": "pinned-virtualenv" if options.install else "current-environment",
             "provenance": [],
+            "sandbox": options.sandbox.describe(
+                "off" if not options.package_index else f"install only: {options.package_index}"
+            ),
         },
         "timings": {},
         "conformance": [],
@@ -233,6 +272,8 @@ def _run(
     needed = sorted({d for c in claimed for d in dirs[c.name] if not missing[c.name]})
 
     def evidence(column: Column, **kwargs: Any) -> ColumnEvidence:
+        if kwargs.get("error"):
+            kwargs["error"] = _cut(kwargs["error"], DETAIL_CHARS)
         return ColumnEvidence(
             column=column, claimed=row.get(column.name, ""), task_dirs=dirs[column.name], **kwargs
         )
@@ -249,7 +290,7 @@ def _run(
         if failed:
             detail = "; ".join(f"{c['name']}: {c['detail']}" for c in failed)
             raise ModelRunError(f"The model fails the HEAR API checks: {detail}", log.tail())
-    except (InstallError, ModelRunError) as exc:
+    except (InstallError, ModelRunError, SandboxError) as exc:
         tail = getattr(exc, "log_tail", None) or log.tail("install:")
         return [
             evidence(c, missing_task_dirs=missing[c.name], error=str(exc), log_tail=tail)
@@ -287,75 +328,130 @@ def _prepare(
     if manifest.get("weights"):
         spec = manifest["weights"]
         weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
+    mounts = [Mount(BOT_PACKAGE, SANDBOX_BOT)]
+    python_path = [str(Path(SANDBOX_BOT).parent)]
     if options.install:
         check_python(manifest.get("python"))
         plan = plan_install(
             list(manifest["install"]),
             without_dependencies=bool(manifest.get("install_without_dependencies")),
         )
-        installed = install(plan, work / "venvs", log, find_links=options.find_links)
+        installed = _install(plan, options, log)
         verification["environment"]["provenance"] = installed.provenance
-        python, environment = installed.python, plan.key()
+        python, environment = installed.python, f"{plan.key()}:{installed.venv.name}"
+        mounts += [
+            Mount(installed.venv, str(installed.venv)),
+            Mount(installed.layer, str(installed.layer)),
+        ]
+        mounts += [Mount(path, str(path)) for path in runner_site_directories()]
     else:
-        log("install: --no-install: using the current environment")
+        log("install: --no-install: using the current environment (and its PYTHONPATH)")
         python, environment = Path(sys.executable), "current-environment"
+        for entry in _inherited_python_path():
+            mounts.append(Mount(entry, str(entry)))
+            python_path.append(str(entry))
     verification["timings"]["install_s"] = round(time.monotonic() - start, 3)
     arguments = [str(manifest["hear_module"])]
     if weights is not None:
-        arguments += ["--model", str(weights)]
+        inside = f"{SANDBOX_WEIGHTS}/{weights.name}"
+        mounts.append(Mount(weights, inside))
+        arguments += ["--model", inside]
     options_json = json.dumps(manifest.get("model_options") or {}, sort_keys=True)
     arguments += ["--model-options", options_json, "--device", options.device]
     identity = [environment, manifest["hear_module"], options_json, str(weights), options.device]
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
-    return PreparedModel(python=python, arguments=arguments, key=key)
+    return PreparedModel(python, arguments, key, mounts, python_path)
 
 
-def _worker(python: Path, arguments: list[str], log: StageLog, stage: str) -> int:
-    """Run `python -m bot.hear.worker ...` with this repository's bot on its path and no
-    GitHub or bot secrets in its environment. A pinned virtualenv gets no PYTHONPATH of ours;
-    the current environment (--no-install) keeps the submitter's."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GITHUB_", "ACTIONS_", "HEARBOT_")) and key != "PYTHONPATH"
-    }
-    inherited = os.environ.get("PYTHONPATH", "") if python == Path(sys.executable) else ""
-    env["PYTHONPATH"] = os.pathsep.join(path for path in (str(REPO_ROOT), inherited) if path)
-    command = [str(python), "-m", "bot.hear.worker", *arguments]
+def _install(plan: Any, options: VerifyOptions, log: StageLog) -> Any:
+    venvs = options.work_dir / "venvs"
+    if options.package_index is None:
+        return install(plan, venvs, log, options.find_links, sandbox=options.sandbox)
+    with IndexProxy(options.package_index, log) as access:
+        return install(
+            plan, venvs, log, options.find_links, sandbox=options.sandbox, network=access
+        )
+
+
+def _inherited_python_path() -> list[Path]:
+    """The submitter's own PYTHONPATH entries (--no-install), shown read-only in the sandbox."""
+    entries = []
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        path = Path(entry).absolute() if entry else None
+        if path is not None and path.exists() and path not in entries:
+            entries.append(path)
+    return entries
+
+
+def _worker(
+    model: PreparedModel,
+    arguments: list[str],
+    writable: Path,
+    options: VerifyOptions,
+    log: StageLog,
+    stage: str,
+    extra_mounts: tuple[Mount, ...] = (),
+) -> str | None:
+    """`python -m bot.hear.worker ...` in the sandbox, ``writable`` its one writable directory.
+    None when it succeeded; otherwise what went wrong (exit code or breached limit)."""
+    command = [str(model.python), "-m", "bot.hear.worker", *arguments]
     log(f"{stage}: $ {' '.join(command)}")
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    outcome = sandbox_run(
+        options.sandbox,
+        command,
+        writable=Mount(writable, SANDBOX_OUT, writable=True),
+        mounts=[*model.mounts, *extra_mounts],
+        env={"PYTHONPATH": os.pathsep.join(model.python_path)},
+        python_prefixes=python_prefixes(),
+        on_line=lambda line: log(f"{stage}: {line}"),
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        log(f"{stage}: {line.rstrip()}")
-    return process.wait()
+    return None if outcome.ok else outcome.describe()
 
 
 def _check_model(
     model: PreparedModel, options: VerifyOptions, log: StageLog
 ) -> list[dict[str, str]]:
-    report = options.out / "check-model.json"
-    report.unlink(missing_ok=True)
-    code = _worker(
-        model.python, ["check-model", *model.arguments, "--json", str(report)], log, "check-model"
-    )
-    if not report.exists():
-        raise ModelRunError(f"check-model exited with {code} and wrote no report", log.tail())
-    return _read_checks(report)
+    folder = options.out / "check-model"
+    shutil.rmtree(folder, ignore_errors=True)
+    arguments = ["check-model", *model.arguments, "--json", f"{SANDBOX_OUT}/check-model.json"]
+    failure = _worker(model, arguments, folder, options, log, "check-model")
+    report = folder / "check-model.json"
+    if failure and "killed" in failure:
+        raise ModelRunError(f"check-model was stopped ({failure})", log.tail())
+    if not report.is_file() or report.is_symlink():
+        raise ModelRunError(f"check-model ended ({failure or 'exit 0'}) with no report", log.tail())
+    return read_checks(report)
 
 
-def _read_checks(report: Path) -> list[dict[str, str]]:
-    data = json.loads(report.read_text(encoding="utf-8"))
-    checks = data["checks"] if isinstance(data, dict) else data
-    return [
-        {
-            "name": str(item["name"])[:200],
-            "status": str(item["status"]),
-            "detail": str(item.get("detail", ""))[:4000],
-        }
-        for item in checks
-    ]
+def read_checks(report: Path) -> list[dict[str, str]]:
+    """The conformance report the sandbox wrote, read as untrusted: size, strict JSON, shape."""
+    if report.stat().st_size > MAX_REPORT_BYTES:
+        raise ModelRunError(f"{report.name} is larger than {MAX_REPORT_BYTES} bytes", "")
+    try:
+        data = strict_json.loads(report.read_bytes().decode("utf-8"))
+        checks = data["checks"] if isinstance(data, dict) else None
+        if not isinstance(checks, list) or not checks:
+            raise ValueError("no list of checks")
+        items = [
+            {
+                "name": _plain(item["name"], 200),
+                "status": item["status"],
+                "detail": _plain(item.get("detail", ""), 4000),
+            }
+            for item in checks
+        ]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ModelRunError(f"{report.name} is not a conformance report: {exc}", "") from None
+    for item in items:
+        if item["status"] not in ("pass", "warn", "fail", "skip"):
+            raise ModelRunError(f"{report.name}: unknown status {item['status']!r}", "")
+    return items
+
+
+def _plain(value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value[:limit]
 
 
 def _embed_and_evaluate(
@@ -365,26 +461,44 @@ def _embed_and_evaluate(
     verification: dict[str, Any],
     log: StageLog,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]]]:
-    """Each task: embed (in the model's process), then evaluate (here). One failing task is
-    reported and the others go on; finished work is kept for the next run."""
+    """Each task: embed (in the sandbox), check what it wrote, then evaluate (here). One failing
+    task is reported and the others go on; finished work is kept for the next run."""
     embeddings = options.work_dir / "embeddings" / model.key
+    trusted = options.work_dir / "scores" / model.key
     scores: dict[str, dict[str, Any]] = {}
     errors: dict[str, tuple[str, str]] = {}
     embed_seconds = evaluate_seconds = 0.0
     for task_dir in task_dirs:
         start = time.monotonic()
-        arguments = ["embed", *model.arguments, "--tasks-dir", str(options.tasks_dir)]
-        arguments += ["--task", task_dir, "--out", str(embeddings), "--no-progress"]
-        code = _worker(model.python, arguments, log, f"embed {task_dir}")
+        stage = f"embed {task_dir}"
+        arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
+        arguments += ["--out", SANDBOX_OUT, "--no-progress"]
+        task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
+        try:
+            failure = _worker(model, arguments, embeddings, options, log, stage, (task_mount,))
+        except SandboxError as exc:
+            failure = str(exc)
         embed_seconds += time.monotonic() - start
-        if code != 0:
-            message = f"Embedding {task_dir} failed (exit {code}); see the log tail."
-            errors[task_dir] = (message, log.tail(f"embed {task_dir}:"))
+        problems = output_problems(embeddings) if failure is None else []
+        if failure is not None or problems:
+            message = (
+                f"Embedding {task_dir} failed ({failure}); see the log tail."
+                if failure
+                else f"Embedding {task_dir} wrote files trusted code will not read: "
+                + "; ".join(problems)
+            )
+            errors[task_dir] = (message, log.tail(f"{stage}:"))
             verification["tasks"].append(_task_entry(task_dir, "error", message))
             continue
         start = time.monotonic()
         try:
-            scores[task_dir] = _scores(embeddings / task_dir, options, log)
+            scores[task_dir] = _scores(
+                embeddings / task_dir,
+                options.tasks_dir / task_dir,
+                trusted / task_dir,
+                options,
+                log,
+            )
         except Exception as exc:  # one task failing is reported; the others go on
             message = f"Evaluating {task_dir} failed: {type(exc).__name__}: {exc}"
             errors[task_dir] = (message, log.tail(f"evaluate {task_dir}"))
@@ -400,11 +514,24 @@ def _embed_and_evaluate(
     return scores, errors
 
 
-def _scores(task_embeddings: Path, options: VerifyOptions, log: StageLog) -> dict[str, Any]:
-    """The task's scores, reused when an earlier run evaluated the same embeddings the same way."""
-    settings = {"max_epochs": options.max_epochs, "grid_points": 8, "hearbot": __version__}
-    settings_file = task_embeddings / SCORES_SETTINGS_FILE
-    existing = task_embeddings / SCORES_FILE
+def _scores(
+    task_embeddings: Path,
+    task_metadata: Path,
+    out: Path,
+    options: VerifyOptions,
+    log: StageLog,
+) -> dict[str, Any]:
+    """The task's scores, computed from the sandbox's embeddings and the task's own metadata,
+    kept in ``out`` (never beside the embeddings) and reused when an earlier run evaluated
+    embeddings of the same content the same way."""
+    settings = {
+        "max_epochs": options.max_epochs,
+        "grid_points": 8,
+        "hearbot": __version__,
+        "embeddings": tree_digest(task_embeddings),
+    }
+    settings_file = out / SCORES_SETTINGS_FILE
+    existing = out / SCORES_FILE
     same_settings = (
         settings_file.exists() and json.loads(settings_file.read_text(encoding="utf-8")) == settings
     )
@@ -417,16 +544,44 @@ def _scores(task_embeddings: Path, options: VerifyOptions, log: StageLog) -> dic
         log(f"evaluate {task_embeddings.name}: {line}")
 
     scores = evaluate_task(
-        task_embeddings, device=options.device, log=evaluate_log, max_epochs=options.max_epochs
+        task_embeddings,
+        device=options.device,
+        log=evaluate_log,
+        max_epochs=options.max_epochs,
+        metadata_dir=task_metadata,
+        out_dir=out,
     )
     write_atomic(settings_file, json.dumps(settings).encode())
     return scores
 
 
+def tree_digest(root: Path) -> str:
+    """A digest of every file's path, size and modification time under ``root`` (cheap; it
+    tells whether the sandbox rewrote anything since the scores were computed)."""
+    digest = hashlib.sha256()
+    for directory, names, files in sorted(os.walk(root)):
+        names.sort()
+        for name in sorted(files):
+            info = os.lstat(os.path.join(directory, name))
+            where = os.path.relpath(os.path.join(directory, name), root)
+            digest.update(f"{where}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def _task_entry(
     task_dir: str, status: str, detail: str, scores: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    detail = _cut(detail, DETAIL_CHARS)
     return {"task_dir": task_dir, "status": status, "detail": detail, "scores": scores or {}}
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, keeping its start and its end (where pip and
+    tracebacks put the reason)."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return text[:half] + "\n…\n" + text[-half:]
 
 
 def flat_scores(scores: dict[str, Any]) -> dict[str, Any]:

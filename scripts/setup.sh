@@ -15,6 +15,20 @@ for arg in "$@"; do
   esac
 done
 
+# bubblewrap is the sandbox every submitted model runs in (docs/sandbox.md): verification
+# fails closed without it. util-linux's setpriv drops root inside it.
+if ! command -v bwrap >/dev/null 2>&1 || ! command -v setpriv >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: installing bubblewrap (Debian package) for the sandbox"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null
+  else
+    echo "setup.sh: bubblewrap is needed for the sandbox and could not be installed here;" \
+         "install it (Debian/Ubuntu: sudo apt-get install bubblewrap) and re-run" >&2
+    exit 2
+  fi
+fi
+
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "setup.sh: Python 3.11 or newer is needed ($python is $("$python" --version 2>&1))" >&2

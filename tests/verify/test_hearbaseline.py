@@ -4,7 +4,8 @@ task, installed from its pinned wheel, against the official kit's own result.
 hearbaseline declares dependencies that cannot be installed (numpy==1.19.2, numba==0.48), so
 its manifest installs it without them and names what it needs, librosa<0.10 among them:
 librosa 0.10 made `librosa.filters.mel` keyword-only, and hearbaseline calls it positionally.
-Needs ../shared/data and the package index; skipped without the data, and without the index
+The install runs in the sandbox and reaches PyPI only through the bot's index proxy
+(`--package-index`). Needs ../shared/data and PyPI; skipped without the data, and without PyPI
 outside CI.
 """
 
@@ -38,6 +39,7 @@ OFFICIAL = (
     / "reference"
     / "spoken_digit-hearbaseline-naive.test.predicted-scores.json"
 )
+PACKAGE_INDEX = "https://pypi.org/simple"  # reached only through the bot's proxy
 STAND_IN = "ESC-50"  # a 5-fold scene multiclass column scored by top1_acc, like spoken_digit
 
 pytestmark = pytest.mark.skipif(not TARBALL.exists(), reason="../shared/data is absent")
@@ -65,6 +67,8 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> None:
             "-m",
             "pip",
             "download",
+            "--index-url",
+            PACKAGE_INDEX,
             "--no-deps",
             "--quiet",
             "hearbaseline==2021.1.1",
@@ -130,6 +134,8 @@ def run(arguments: list[str], tasks: Path, out: Path, work: Path) -> tuple[int, 
             "--work",
             str(work),
             f"--stand-in={STAND_IN}={TASK}",
+            "--package-index",
+            PACKAGE_INDEX,
             "--today",
             "2026-11-26",
         ]

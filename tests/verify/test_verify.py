@@ -228,3 +228,24 @@ def test_a_wheel_that_does_not_match_its_pin_is_refused(
     esc = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")
     assert esc["outcome"] == "error"
     assert "HASHES" in esc["detail"].upper() or "hash" in esc["detail"]
+
+
+def test_without_the_sandbox_nothing_runs_and_the_result_is_an_error(
+    synth_tasks: Path,
+    example_model_on_path: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.sandbox
+
+    monkeypatch.setattr(bot.sandbox.shutil, "which", lambda name: None)
+    arguments = write_submission(tmp_path, "Demo no sandbox", {"ESC-50": "0.9"})
+    code, result = verify(arguments, synth_tasks, tmp_path / "out", "--no-install")
+    assert code == 3
+    verification = result["verification"]
+    assert verification["verdict"] == "error"
+    esc = next(c for c in verification["columns"] if c["column"] == "ESC-50")
+    assert "bubblewrap (`bwrap`) is not installed" in esc["detail"]
+    assert "not available" in verification["environment"]["sandbox"]["launcher"]
+    assert not (tmp_path / "work" / "embeddings").exists()
+    assert not (tmp_path / "out" / "check-model" / "check-model.json").exists()
