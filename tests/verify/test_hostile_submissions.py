@@ -1,0 +1,356 @@
+"""Hostile submissions (tests/fixtures/hostile) through `hearbot verify`, sandbox on.
+
+Each attack must end as `error` or `fail` (never `pass`) with a reason naming what stopped it,
+and leave no trace: the listener on 127.0.0.1 sees nothing, no canary file appears, the fake
+token appears in no output, log, report or file name, no sandboxed process outlives the run.
+Small limits keep the suite fast and the machine safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.demo import STAND_INS, build_example_wheel, manifest, row
+from bot.leaderboard.names import slug
+from bot.sandbox import NOBODY, directory_bytes
+from bot.schemas import leaderboard_facts, schema_errors
+from tests.fixtures.hostile import build
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE = REPO_ROOT / "leaderboard.csv"
+COLUMN = "ESC-50"
+TODAY = dt.date(2026, 11, 26)
+FAKE_TOKEN = "ghs_hearbotFAKEtoken0123456789abcdefXYZ"
+SECRETS = {
+    "GITHUB_TOKEN": FAKE_TOKEN,
+    "ACTIONS_RUNTIME_TOKEN": FAKE_TOKEN + "-runtime",
+    "HEARBOT_DEPLOY_SECRET": FAKE_TOKEN + "-deploy",
+}
+LIMITS = [
+    "--limit-wall-s=90",
+    "--limit-memory-mb=2000",
+    "--limit-processes=64",
+    "--limit-output-mb=100",
+]
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+
+
+@dataclass
+class Listener:
+    """A TCP listener on 127.0.0.1 that records every connection (none may arrive)."""
+
+    port: int = 0
+    seen: list[bytes] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    record = Listener(port=server.getsockname()[1])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    record.seen.append(connection.recv(4096) or b"(connected)")
+                except OSError:
+                    record.seen.append(b"(connected)")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield record
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def example_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_example_wheel(tmp_path_factory.mktemp("example-dist"))
+
+
+@pytest.fixture(autouse=True)
+def secrets_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+
+
+@dataclass
+class Run:
+    code: int
+    result: dict[str, Any]
+    root: Path
+    output: str
+
+    @property
+    def column(self) -> dict[str, Any]:
+        return next(c for c in self.result["verification"]["columns"] if c["column"] == COLUMN)
+
+
+def canary_folders(tasks: Path, root: Path) -> list[str]:
+    """Host paths a hostile model tries to write into (none is visible in the sandbox)."""
+    return [str(tasks / STAND_INS[COLUMN]), str(REPO_ROOT), str(Path.home()), str(root / "work")]
+
+
+def run_hostile(
+    package: str,
+    tasks: Path,
+    root: Path,
+    example_wheel: Path,
+    listener: Listener,
+    capfd: pytest.CaptureFixture[str],
+    *,
+    claim: str = "0.5",
+    model_options: dict[str, Any] | None = None,
+    sdist: bool = False,
+    limits: list[str] = LIMITS,
+) -> Run:
+    dist = root / "dist"
+    dist.mkdir(parents=True)
+    shutil.copy(example_wheel, dist)
+    target = json.dumps({"port": listener.port, "paths": canary_folders(tasks, root)}).encode()
+    if sdist:
+        package_file = build.write_sdist(package, dist, target)
+    else:
+        package_file = build.write_wheel(package, dist, ["hear-example-model"], target)
+    document = manifest(f"Hostile {package}", example_wheel, not_run_columns())
+    document["install"] += [
+        f"{package.replace('_', '-')}=={build.VERSION} --hash=sha256:{build.sha256(package_file)}"
+    ]
+    document["hear_module"] = package
+    document["model_options"] = model_options or {}
+    manifest_path = root / f"{slug(document['model'])}.json"
+    manifest_path.write_text(json.dumps(document))
+    head = root / "leaderboard.csv"
+    head.write_bytes(
+        BASE.read_bytes() + b"\n" + row(document["model"], {COLUMN: Decimal(claim)}).encode()
+    )
+    code = main(
+        [
+            "verify",
+            f"--base-file={BASE}",
+            f"--head-file={head}",
+            f"--manifest={manifest_path}",
+            f"--tasks-dir={tasks}",
+            f"--out={root / 'out'}",
+            f"--work={root / 'work'}",
+            f"--find-links={dist}",
+            f"--stand-in={COLUMN}={STAND_INS[COLUMN]}",
+            "--tasks",
+            COLUMN,
+            "--max-epochs=20",
+            f"--today={TODAY.isoformat()}",
+            "--device=cpu",
+            *limits,
+        ]
+    )
+    result = json.loads((root / "out" / "result.json").read_text())
+    assert schema_errors("result.schema.json", result) == []
+    captured = capfd.readouterr()
+    return Run(code, result, root, captured.out + captured.err)
+
+
+def not_run_columns() -> list[str]:
+    return [name for name in leaderboard_facts().score_columns if name != COLUMN]
+
+
+def assert_nothing_leaked(run: Run, listener: Listener, tasks: Path) -> None:
+    assert listener.seen == [], f"the listener was reached: {listener.seen}"
+    for folder in canary_folders(tasks, run.root):
+        assert not (Path(folder) / "PWNED").exists(), f"{folder}/PWNED was written"
+    needle = FAKE_TOKEN.encode()
+    assert FAKE_TOKEN not in run.output
+    for directory, names, files in os.walk(run.root):
+        for name in [*names, *files]:
+            assert FAKE_TOKEN not in name, f"the token is in a file name under {directory}"
+            path = Path(directory) / name
+            if path.is_file() and not path.is_symlink():
+                assert needle not in path.read_bytes(), f"the token is in {path}"
+    if os.geteuid() == 0:
+        assert _processes_of(NOBODY) == 0, "a sandboxed process outlived its run"
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
+def assert_error(run: Run, *expected: str) -> str:
+    assert run.code == 3, run.result["verification"]["reason"]
+    assert run.result["verification"]["verdict"] == "error"
+    assert run.column["outcome"] == "error"
+    detail = run.column["detail"] + "\n" + (run.column["log_tail"] or "")
+    assert any(text in detail for text in expected), detail
+    return detail
+
+
+@pytest.fixture
+def env(
+    synth_tasks: Path,
+    tmp_path: Path,
+    example_wheel: Path,
+    listener: Listener,
+    capfd: pytest.CaptureFixture[str],
+) -> Any:
+    def go(package: str, **kwargs: Any) -> Run:
+        return run_hostile(package, synth_tasks, tmp_path, example_wheel, listener, capfd, **kwargs)
+
+    return go
+
+
+def check(run: Run, listener: Listener, synth_tasks: Path) -> None:
+    assert_nothing_leaked(run, listener, synth_tasks)
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+def test_network_connections_and_name_lookups_are_blocked(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_network")
+    detail = assert_error(run, "HOSTILE-BLOCKED network")
+    assert "connect 127.0.0.1" in detail and "resolve pypi.org" in detail
+    check(run, listener, synth_tasks)
+
+
+# --- secrets -------------------------------------------------------------------------------------
+
+
+def test_no_token_reaches_the_model_and_none_is_in_any_output(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_secrets")
+    detail = assert_error(run, "HOSTILE-BLOCKED secrets")
+    assert "GITHUB_TOKEN" not in detail.split("only", 1)[-1]
+    check(run, listener, synth_tasks)
+
+
+# --- writes outside the output directory ---------------------------------------------------------
+
+
+def test_writes_to_tasks_checkout_home_and_code_are_refused(env, listener, synth_tasks) -> None:
+    before = sorted(p.name for p in (synth_tasks / STAND_INS[COLUMN]).iterdir())
+    run = env("hear_hostile_writes")
+    detail = assert_error(run, "HOSTILE-BLOCKED writes")
+    assert "/sandbox/tasks/" in detail and "Read-only file system" in detail
+    assert sorted(p.name for p in (synth_tasks / STAND_INS[COLUMN]).iterdir()) == before
+    check(run, listener, synth_tasks)
+
+
+def test_planted_scores_files_are_ignored(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_scores", claim="1")
+    assert run.code == 1
+    assert run.result["verification"]["verdict"] == "fail"
+    assert run.column["outcome"] == "mismatch"
+    assert run.column["reproduced"] < 0.99
+    planted = list((run.root / "work" / "embeddings").glob("*/*/test.predicted-scores.json"))
+    assert planted, "the model did plant its files"
+    check(run, listener, synth_tasks)
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+
+def test_a_model_that_sleeps_forever_is_killed_at_the_wall_time_limit(
+    env, listener, synth_tasks
+) -> None:
+    limits = [*LIMITS, "--limit-wall-s=6"]
+    run = env("hear_hostile_sleep", limits=limits)
+    assert_error(run, "killed: wall time limit of 6 s")
+    check(run, listener, synth_tasks)
+
+
+def test_unbounded_memory_is_stopped(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_memory")
+    assert_error(run, "HOSTILE-BLOCKED memory", "killed: memory limit")
+    check(run, listener, synth_tasks)
+
+
+def test_unbounded_forking_is_stopped(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_fork")
+    assert_error(run, "HOSTILE-BLOCKED processes")
+    check(run, listener, synth_tasks)
+
+
+def test_unbounded_output_is_stopped_and_removed(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_disk")
+    assert_error(run, "HOSTILE-BLOCKED disk", "killed: output size limit")
+    assert directory_bytes(run.root / "out") < 100 << 20
+    check(run, listener, synth_tasks)
+
+
+# --- what the model returns or writes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("nan", "NaN or infinite values"),
+        ("float64", "dtype float64, expected float32"),
+        ("shape", "expected 1 dimensions"),
+        ("pickle", "not a plain .npy array"),
+        ("symlink", "a symbolic link (to '/etc/passwd')"),
+    ],
+)
+def test_tampered_embedding_files_are_errors_naming_the_file(
+    env, listener, synth_tasks, mode: str, expected: str
+) -> None:
+    run = env("hear_hostile_tamper", model_options={"mode": mode})
+    detail = assert_error(run, expected)
+    assert ".embedding.npy" in detail
+    check(run, listener, synth_tasks)
+
+
+@pytest.mark.parametrize("fault", ["nan", "float64", "wrong_size"])
+def test_bad_values_through_the_api_fail_the_model_checks(
+    env, listener, synth_tasks, fault: str
+) -> None:
+    run = env("hear_hostile_values", model_options={"fault": fault})
+    assert_error(run, "The model fails the HEAR API checks")
+    check(run, listener, synth_tasks)
+
+
+# --- install time --------------------------------------------------------------------------------
+
+
+def test_a_pth_file_runs_contained_like_run_time(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_pth")
+    detail = assert_error(run, "HOSTILE-BLOCKED install-time .pth")
+    assert "connect 127.0.0.1" in detail and "no secret in the environment" in detail
+    check(run, listener, synth_tasks)
+
+
+def test_a_build_backend_runs_contained_at_install_time(env, listener, synth_tasks) -> None:
+    run = env("hear_hostile_build", sdist=True)
+    detail = assert_error(run, "HOSTILE-BLOCKED build backend")
+    assert "install" in run.column["detail"] or "pip" in run.column["detail"]
+    assert "connect 127.0.0.1" in detail
+    check(run, listener, synth_tasks)
