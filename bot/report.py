@@ -155,6 +155,7 @@ def _row_section(result: dict[str, Any]) -> list[str]:
 def fenced(value: str, limit: int = 6000) -> str:
     """Untrusted multi-line text (a log tail) as a fenced code block it cannot close."""
     shown = "\n".join(_visible(line, 500) for line in value[-limit:].splitlines())
+    shown = shown.replace("<!--", "<!\\-\\-")  # no hidden marker, even inside a fence
     longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{shown}\n{fence}"
@@ -180,10 +181,11 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 
 def _verification_section(verification: dict[str, Any]) -> list[str]:
+    return ["", "#### Verification", "", *_verification_body(verification)]
+
+
+def _verification_body(verification: dict[str, Any]) -> list[str]:
     lines = [
-        "",
-        "#### Verification",
-        "",
         f"{_VERDICT_LINES[verification['verdict']]}: {prose(verification['reason'], 2000)}",
         "",
         "| Column | Claimed | Reproduced | Δ | Tolerance | Outcome |",
@@ -236,7 +238,7 @@ def _model_facts(verification: dict[str, Any]) -> list[str]:
     environment = verification["environment"]
     timings = verification["timings"]
     stages = ", ".join(
-        f"{name.removesuffix('_s').replace('_', ' ')} {seconds:.0f} s"
+        f"{text(name.removesuffix('_s').replace('_', ' '), 60)} {seconds:.0f} s"
         for name, seconds in timings.items()
         if isinstance(seconds, int | float)
     )
@@ -257,8 +259,10 @@ def _model_facts(verification: dict[str, Any]) -> list[str]:
     ]
 
 
-def render_markdown(result: dict[str, Any]) -> str:
-    """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row."""
+def render_markdown(result: dict[str, Any], max_chars: int = MAX_COMMENT_CHARS) -> str:
+    """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row.
+
+    ``max_chars`` is the budget when the report is one section of a larger comment."""
     lines = [STICKY_MARKER, "### HEAR leaderboard submission check", "", verdict(result)]
     if result.get("verification"):
         lines += _verification_section(result["verification"])
@@ -271,11 +275,23 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines += _ranks_section(result)
     lines += _row_section(result)
     lines += ["", _footer(result)]
-    body = "\n".join(lines)
-    if len(body) > MAX_COMMENT_CHARS:
-        cut = "\n\n… (cut to fit a GitHub comment; the check run and JSON result have it all)"
-        body = body[: MAX_COMMENT_CHARS - len(cut)].rsplit("\n", 1)[0] + cut
-    return body
+    return _fit("\n".join(lines), max_chars)
+
+
+def _fit(body: str, max_chars: int) -> str:
+    if len(body) <= max_chars:
+        return body
+    cut = "\n\n… (cut to fit a GitHub comment; the check run and JSON result have it all)"
+    return body[: max_chars - len(cut)].rsplit("\n", 1)[0] + cut
+
+
+def render_verification(result: dict[str, Any], max_chars: int = MAX_COMMENT_CHARS) -> str:
+    """The verification part of the PR comment (no heading): verdict, per-column table, model
+    facts, HEAR API checks, a log tail."""
+    verification = result.get("verification")
+    if not verification:
+        raise ValueError("the result has no verification block")
+    return _fit("\n".join(_verification_body(verification)), max_chars)
 
 
 def _footer(result: dict[str, Any]) -> str:

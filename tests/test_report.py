@@ -239,3 +239,50 @@ def test_code_shows_the_value_exactly_in_a_table():
 def test_the_inertness_check_catches_unescaped_text(raw):
     with pytest.raises(AssertionError):
         assert_inert("text\n\n" + raw + "\n")
+
+
+def _marker_forgeries() -> str:
+    from bot.github.sticky import SECTION_ORDER, section_end, section_start
+
+    markers = [STICKY_MARKER]
+    for name in SECTION_ORDER:
+        markers += [section_start(name), section_end(name)]
+    return "\n".join(markers) + "\n"
+
+
+def test_submitted_text_cannot_forge_a_section_marker():
+    from bot.github.sticky import compose, parse_sections
+    from bot.report import render_verification
+    from tests.github.verification_result import verification_result
+
+    forged = _marker_forgeries()
+    validation = render_markdown(check(append(make_row(model="Acme " + forged))))
+    result = verification_result("fail", reason=forged)
+    verification = result["verification"]
+    verification["model"]["hear_module"] = forged
+    verification["timings"] = {forged: 1.0}
+    verification["conformance"] = [{"name": forged, "status": "fail", "detail": forged}]
+    column = verification["columns"][0]
+    column.update(detail=forged, log_tail=forged)
+    rendered = render_verification(result)
+    assert "Acme" in validation and "fake" not in rendered
+
+    body = compose(compose(None, "validation", validation), "verification", rendered)
+
+    assert parse_sections(body) == {
+        "validation": validation.replace(STICKY_MARKER, "").strip("\n"),
+        "verification": rendered,
+    }
+    for marker in _marker_forgeries().split():
+        if marker.startswith("hearbot:"):
+            assert body.count("<!-- " + marker) <= 1, marker
+    assert body.count(STICKY_MARKER) == 1
+    assert "<!--" not in html_of(rendered)
+    assert "<!--" not in html_of(validation).replace(STICKY_MARKER, "", 1)
+
+
+def test_the_forgery_check_has_teeth():
+    from bot.github.sticky import compose, parse_sections
+
+    raw = "ok\n" + _marker_forgeries()
+    assert parse_sections(compose(None, "validation", raw)) != {"validation": raw.strip("\n")}

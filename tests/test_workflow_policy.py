@@ -22,8 +22,19 @@ WORKFLOW_DIR = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 
 # Triggers that run with the base repository's token/secrets whatever the PR contains.
 PRIVILEGED_TRIGGERS = frozenset({"workflow_run", "issue_comment", "workflow_dispatch"})
-# The only workflow whose jobs may hold a write permission (threat model 3).
-WRITERS = frozenset({"report.yml"})
+# The only jobs that may hold a write permission (threat model 3): workflow -> job ids.
+WRITER_JOBS: dict[str, frozenset[str]] = {
+    "report.yml": frozenset({"report"}),
+    "verify.yml": frozenset({"acknowledge", "report"}),
+}
+# The only jobs that may download an artifact: the named one, of the same run, as data for
+# `hearbot github report-verification` (threat model 8).
+ARTIFACT_READERS: dict[tuple[str, str], str] = {("verify.yml", "report"): "hearbot-verification"}
+DEFAULT_BRANCH_REF = "${{ github.event.repository.default_branch }}"
+GPU_LABELS = ["self-hosted", "linux", "gpu"]
+GPU_ENVIRONMENT = "gpu-verification"
+# The one step of a self-hosted job that may see a token.
+TOKEN_STEP_RE = re.compile(r"^\s*hearbot github fetch-submission\b")
 # The only workflow that may name the self-hosted (GPU) runner label (threat model 5).
 SELF_HOSTED_ALLOWED = frozenset({"verify.yml"})
 
@@ -42,8 +53,9 @@ ARTIFACT_DOWNLOAD_ACTIONS = ("actions/download-artifact", "dawidd6/action-downlo
 EXPRESSION_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 UNTRUSTED_CONTEXT_RE = re.compile(
     r"\bgithub\s*\.\s*event\b|\bgithub\s*\[\s*['\"]event['\"]\s*\]|\bgithub\s*\.\s*head_ref\b"
-    r"|\binputs\s*[.\[]"
+    r"|\binputs\s*[.\[]|\bneeds\s*[.\[]"
 )
+SECRET_RE = re.compile(r"\$\{\{[^}]*\b(?:secrets\s*[.\[]|github\s*\.\s*token\b)")
 SHA_PIN_RE = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
 DOCKER_PIN_RE = re.compile(r"^docker://\S+@sha256:[0-9a-f]{64}$")
 USES_LINE_RE = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?(?P<ref>[^'\"\s#]+)['\"]?\s*(?P<rest>.*)$")
@@ -152,6 +164,11 @@ def check_triggers_and_pr_code(wf: Workflow) -> list[str]:
             uses = str(step.get("uses", ""))
             with_ = step.get("with") or {}
             if action_name(uses) == "actions/checkout":
+                if with_.get("ref") != DEFAULT_BRANCH_REF or "repository" in with_:
+                    problems.append(
+                        f"{place}: privileged checkout of something other than the default "
+                        f"branch (ref: {with_.get('ref')!r}; want {DEFAULT_BRANCH_REF})"
+                    )
                 if "pull_request" in triggers(wf) and not with_.get("ref"):
                     problems.append(
                         f"{place}: privileged checkout of the PR merge commit (no ref:)"
@@ -161,10 +178,43 @@ def check_triggers_and_pr_code(wf: Workflow) -> list[str]:
                     if PR_REF_RE.search(value):
                         problems.append(f"{place}: privileged checkout of PR code ({key}: {value})")
             if action_name(uses) in ARTIFACT_DOWNLOAD_ACTIONS:
-                problems.append(f"{place}: privileged workflow downloads an artifact ({uses})")
+                problems += artifact_download_problems(wf, job_id, job, place, step)
             match = FETCH_PR_CODE_RE.search(str(step.get("run", "")))
             if match:
                 problems.append(f"{place}: privileged workflow fetches code ({match.group(0)!r})")
+    return problems
+
+
+def artifact_download_problems(
+    wf: Workflow, job_id: str, job: dict[str, Any], place: str, step: dict[str, Any]
+) -> list[str]:
+    """A privileged job may download only its named artifact, of the same run, into
+    $RUNNER_TEMP, and afterwards run nothing but `hearbot github report-verification
+    --artifact` on it."""
+    name = ARTIFACT_READERS.get((wf.name, job_id))
+    if name is None:
+        return [f"{place}: privileged workflow downloads an artifact ({step.get('uses')})"]
+    problems = []
+    with_ = step.get("with") or {}
+    if with_.get("name") != name:
+        problems.append(f"{place}: downloads artifact {with_.get('name')!r}, not {name!r}")
+    if set(with_) - {"name", "path"}:
+        extra = sorted(set(with_) - {"name", "path"})
+        problems.append(f"{place}: downloads with {extra} (only this run's artifact by name)")
+    path = str(with_.get("path", ""))
+    if not path.startswith("${{ runner.temp }}/"):
+        problems.append(f"{place}: downloads into {path!r}, not under ${{{{ runner.temp }}}}")
+    all_steps = list(job.get("steps") or [])
+    later = all_steps[all_steps.index(step) + 1 :] if step in all_steps else []
+    runs = [str(s.get("run", "")) for s in later if isinstance(s, dict)]
+    reports = [r for r in runs if r.lstrip().startswith("hearbot github report-verification")]
+    if any("uses" in s for s in later if isinstance(s, dict)):
+        problems.append(f"{place}: an action runs after the artifact was downloaded")
+    if len(runs) != 1 or len(reports) != 1 or "--artifact" not in reports[0]:
+        problems.append(
+            f"{place}: after the download only `hearbot github report-verification --artifact` "
+            "may run"
+        )
     return problems
 
 
@@ -187,17 +237,19 @@ def check_no_untrusted_expansion(wf: Workflow) -> list[str]:
 
 
 def check_permissions(wf: Workflow) -> list[str]:
-    """3. Top-level permissions: {}; each job names its own; only report.yml may write."""
+    """3. Top-level permissions: {}; each job names its own; only the WRITER_JOBS may write."""
     problems = []
     if wf.data.get("permissions", None) != {}:
         problems.append(f"{wf.name}: top-level permissions must be {{}}")
     for job_id, job in jobs(wf):
         if "permissions" not in job:
             problems.append(f"{where(wf, job_id)}: declares no permissions")
-        elif grants_write(job["permissions"]) and wf.name not in WRITERS:
+        elif grants_write(job["permissions"]) and job_id not in WRITER_JOBS.get(
+            wf.name, frozenset()
+        ):
             problems.append(
                 f"{where(wf, job_id)}: has a write permission ({job['permissions']}); "
-                f"only {sorted(WRITERS)} may write"
+                f"only {sorted((w, sorted(j)) for w, j in WRITER_JOBS.items())} may write"
             )
     return problems
 
@@ -249,6 +301,34 @@ def check_self_hosted(wf: Workflow) -> list[str]:
             problems.append(f"{where(wf, job_id)}: self-hosted job has no environment")
         if "concurrency" not in job and "concurrency" not in wf.data:
             problems.append(f"{where(wf, job_id)}: self-hosted job has no concurrency group")
+        problems += gpu_job_problems(wf, job_id, job)
+    return problems
+
+
+def gpu_job_problems(wf: Workflow, job_id: str, job: dict[str, Any]) -> list[str]:
+    """The GPU job: exactly the documented labels, the gpu-verification environment, one
+    concurrency group per PR, no write permission, and a token only in the fetch step."""
+    place = where(wf, job_id)
+    problems = []
+    if job.get("runs-on") != GPU_LABELS:
+        problems.append(f"{place}: runs-on must be exactly {GPU_LABELS}")
+    environment = job.get("environment")
+    if isinstance(environment, dict):
+        environment = environment.get("name")
+    if environment != GPU_ENVIRONMENT:
+        problems.append(f"{place}: environment must be {GPU_ENVIRONMENT!r}")
+    group = str((job.get("concurrency") or {}).get("group", ""))
+    if "needs.command.outputs.pr" not in group:
+        problems.append(f"{place}: concurrency group {group!r} is not per PR")
+    if grants_write(job.get("permissions")):
+        problems.append(f"{place}: the GPU job holds a write permission")
+    if any(SECRET_RE.search(v) for v in string_values(job.get("env") or {})):
+        problems.append(f"{place}: a token in the job's env reaches every step")
+    for label, step in steps(job):
+        if any(SECRET_RE.search(v) for v in string_values(step)) and not TOKEN_STEP_RE.match(
+            str(step.get("run", ""))
+        ):
+            problems.append(f"{where(wf, job_id, label)}: a token outside the fetch step")
     return problems
 
 
@@ -509,9 +589,14 @@ def test_check_3_catches(text: str, expected: str) -> None:
     assert any(expected in p for p in problems), problems
 
 
-def test_check_3_lets_report_yml_write() -> None:
+def test_check_3_lets_only_the_writer_jobs_write() -> None:
     text = "on: push\npermissions: {}\n" + good_job().replace("contents: read", "checks: write")
-    assert check_permissions(snippet(text, name="report.yml")) == []
+    writer = text.replace("  j:\n", "  report:\n")
+    assert check_permissions(snippet(writer, name="report.yml")) == []
+    assert check_permissions(snippet(writer, name="verify.yml")) == []
+    assert check_permissions(snippet(text, name="report.yml"))  # job 'j' is no writer
+    gpu = text.replace("  j:\n", "  verify:\n")
+    assert check_permissions(snippet(gpu, name="verify.yml"))  # the GPU job never writes
 
 
 @pytest.mark.parametrize(
@@ -579,10 +664,109 @@ def test_check_5_verify_yml_needs_environment_and_concurrency() -> None:
     problems = check_self_hosted(bare)
     assert any("environment" in p for p in problems), problems
     assert any("concurrency" in p for p in problems), problems
-    guarded = gpu_job.replace(
-        "    steps:\n",
-        "    environment: gpu\n    concurrency:\n      group: verify-${{ inputs.pr }}\n"
-        "    steps:\n",
-    )
-    ok = snippet("on: workflow_dispatch\npermissions: {}\n" + guarded, name="verify.yml")
+    ok = snippet("on: workflow_dispatch\npermissions: {}\n" + GUARDED_GPU_JOB, name="verify.yml")
     assert check_self_hosted(ok) == []
+
+
+GUARDED_GPU_JOB = good_job(
+    "      - env:\n"
+    "          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n"
+    '        run: hearbot github fetch-submission --pr "$PR"\n'
+    "      - run: hearbot verify --out verification\n",
+    extra="    environment: gpu-verification\n    concurrency:\n"
+    "      group: verify-gpu-pr-${{ needs.command.outputs.pr }}\n",
+).replace("ubuntu-latest", "[self-hosted, linux, gpu]")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("[self-hosted, linux, gpu]", "[self-hosted, linux]", "runs-on must be exactly"),
+        ("environment: gpu-verification", "environment: production", "environment must be"),
+        ("verify-gpu-pr-${{ needs.command.outputs.pr }}", "verify-gpu", "is not per PR"),
+        ("contents: read", "contents: write", "holds a write permission"),
+        ("hearbot verify --out", "GITHUB_TOKEN=${{ github.token }} hearbot verify --out",
+         "a token outside the fetch step"),
+        ("      - run: hearbot verify", "      - env:\n          T: ${{ secrets.PAT }}\n"
+         "        run: hearbot verify", "a token outside the fetch step"),
+        ("    environment:", "    env:\n      GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n"
+         "    environment:", "a token in the job's env"),
+    ],
+    ids=["labels", "environment", "group", "write", "token-in-verify", "secret-in-verify",
+         "job-env-token"],
+)  # fmt: skip
+def test_check_5_guards_the_gpu_job(old: str, new: str, expected: str) -> None:
+    assert old in GUARDED_GPU_JOB
+    text = "on: workflow_dispatch\npermissions: {}\n" + GUARDED_GPU_JOB.replace(old, new, 1)
+    problems = check_self_hosted(snippet(text, name="verify.yml"))
+    assert any(expected in p for p in problems), problems
+
+
+REPORT_JOB = good_job(
+    "      - uses: actions/download-artifact@0123456789abcdef0123456789abcdef01234567 # v8.0.1\n"
+    "        with:\n"
+    "          name: hearbot-verification\n"
+    "          path: ${{ runner.temp }}/hearbot-verification\n"
+    "      - env:\n"
+    "          ARTIFACT: ${{ runner.temp }}/hearbot-verification\n"
+    '        run: hearbot github report-verification --artifact "$ARTIFACT" --pr 1\n'
+).replace(CHECKOUT_REF.rstrip("\n"), CHECKOUT_REF + "          ref: " + DEFAULT_BRANCH_REF)
+
+
+def test_check_1_lets_the_report_job_read_its_artifact_as_data() -> None:
+    text = "on: issue_comment\npermissions: {}\n" + REPORT_JOB.replace("  j:\n", "  report:\n")
+    assert check_triggers_and_pr_code(snippet(text, name="verify.yml")) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  report:\n", "  acknowledge:\n", "privileged workflow downloads an artifact"),
+        ("name: hearbot-verification", "name: ${{ inputs.name }}", "not 'hearbot-verification'"),
+        ("          path:", "          run-id: 123\n          path:", "only this run's artifact"),
+        ("          path:", "          github-token: x\n          path:", "only this run's"),
+        ("path: ${{ runner.temp }}/hearbot-verification", "path: .", "not under"),
+        ("      - env:\n", "      - run: pip install -e .\n      - env:\n", "only `hearbot github"),
+        ("      - env:\n", "      - uses: ./.github/actions/x\n      - env:\n", "an action runs"),
+        ('--artifact "$ARTIFACT" ', "", "only `hearbot github report-verification --artifact`"),
+    ],
+    ids=["other-job", "expression-name", "other-run", "other-token", "workspace-path",
+         "code-after", "action-after", "no-artifact-flag"],
+)  # fmt: skip
+def test_check_1_catches_artifact_misuse(old: str, new: str, expected: str) -> None:
+    job = REPORT_JOB.replace("  j:\n", "  report:\n")
+    assert old in job
+    text = "on: issue_comment\npermissions: {}\n" + job.replace(old, new, 1)
+    problems = check_triggers_and_pr_code(snippet(text, name="verify.yml"))
+    assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("ref", ["main", "refs/heads/dev", "${{ github.sha }}", ""])
+def test_check_1_privileged_checkout_is_the_default_branch_only(ref: str) -> None:
+    step = CHECKOUT_REF + (f"          ref: {ref!r}\n" if ref else "")
+    text = "on: workflow_dispatch\npermissions: {}\n" + good_job(step)
+    problems = check_triggers_and_pr_code(snippet(text))
+    assert any("other than the default branch" in p for p in problems), problems
+
+
+def test_check_2_catches_needs_outputs_in_run() -> None:
+    run = 'hearbot github acknowledge --decision "${{ needs.command.outputs.decision }}"'
+    wf = snippet("on: push\npermissions: {}\n" + good_job(f"      - run: {run!r}\n"))
+    assert check_no_untrusted_expansion(wf)
+
+
+def test_verify_runs_only_from_the_default_branch_after_the_command_job(workflows) -> None:
+    verify = next(wf for wf in workflows if wf.name == "verify.yml")
+    assert triggers(verify) == {"issue_comment", "workflow_dispatch"}
+    assert verify.data["on"]["issue_comment"]["types"] == ["created"]
+    all_jobs = dict(jobs(verify))
+    guard = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+    assert guard in all_jobs["command"]["if"]
+    from bot.github.acknowledge import RUN_NAME_PREFIX
+
+    # /verify-cancel finds this PR's runs by their name
+    assert verify.data["run-name"].startswith(RUN_NAME_PREFIX + "${{")
+    gpu = [job_id for job_id, job in all_jobs.items() if job.get("runs-on") == GPU_LABELS]
+    assert gpu == ["verify"]
+    assert "command" in all_jobs["verify"]["needs"]
+    assert all_jobs["report"]["if"].startswith("always()")

@@ -10,5 +10,15 @@ Modules, one behaviour each:
 - ``checks``    the check-run payload: title, summary, annotations in batches of 50
 - ``labels``    which labels to add and remove
 - ``flow``      ``report-validation``: re-resolve, re-validate, re-check the SHA, post
-- ``cli``       the ``hearbot github ...`` subcommands
+- ``posting``   the shared writes: one sticky-comment section, a named check run, labels
+- ``commands``  the maintainer commands a comment may hold, parsed strictly
+- ``permissions`` who may command: write, maintain or admin, asked of the API; never bots
+- ``decision``  what the command job decided, as checked job outputs
+- ``accept``    ``accept-command``: event -> decision bound to the PR's head SHA
+- ``acknowledge`` the command log in the sticky comment, /override, /verify-cancel
+- ``fetch``     ``fetch-submission``: the PR's files at the accepted SHA, or stale.json
+- ``artifact``  the verify job's artifact, read as untrusted data
+- ``verify_check`` the check run ``hear-leaderboard / verify``
+- ``verification`` ``report-verification``: pass/fail/error/stale on the PR
+- ``cli``, ``verify_cli`` the ``hearbot github ...`` subcommands
 """

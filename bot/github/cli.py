@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.github.env import ConfigError, load_env
 from bot.github.events import read_event, workflow_run_target
+from bot.github.verify_cli import register_verification_commands
 from bot.validation import BaseFileError
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ def register_github_commands(subparsers: Any) -> None:
         help="read and validate, then print what would be posted instead of posting it",
     )
     report.set_defaults(func=cmd_report_validation)
+    register_verification_commands(commands)
 
 
 def cmd_report_validation(args: argparse.Namespace) -> int:

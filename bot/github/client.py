@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from github.PaginatedList import PaginatedList
+from github.WorkflowRun import WorkflowRun
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.github.env import GitHubEnv
@@ -27,6 +30,8 @@ T = TypeVar("T")
 # edits overwrite, a duplicate sticky comment is deleted by the next upsert).
 RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE"})
 HTTP_TIMEOUT_S = 30
+# Statuses of a workflow run that has not finished (``waiting``: for an environment approval).
+ACTIVE_RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress")
 
 
 class InfrastructureError(RuntimeError):
@@ -51,6 +56,13 @@ class CommentInfo:
     id: int
     login: str
     body: str
+
+
+@dataclass(frozen=True)
+class WorkflowRunInfo:
+    id: int
+    display_title: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,63 @@ class GitHubClient:
             return _b64decode(blob.content) if blob.encoding == "base64" else blob.content.encode()
 
         return _api(f"read {path} at {sha[:12]}", read)
+
+    def collaborator_permission(self, login: str) -> tuple[str, str] | None:
+        """``GET /repos/{o}/{r}/collaborators/{login}/permission``: (permission, role_name), or
+        None when GitHub answers 404 (not a user, or no access to a private repository).
+
+        ``permission`` is admin/write/read/none (maintain reads as write, triage as read);
+        ``role_name`` names the role itself (admin, maintain, write, triage, read or custom).
+        """
+        url = f"{self._repo.url}/collaborators/{urllib.parse.quote(login, safe='')}/permission"
+
+        def read() -> tuple[str, str] | None:
+            try:
+                _, data = self._github.requester.requestJsonAndCheck("GET", url)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return str(data.get("permission", "")), str(data.get("role_name", ""))
+
+        return _api(f"read the permission of {login}", read)
+
+    def active_workflow_runs(self, workflow_file: str) -> list[WorkflowRunInfo]:
+        """``GET /repos/{o}/{r}/actions/workflows/{file}/runs?status=S`` (all pages) for every
+        status a run has before it completes."""
+        url = f"{self._repo.url}/actions/workflows/{urllib.parse.quote(workflow_file)}/runs"
+
+        def listing() -> list[WorkflowRunInfo]:
+            found: dict[int, WorkflowRunInfo] = {}
+            for status in ACTIVE_RUN_STATUSES:
+                runs = PaginatedList(
+                    WorkflowRun,
+                    self._github.requester,
+                    url,
+                    {"status": status, "per_page": 100},
+                    list_item="workflow_runs",
+                )
+                for run in runs:
+                    found[run.id] = WorkflowRunInfo(run.id, run.display_title, run.status)
+            return [found[key] for key in sorted(found)]
+
+        return _api(f"list the active runs of {workflow_file}", listing)
+
+    def cancel_workflow_run(self, run_id: int) -> bool:
+        """``POST /repos/{o}/{r}/actions/runs/{id}/cancel``; False when it already finished
+        (GitHub answers 409)."""
+        url = f"{self._repo.url}/actions/runs/{run_id}/cancel"
+
+        def cancel() -> bool:
+            try:
+                self._github.requester.requestJsonAndCheck("POST", url)
+            except GithubException as exc:
+                if exc.status == 409:
+                    return False
+                raise
+            return True
+
+        return _api(f"cancel workflow run {run_id}", cancel)
 
     # --- the sticky comment ---------------------------------------------------------------
 

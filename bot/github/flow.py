@@ -6,7 +6,8 @@
    no artifact or earlier verdict is trusted.
 3. Right before posting, the PR is read again: if its head moved, nothing is posted for the
    stale SHA (the newer push gets its own run).
-4. One sticky comment (edited, never duplicated), one check run on the head SHA, labels.
+4. One sticky comment (edited, never duplicated; only its validation section is replaced),
+   one check run on the head SHA, labels.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.github import checks, labels, sticky
+from bot.github import checks, labels
 from bot.github.client import GitHubClient, NotFoundError, PullInfo
 from bot.github.env import ConfigError
+from bot.github.posting import apply_label_changes, upsert_section
 from bot.github.pr_data import PullRequestData, read_pull_request
 from bot.report import STICKY_MARKER, render_markdown
 from bot.validation import validate
 
 Say = Callable[[str], None]
+# The validation report's share of the sticky comment (the rest: commands, verification).
+VALIDATION_SECTION_CHARS = 44_000
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def report_validation(
                 "was being validated; nothing is posted for the stale commit."
             )
             continue
-        body = sticky.fit_comment(render_markdown(result))
+        body = render_markdown(result, max_chars=VALIDATION_SECTION_CHARS)
         if dry_run:
             say(json.dumps(planned_posts(current, result, body, bot_login), indent=2))
             continue
@@ -108,14 +112,7 @@ def post(
 
 
 def upsert_comment(client: GitHubClient, number: int, body: str, bot_login: str) -> str:
-    plan = sticky.plan_sticky(client.issue_comments(number), bot_login, STICKY_MARKER)
-    if plan.edit_id is None:
-        return f"comment {client.create_comment(number, body)} created"
-    client.edit_comment(number, plan.edit_id, body)
-    for duplicate in plan.delete_ids:
-        client.delete_comment(number, duplicate)
-    extra = f", {len(plan.delete_ids)} duplicate(s) deleted" if plan.delete_ids else ""
-    return f"comment {plan.edit_id} updated{extra}"
+    return upsert_section(client, number, "validation", body, bot_login)
 
 
 def report_check_run(client: GitHubClient, head_sha: str, result: dict[str, Any], body: str) -> str:
@@ -142,14 +139,7 @@ def report_check_run(client: GitHubClient, head_sha: str, result: dict[str, Any]
 
 
 def apply_labels(client: GitHubClient, pull: PullInfo, ok: bool) -> str:
-    changes = labels.label_changes(pull.labels, ok)
-    if changes.add:
-        client.add_labels(pull.number, changes.add)
-    for name in changes.remove:
-        client.remove_label(pull.number, name)
-    if not changes.add and not changes.remove:
-        return "labels unchanged"
-    return "labels " + " ".join([f"+{n}" for n in changes.add] + [f"-{n}" for n in changes.remove])
+    return apply_label_changes(client, pull.number, labels.label_changes(pull.labels, ok))
 
 
 def planned_posts(

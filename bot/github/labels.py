@@ -26,3 +26,21 @@ def label_changes(current: Iterable[str], ok: bool) -> LabelChanges:
     add = tuple(name for name in (SUBMISSION, verdict) if name not in have)
     remove = tuple(name for name in current if name.casefold() == other)
     return LabelChanges(add=add, remove=remove)
+
+
+VERIFIED = "verified"
+VERIFICATION_FAILED = "verification-failed"
+
+
+def verification_label_changes(current: Iterable[str], outcome: str) -> LabelChanges:
+    """``pass``: verified; ``fail``: verification-failed; ``stale``: neither (the head moved, so
+    nothing stays marked verified); ``error``: unchanged (a retry decides)."""
+    current = list(current)
+    have = {name.casefold() for name in current}
+    wanted = {"pass": (VERIFIED,), "fail": (VERIFICATION_FAILED,), "stale": ()}.get(outcome)
+    if wanted is None:
+        return LabelChanges(add=(), remove=())
+    unwanted = {VERIFIED, VERIFICATION_FAILED} - set(wanted)
+    add = tuple(name for name in wanted if name not in have)
+    remove = tuple(name for name in current if name.casefold() in unwanted)
+    return LabelChanges(add=add, remove=remove)

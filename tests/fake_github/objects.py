@@ -526,3 +526,91 @@ def basic_error(
     message: str, status: int, doc: str = "https://docs.github.com/rest"
 ) -> dict[str, Any]:
     return {"message": message, "documentation_url": doc, "status": str(status)}
+
+
+def collaborator_permission(
+    site: Site, login: str, user_id: int, kind: str, role: str
+) -> dict[str, Any]:
+    """``repository-collaborator-permission``: ``permission`` folds maintain into write and
+    triage into read, as GitHub does; ``role_name`` keeps the role."""
+    permission = {"maintain": "write", "triage": "read"}.get(role, role)
+    levels = ("read", "triage", "write", "maintain", "admin")
+    rank = levels.index(role) if role in levels else -1
+    return {
+        "permission": permission,
+        "role_name": role,
+        "user": {
+            **user(site, login, user_id, kind),
+            "permissions": {
+                "pull": rank >= 0,
+                "triage": rank >= 1,
+                "push": rank >= 2,
+                "maintain": rank >= 3,
+                "admin": rank >= 4,
+            },
+            "role_name": role,
+        },
+    }
+
+
+def workflow_run(
+    site: Site,
+    full_name: str,
+    repo: dict[str, Any],
+    actor: dict[str, Any],
+    *,
+    run_id: int,
+    workflow_id: int,
+    path: str,
+    display_title: str,
+    event: str,
+    status: str,
+    conclusion: str | None,
+    head_sha: str,
+    created_at: str,
+) -> dict[str, Any]:
+    api = f"{site.repo_api(full_name)}/actions/runs/{run_id}"
+    return {
+        "id": run_id,
+        "name": "Verify submission",
+        "node_id": node_id("WorkflowRun", run_id),
+        "check_suite_id": run_id + 1,
+        "check_suite_node_id": node_id("CheckSuite", run_id + 1),
+        "head_branch": "main",
+        "head_sha": head_sha,
+        "path": path,
+        "run_number": run_id,
+        "run_attempt": 1,
+        "referenced_workflows": [],
+        "event": event,
+        "status": status,
+        "conclusion": conclusion,
+        "workflow_id": workflow_id,
+        "url": api,
+        "html_url": f"{WEB}/{full_name}/actions/runs/{run_id}",
+        "pull_requests": [],
+        "created_at": created_at,
+        "updated_at": created_at,
+        "actor": actor,
+        "triggering_actor": actor,
+        "run_started_at": created_at,
+        "jobs_url": f"{api}/jobs",
+        "logs_url": f"{api}/logs",
+        "check_suite_url": f"{site.repo_api(full_name)}/check-suites/{run_id + 1}",
+        "artifacts_url": f"{api}/artifacts",
+        "cancel_url": f"{api}/cancel",
+        "rerun_url": f"{api}/rerun",
+        "previous_attempt_url": None,
+        "workflow_url": f"{site.repo_api(full_name)}/actions/workflows/{workflow_id}",
+        "head_commit": {
+            "id": head_sha,
+            "tree_id": head_sha[::-1],
+            "message": "commit",
+            "timestamp": created_at,
+            "author": {"name": "A Maintainer", "email": "maintainer@example.com"},
+            "committer": {"name": "A Maintainer", "email": "maintainer@example.com"},
+        },
+        "repository": repo,
+        "head_repository": repo,
+        "display_title": display_title,
+    }

@@ -96,3 +96,26 @@ def report(*args: str) -> int:
 
 def bot_comments(fake: FakeGitHub, number: int) -> list[Comment]:
     return [c for c in fake.comments_on(number) if c.author == BOT]
+
+
+def github(*args: str) -> int:
+    return github_main(["github", *args])
+
+
+def accept_command(
+    tmp_path: Path, event_name: str, payload: dict[str, Any]
+) -> tuple[int, dict[str, str]]:
+    """Run ``accept-command`` on ``payload`` (checked against @octokit/webhooks-schemas first);
+    the exit code and the job outputs it wrote."""
+    from tests.fake_github.openapi import webhook_errors
+
+    action = payload.get("action", "event")
+    assert webhook_errors(event_name, action, payload) == []
+    event = tmp_path / f"{event_name}.json"
+    event.write_text(json.dumps(payload))
+    output = tmp_path / "github_output"
+    output.write_text("")
+    code = github("accept-command", "--event", str(event), "--event-name", event_name,
+                  "--output", str(output))  # fmt: skip
+    lines = output.read_text().splitlines()
+    return code, dict(line.split("=", 1) for line in lines)

@@ -6,8 +6,9 @@ violations are collected in ``FakeGitHub.violations`` and the test fixture fails
 any. Only the operations the bot uses are implemented; any other is a violation too.
 
 State: one repository (plus the forks PRs come from), commits with their files, branches,
-pull requests, issue comments, check runs with accumulated annotations, labels, users and
-tokens. Faults can be injected: N answers of 5xx, or secondary-rate-limit 403s.
+pull requests, issue comments, check runs with accumulated annotations, labels, users,
+repository roles, workflow runs (listed and cancelled) and tokens. Faults can be injected:
+N answers of 5xx, or secondary-rate-limit 403s.
 """
 
 from __future__ import annotations
@@ -101,6 +102,19 @@ class CheckRun:
 
 
 @dataclass
+class WorkflowRunState:
+    id: int
+    path: str  # .github/workflows/<file>
+    display_title: str
+    event: str
+    status: str
+    conclusion: str | None
+    head_sha: str
+    actor: str
+    created_at: str
+
+
+@dataclass
 class Fault:
     remaining: int
     status: int
@@ -154,6 +168,8 @@ class FakeGitHub:
         self.comments: dict[int, Comment] = {}
         self.check_runs: dict[int, CheckRun] = {}
         self.labels: dict[str, tuple[int, str, str]] = {}  # casefold -> (id, name, color)
+        self.roles: dict[str, str] = {}  # login -> admin/maintain/write/triage/read
+        self.workflow_runs: dict[int, WorkflowRunState] = {}
         self._ids = 1000
         self._tick = 0
         self.add_user(repository.split("/")[0], "Organization")
@@ -177,6 +193,9 @@ class FakeGitHub:
             "checks/update": self._update_check_run,
             "issues/add-labels": self._add_labels,
             "issues/remove-label": self._remove_label,
+            "repos/get-collaborator-permission-level": self._get_permission,
+            "actions/list-workflow-runs": self._list_workflow_runs,
+            "actions/cancel-workflow-run": self._cancel_workflow_run,
         }
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -296,6 +315,37 @@ class FakeGitHub:
             comment = Comment(self._next_id(), number, author, body, when, when)
             self.comments[comment.id] = comment
             return comment.id
+
+    def set_role(self, login: str, role: str) -> None:
+        """Give ``login`` a repository role (admin, maintain, write, triage or read). Users
+        without one read the public repository: ``read``, as GitHub answers."""
+        self.add_user(login)
+        self.roles[login] = role
+
+    def add_workflow_run(
+        self,
+        workflow_file: str,
+        display_title: str,
+        *,
+        status: str = "queued",
+        event: str = "issue_comment",
+        actor: str = "maintainer",
+    ) -> int:
+        with self.lock:
+            self.add_user(actor)
+            run_id = self._next_id()
+            self.workflow_runs[run_id] = WorkflowRunState(
+                id=run_id,
+                path=f".github/workflows/{workflow_file}",
+                display_title=display_title,
+                event=event,
+                status=status,
+                conclusion=None,
+                head_sha=self.branches.get("main", "0" * 40),
+                actor=actor,
+                created_at=self.now(),
+            )
+            return run_id
 
     def label_pull(self, number: int, *names: str) -> None:
         with self.lock:
@@ -961,6 +1011,58 @@ class FakeGitHub:
             raise ApiError(404, "Label does not exist")
         pull.labels = kept
         return 200, self._labels_json(kept), {}
+
+    def _get_permission(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        name = params["username"]
+        if name not in self.users:
+            raise ApiError(404, f"{name} is not a user")
+        user_id, kind = self.users[name]
+        role = self.roles.get(name, "read")
+        data = objects.collaborator_permission(self.site, name, user_id, kind, role)
+        return 200, data, {}
+
+    def _workflow_run_json(self, run: WorkflowRunState) -> Json:
+        return objects.workflow_run(
+            self.site,
+            self.repository,
+            self._repo(self.repository),
+            self._user(run.actor),
+            run_id=run.id,
+            workflow_id=int(hashlib.sha1(run.path.encode()).hexdigest()[:6], 16),
+            path=run.path,
+            display_title=run.display_title,
+            event=run.event,
+            status=run.status,
+            conclusion=run.conclusion,
+            head_sha=run.head_sha,
+            created_at=run.created_at,
+        )
+
+    def _list_workflow_runs(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        workflow = params["workflow_id"]
+        runs = [r for r in self.workflow_runs.values() if r.path.rsplit("/", 1)[1] == workflow]
+        if "status" in query:
+            wanted = query["status"][0]
+            runs = [r for r in runs if wanted in (r.status, r.conclusion)]
+        runs.sort(key=lambda r: r.id, reverse=True)
+        items = [self._workflow_run_json(r) for r in runs]
+        page, headers = self._paginate(items, query, params["_path"])
+        return 200, {"total_count": len(items), "workflow_runs": page}, headers
+
+    def _cancel_workflow_run(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        run = self.workflow_runs.get(int(params["run_id"]))
+        if run is None:
+            raise ApiError(404, "Not Found")
+        if run.status == "completed":
+            raise ApiError(409, "Cannot cancel a workflow run that is completed.")
+        run.status, run.conclusion = "completed", "cancelled"
+        return 202, {}, {}
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -161,3 +161,19 @@ def test_event_fixtures_match_octokit_webhook_schemas(
     broken.pop("sender")
     problems = "\n".join(webhook_errors(event, action, broken))
     assert "sender" in problems and "unexpected" in problems
+
+
+def test_built_command_events_match_octokit_webhook_schemas(github_spec: Spec) -> None:
+    from tests.fake_github import events
+
+    comment = events.issue_comment(1, "bob", "/verify")
+    assert webhook_errors("issue_comment", "created", comment) == []
+    edited = events.issue_comment(1, "bob", "/verify", action="edited")
+    assert webhook_errors("issue_comment", "edited", edited) == []
+    dispatch = events.workflow_dispatch("bob", {"pr": "1", "head_sha": "a" * 40})
+    assert webhook_errors("workflow_dispatch", "event", dispatch) == []
+    comment["comment"].pop("user")
+    comment["issue"]["pull_request"]["unexpected"] = 1
+    problems = "\n".join(webhook_errors("issue_comment", "created", comment))
+    assert "user" in problems and "unexpected" in problems
+    assert webhook_errors("issue_comment", "created", edited)  # action must be "created"

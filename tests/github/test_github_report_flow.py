@@ -16,6 +16,7 @@ import cmarkgfm
 import pytest
 
 from bot.github.checks import CHECK_NAME
+from bot.github.sticky import section_end, section_start
 from bot.report import STICKY_MARKER
 from bot.schemas import schema_errors
 from tests.fake_github import FakeGitHub
@@ -413,7 +414,12 @@ def test_hostile_model_name_is_inert_in_the_posted_comment(
     rendered = RenderedComment(html)
     assert {tag for tag, _ in rendered.tags} <= ALLOWED_TAGS, rendered.tags
     assert {name for _, attrs in rendered.tags for name, _ in attrs} <= {"align"}
-    assert rendered.comments == [STICKY_MARKER[4:-3]]  # only the bot's own marker
+    # only the bot's own markers: the sticky one and those around the validation section
+    assert rendered.comments == [
+        STICKY_MARKER[4:-3],
+        section_start("validation")[4:-3],
+        section_end("validation")[4:-3],
+    ]
     prose = "".join(rendered.prose)
     assert not MENTION.search(prose), prose
     assert fake.check_runs_on(pr.head_sha)

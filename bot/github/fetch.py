@@ -1,0 +1,73 @@
+"""``fetch-submission``: the PR's files at the accepted SHA, through the API, as data.
+
+Runs in the GPU job, before the (token-less) verify step. It re-reads the PR head first
+(threat model 7): if the PR moved on from the SHA the maintainer accepted, it writes only
+``stale.json`` and nothing to verify. Otherwise it writes, each atomically:
+
+- ``base.csv``      leaderboard.csv at the merge base of the PR's base and the SHA
+- ``head.csv``      leaderboard.csv at the SHA
+- ``manifest.json`` the one submission manifest the PR adds or changes, at the SHA
+- ``tasks.txt``     the columns to verify, one per line (empty: every claimed column)
+
+and reads the head once more afterwards: a push while fetching also ends as ``stale.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.fileio import write_atomic
+from bot.github.client import GitHubClient
+from bot.github.pr_data import read_pull_request
+
+Say = Callable[[str], None]
+OUTPUT_FILES = ("base.csv", "head.csv", "manifest.json", "tasks.txt", "stale.json")
+
+
+class SubmissionShapeError(ValueError):
+    """The PR does not have exactly one manifest to verify (validation reports why)."""
+
+
+def fetch_submission(
+    client: GitHubClient,
+    pr: int,
+    sha: str,
+    columns: tuple[str, ...],
+    out: Path,
+    say: Say = print,
+) -> str:
+    """ "fetched" or "stale"; ``out`` then holds exactly the files for that case."""
+    for name in OUTPUT_FILES:
+        (out / name).unlink(missing_ok=True)
+    pull = client.pull(pr)
+    if pull.head_sha != sha:
+        return _stale(out, pr, sha, pull.head_sha, say)
+    data = read_pull_request(client, pull)
+    manifests = data.submission.manifests
+    if len(manifests) != 1:
+        raise SubmissionShapeError(
+            f"pull request #{pr} at {sha[:12]} has {len(manifests)} submission manifest(s); "
+            "verification needs exactly one (see the validation report)"
+        )
+    current = client.pull(pr)
+    if current.head_sha != sha:
+        return _stale(out, pr, sha, current.head_sha, say)
+    (manifest_bytes,) = manifests.values()
+    write_atomic(out / "base.csv", data.submission.base_csv)
+    write_atomic(out / "head.csv", data.submission.head_csv)
+    write_atomic(out / "manifest.json", manifest_bytes)
+    write_atomic(out / "tasks.txt", "".join(f"{c}\n" for c in columns).encode())
+    say(
+        f"fetched pull request #{pr} at {sha} (merge base {data.merge_base_sha}, "
+        f"manifest {next(iter(manifests))})"
+    )
+    return "fetched"
+
+
+def _stale(out: Path, pr: int, sha: str, current: str, say: Say) -> str:
+    note = {"pr": pr, "sha": sha, "current_head_sha": current}
+    write_atomic(out / "stale.json", json.dumps(note, indent=2).encode() + b"\n")
+    say(f"pull request #{pr} moved from {sha} to {current}: stale, nothing to verify")
+    return "stale"
