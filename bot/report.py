@@ -255,7 +255,20 @@ def _model_facts(verification: dict[str, Any]) -> list[str]:
         f"| device | {code(environment['device'])}, torch {code(environment['torch'])} "
         f"({environment.get('torch_threads', '?')} threads), "
         f"Python {code(environment['python'])} ({environment['installed_from']}) |",
+        *_sandbox_facts(environment.get("sandbox")),
         f"| run time | {stages or '–'} |",
+    ]
+
+
+def _sandbox_facts(sandbox: dict[str, Any] | None) -> list[str]:
+    """How the model was contained (docs/sandbox.md); absent in results of older versions."""
+    if not sandbox:
+        return []
+    limits = sandbox["limits"]
+    return [
+        f"| sandbox | {code(sandbox['launcher'])}; network {code(sandbox['network'])}; "
+        f"limits {limits['wall_s']:g} s, {limits['memory_mb']:g} MB, "
+        f"{limits['processes']:g} processes, {limits['output_mb']:g} MB output |"
     ]
 
 
