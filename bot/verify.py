@@ -47,7 +47,8 @@ from bot.verdict import ColumnEvidence, column_score, judge_column, overall_verd
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BOT_PACKAGE = REPO_ROOT / "bot"
-SANDBOX_BOT = "/opt/hearbot/bot"  # the worker's code, read-only
+WORKER_FILES = ("__init__.py", "fileio.py", "strict_json.py", "hear/*.py")
+SANDBOX_BOT = "/opt/hearbot/bot"  # the worker's code (a copy, not the checkout), read-only
 SANDBOX_OUT = "/sandbox/out"  # the one writable directory
 SANDBOX_TASKS = "/sandbox/tasks"
 SANDBOX_WEIGHTS = "/sandbox/weights"
@@ -328,7 +329,7 @@ def _prepare(
     if manifest.get("weights"):
         spec = manifest["weights"]
         weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
-    mounts = [Mount(BOT_PACKAGE, SANDBOX_BOT)]
+    mounts = [Mount(worker_code(work / "worker"), SANDBOX_BOT)]
     python_path = [str(Path(SANDBOX_BOT).parent)]
     if options.install:
         check_python(manifest.get("python"))
@@ -361,6 +362,30 @@ def _prepare(
     identity = [environment, manifest["hear_module"], options_json, str(weights), options.device]
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return PreparedModel(python, arguments, key, mounts, python_path)
+
+
+def worker_code(root: Path) -> Path:
+    """A copy of the code the sandbox runs (`bot.hear` and the two modules it imports), kept
+    under ``root`` by content: the sandbox never sees the bot's checkout."""
+    files = sorted(path for pattern in WORKER_FILES for path in BOT_PACKAGE.glob(pattern))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(BOT_PACKAGE).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    target = root / digest.hexdigest()[:16] / "bot"
+    if not target.is_dir():
+        partial = root / f".{digest.hexdigest()[:16]}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        for path in files:
+            copy = partial / "bot" / path.relative_to(BOT_PACKAGE)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copy)
+        target.parent.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(partial, target.parent)
+        except OSError:  # another run made it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 def _install(plan: Any, options: VerifyOptions, log: StageLog) -> Any:
