@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from bot.submission import classify_install_line
 RUNNER_REQUIREMENTS = ("numpy", "soundfile", "torch")  # what bot/hear itself imports
 MARKER = ".hearbot-installed.json"
 PIP_TIMEOUT_S = 1800.0
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 RELAY_SCRIPT = Path(__file__).resolve().parent / "sandbox_relay.py"
 SANDBOX_RELAY = "/opt/hearbot/sandbox_relay.py"
 _HASH_OPTION = re.compile(r"\s+--hash=sha256:[0-9a-f]{64}")
@@ -269,6 +270,11 @@ def install(
     mounts = [Mount(layer, str(layer))]
     mounts += [Mount(path, str(path)) for path in runner_site_directories()]
     mounts += [Mount(Path(path).resolve(), str(Path(path).resolve())) for path in find_links or []]
+    certificates = trusted_certificates(os.environ) if network else None
+    if certificates is not None:
+        # The runner's trust store (a TLS-inspecting egress proxy's CA included), not pip's.
+        mounts.append(Mount(certificates, str(certificates)))
+        index += ["--cert", str(certificates)]
     for arguments in steps:
         # The runner's pip, acting on the new virtualenv (`--python`), inside the sandbox.
         command = [sys.executable, "-m", "pip", "--python", str(python)]
@@ -282,6 +288,16 @@ def install(
     )
     log(f"install: done in {seconds:.1f} s ({len(provenance)} packages)")
     return Installed(python, venv, layer, provenance, seconds, reused=False)
+
+
+def trusted_certificates(environ: Mapping[str, str]) -> Path | None:
+    """The CA bundle the runner's own pip and requests trust (PIP_CERT, REQUESTS_CA_BUNDLE,
+    SSL_CERT_FILE, else Debian's system bundle), for pip inside the sandbox."""
+    for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = environ.get(name)
+        if value and Path(value).is_file():
+            return Path(value).resolve()
+    return SYSTEM_CA_BUNDLE.resolve() if SYSTEM_CA_BUNDLE.is_file() else None
 
 
 def _pip_steps(plan: InstallPlan, requirements: Path) -> list[list[str]]:

@@ -217,7 +217,7 @@ def bubblewrap_arguments(
     network_socket: Path | None = None,
     python_prefixes: Iterable[Path] = (),
 ) -> list[str]:
-    """bwrap's arguments, up to and including the `--` before the command."""
+    """bwrap's options: everything before the `--` that precedes the command."""
     arguments = [
         "--die-with-parent",
         "--new-session",

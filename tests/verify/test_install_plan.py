@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,15 @@ def test_without_dependencies_installs_pinned_packages_alone() -> None:
     assert plan.resolved == ("librosa<0.10", "numpy", "soundfile", "torch")
     default = plan_install([hashed, url, "librosa<0.10"], "2.13.0")
     assert default.key() != plan.key()
+
+
+def test_sandboxed_pip_trusts_the_runners_ca_bundle(tmp_path: Path) -> None:
+    from bot.install import SYSTEM_CA_BUNDLE, trusted_certificates
+
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert trusted_certificates({"PIP_CERT": str(bundle)}) == bundle
+    assert trusted_certificates({"SSL_CERT_FILE": str(bundle)}) == bundle
+    missing = {"PIP_CERT": str(tmp_path / "absent.pem")}
+    expected = SYSTEM_CA_BUNDLE.resolve() if SYSTEM_CA_BUNDLE.is_file() else None
+    assert trusted_certificates(missing) == expected
