@@ -20,8 +20,11 @@ A frame at timestamp ``t`` carries every event label with ``start <= t < end + 0
 the half-open interval the kit's ``IntervalTree`` query gives, compared in float64.
 
 Every file is written atomically. The marker (atomic, last) records the model, sample rate,
-counts and seconds; a task with a marker for the same model is skipped, a task directory
-without one is deleted and redone, and a marker for another model is an error. No pickles.
+counts and seconds; a task with a marker for the same model is skipped, and a marker for
+another model is an error. A run that was killed resumes where it stopped: the partial marker
+(written first) names the model, and each clip whose files are all there is kept (its labels
+file is written last). A task directory without a partial marker for this model is deleted
+and redone. No pickles.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from bot.hear.tasks import (
 )
 
 MARKER = "embeddings.done.json"
+PARTIAL_MARKER = "embeddings.partial.json"
 MARKER_FORMAT = "hearbot.embeddings/1"
 DEFAULT_MAX_BATCH_SIZE = 256
 EVENT_END_EPSILON_MS = 0.0001
@@ -129,10 +133,17 @@ def _read_clip(task: Task, sample_rate: int, split: str, item: SplitItem) -> np.
     return audio
 
 
-def iter_batches(task: Task, sample_rate: int, split: str, batch_size: int) -> Iterator[Batch]:
-    """Consecutive clips in split-file order; a batch never mixes lengths (it is cut where the
-    length changes, which the kit would not survive either)."""
-    items = task.splits[split]
+def iter_batches(
+    task: Task,
+    sample_rate: int,
+    split: str,
+    batch_size: int,
+    items: Sequence[SplitItem] | None = None,
+) -> Iterator[Batch]:
+    """Consecutive clips (``items``, default the whole split) in split-file order; a batch
+    never mixes lengths (it is cut where the length changes, which the kit would not survive
+    either)."""
+    items = task.splits[split] if items is None else items
     for begin in range(0, len(items), batch_size):
         chunk = items[begin : begin + batch_size]
         clips = [_read_clip(task, sample_rate, split, item) for item in chunk]
@@ -276,10 +287,26 @@ def finished_marker(
     )
 
 
-def _fresh_directory(out_task: Path) -> None:
+def _prepare_directory(out_task: Path, partial: dict[str, Any]) -> bool:
+    """Make ``out_task`` ready; True when an interrupted run of the same model is resumed."""
+    try:
+        earlier = json.loads((out_task / PARTIAL_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = None
+    if earlier == partial:
+        return True
     if out_task.exists():
-        shutil.rmtree(out_task)  # half-done: redo from scratch
+        shutil.rmtree(out_task)  # another model's or an unknown half-done run: redo
     out_task.mkdir(parents=True)
+    write_atomic(out_task / PARTIAL_MARKER, json.dumps(partial, indent=2).encode("utf-8"))
+    return False
+
+
+def _done(out_split: Path, item: SplitItem, event: bool) -> bool:
+    """All of a clip's files are there (the labels file is written last)."""
+    stem = out_split / item.file
+    names = [".embedding.npy", ".target-labels.json"] + ([".timestamps.json"] if event else [])
+    return all(Path(f"{stem}{suffix}").is_file() for suffix in names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,10 +332,11 @@ def embed_task(
         return {**marker, "skipped": True}
     started = time.monotonic()
     audio = check_audio(task, model.sample_rate)  # a broken task fails before any writing
-    _fresh_directory(out_task)
     batch_size = estimated_batch_size(
         task.metadata.sample_duration, model.sample_rate, max_batch_size
     )
+    partial = {"format": MARKER_FORMAT, "model": identity, "batch_size": batch_size}
+    resumed = _prepare_directory(out_task, partial)
     for name in (METADATA_FILE, VOCABULARY_FILE):
         _copy_file(task.path / name, out_task / name)
     splits = {}
@@ -326,6 +354,7 @@ def embed_task(
         "batch_size": batch_size,
         "splits": splits,
         "clips": sum(s["clips"] for s in splits.values()),
+        "resumed": resumed,
         "audio_seconds": round(audio.seconds, 3),
         "seconds": round(time.monotonic() - started, 3),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -341,21 +370,38 @@ def _embed_split(
     out_split = out_task / split
     out_split.mkdir(parents=True, exist_ok=True)
     items = task.splits[split]
+    event = task.metadata.embedding_type == "event"
+    done = [_done(out_split, item, event) for item in items]
+    todo = [item for item, finished in zip(items, done, strict=True) if not finished]
     bar = Progress(len(items), f"{task.name} {split}", enabled=show)
-    frames = 0
+    bar.update(len(items) - len(todo))
+    kept = [item for item, finished in zip(items, done, strict=True) if finished]
+    frames = sum(_frames_written(out_split, item) for item in kept)
     started = time.monotonic()
     try:
-        for batch in iter_batches(task, model.sample_rate, split, batch_size):
+        for batch in iter_batches(task, model.sample_rate, split, batch_size, todo):
             embeddings, timestamps = _embed_batch(model, task, batch)
             frames += _write_outputs(task, out_split, batch, embeddings, timestamps)
             bar.update(len(batch.items))
     finally:
         bar.close()
     seconds = time.monotonic() - started
-    result: dict[str, Any] = {"clips": len(items), "seconds": round(seconds, 3)}
+    result: dict[str, Any] = {
+        "clips": len(items),
+        "kept_from_earlier_run": len(items) - len(todo),
+        "seconds": round(seconds, 3),
+    }
     if task.metadata.embedding_type == "event":
         result["frames"] = frames
     return result
+
+
+def _frames_written(out_split: Path, item: SplitItem) -> int:
+    """Frames of a clip an earlier run wrote (1 for a scene clip)."""
+    path = out_split / f"{item.file}.timestamps.json"
+    if not path.is_file():
+        return 1
+    return len(json.loads(path.read_text(encoding="utf-8")))
 
 
 def embed_tasks(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +16,7 @@ import soundfile as sf
 from bot.hear import api, embed
 from bot.hear.tasks import Event, TaskError, read_task
 
-from .helpers import EVENTS, MIXTURES, TONES, VARLEN
+from .helpers import EVENTS, MIXTURES, TONES, VARLEN, worker_env
 
 pytestmark = pytest.mark.usefixtures("module_path")
 
@@ -115,8 +119,10 @@ def test_scene_layout(synth_tasks: Path, tmp_path: Path, example_model: api.Hear
     assert marker["model"]["module"] == "hear_example_model"
     assert marker["splits"]["fold00"] == {
         "clips": 10,
+        "kept_from_earlier_run": 0,
         "seconds": marker["splits"]["fold00"]["seconds"],
     }
+    assert marker["resumed"] is False
     assert not list(out_task.rglob("*.pkl")) and not list(out_task.rglob("*.tmp"))
 
 
@@ -202,7 +208,7 @@ def test_half_done_task_is_redone(synth_tasks: Path, tmp_path: Path, example_mod
     assert (out_task / embed.MARKER).is_file()
 
 
-def test_killed_run_leaves_no_marker_and_is_redone(synth_tasks, tmp_path, example_model) -> None:
+def test_killed_run_leaves_no_marker_and_resumes(synth_tasks, tmp_path, example_model) -> None:
     calls = {"n": 0}
     original = example_model.scene_embeddings
 
@@ -220,10 +226,15 @@ def test_killed_run_leaves_no_marker_and_is_redone(synth_tasks, tmp_path, exampl
         del example_model.scene_embeddings
     out_task = tmp_path / TONES
     assert not (out_task / embed.MARKER).exists()
-    assert list((out_task / "fold00").glob("*.npy"))  # the first split was written
+    first = sorted((out_task / "fold00").glob("*.npy"))
+    assert first  # the first split was written
+    written = {path: path.stat().st_mtime_ns for path in first}
     result = embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
-    assert result["skipped"] is False and (out_task / embed.MARKER).is_file()
+    assert result["skipped"] is False and result["resumed"] is True
+    assert (out_task / embed.MARKER).is_file()
     assert len(list(out_task.rglob("*.embedding.npy"))) == 40
+    assert result["splits"]["fold00"]["kept_from_earlier_run"] == len(first)
+    assert {path: path.stat().st_mtime_ns for path in first} == written  # kept, not redone
 
 
 def test_marker_of_another_model_is_an_error(synth_tasks: Path, tmp_path: Path, example_model):
@@ -335,3 +346,43 @@ def test_spoken_digit_end_to_end(spoken_digit: Path, tmp_path: Path) -> None:
             assert emb.shape == (128,) and emb.dtype == np.float32 and np.isfinite(emb).all()
             assert labels == list(item.labels)
     assert len(list(out_task.rglob("*.embedding.npy"))) == 100
+
+
+def test_a_run_killed_mid_split_resumes_to_the_same_files(
+    synth_tasks: Path, tmp_path: Path
+) -> None:
+    """SIGKILL a real `python -m bot.hear.worker embed` mid-split, run it again: the clips done
+    before the kill are kept, the rest are embedded, and every file equals a clean run's."""
+
+    def worker(out: Path, slow: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "bot.hear.worker", "embed", "hear_fake_slow"]
+        command += ["--tasks-dir", str(synth_tasks), "--task", EVENTS, "--out", str(out)]
+        command += ["--max-batch-size", "1", "--device", "cpu", "--no-progress"]
+        env = {**worker_env(), "HEAR_FAKE_SLOW_S": slow}
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+    clean = tmp_path / "clean"
+    assert worker(clean, "0").wait(timeout=120) == 0
+    killed = tmp_path / "killed"
+    process = worker(killed, "0.2")
+    split = killed / EVENTS / "train"
+    deadline = time.monotonic() + 60
+    while len(list(split.glob("*.target-labels.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not (killed / EVENTS / embed.MARKER).exists()
+    kept = len(list(split.glob("*.target-labels.json")))
+    assert kept >= 3
+
+    assert worker(killed, "0").wait(timeout=120) == 0
+
+    marker = json.loads((killed / EVENTS / embed.MARKER).read_text())
+    assert marker["resumed"] is True
+    assert marker["splits"]["train"]["kept_from_earlier_run"] >= kept
+    produced = sorted(p.relative_to(killed) for p in killed.rglob("*") if p.is_file())
+    expected = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
+    assert produced == expected
+    for rel in expected:
+        if rel.name not in (embed.MARKER,):
+            assert (killed / rel).read_bytes() == (clean / rel).read_bytes(), rel
