@@ -55,6 +55,7 @@ SANDBOX_WEIGHTS = "/sandbox/weights"
 MAX_REPORT_BYTES = 1 << 20
 SCORES_FILE = "test.predicted-scores.json"
 SCORES_SETTINGS_FILE = "hearbot-scores-settings.json"
+EMBEDDINGS_RECORD = "hearbot-embeddings.json"
 LOG_TAIL_LINES = 30
 LOG_LINE_CHARS = 1000
 LOG_TAIL_CHARS = 7900  # the result schema allows 8000
@@ -329,7 +330,8 @@ def _prepare(
     if manifest.get("weights"):
         spec = manifest["weights"]
         weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
-    mounts = [Mount(worker_code(work / "worker"), SANDBOX_BOT)]
+    code = worker_code(work / "worker")
+    mounts = [Mount(code, SANDBOX_BOT)]
     python_path = [str(Path(SANDBOX_BOT).parent)]
     if options.install:
         check_python(manifest.get("python"))
@@ -359,7 +361,9 @@ def _prepare(
         arguments += ["--model", inside]
     options_json = json.dumps(manifest.get("model_options") or {}, sort_keys=True)
     arguments += ["--model-options", options_json, "--device", options.device]
+    # The worker's code is part of the identity: a new hearbot embeds again.
     identity = [environment, manifest["hear_module"], options_json, str(weights), options.device]
+    identity.append(code.parent.name)
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return PreparedModel(python, arguments, key, mounts, python_path)
 
@@ -436,6 +440,12 @@ def _worker(
 def _check_model(
     model: PreparedModel, options: VerifyOptions, log: StageLog
 ) -> list[dict[str, str]]:
+    """The HEAR API checks, run in the sandbox; a passing report is kept (in trusted storage,
+    by the model's key) and reused by the next run of the same model."""
+    kept = options.work_dir / "checks" / f"{model.key}.json"
+    if kept.is_file():
+        log(f"check-model: reusing the passing checks of an earlier run ({kept})")
+        return json.loads(kept.read_text(encoding="utf-8"))
     folder = options.out / "check-model"
     shutil.rmtree(folder, ignore_errors=True)
     arguments = ["check-model", *model.arguments, "--json", f"{SANDBOX_OUT}/check-model.json"]
@@ -445,7 +455,10 @@ def _check_model(
         raise ModelRunError(f"check-model was stopped ({failure})", log.tail())
     if not report.is_file() or report.is_symlink():
         raise ModelRunError(f"check-model ended ({failure or 'exit 0'}) with no report", log.tail())
-    return read_checks(report)
+    checks = read_checks(report)
+    if not failure and all(check["status"] != "fail" for check in checks):
+        write_atomic(kept, json.dumps(checks, indent=2).encode("utf-8"))
+    return checks
 
 
 def read_checks(report: Path) -> list[dict[str, str]]:
@@ -499,12 +512,20 @@ def _embed_and_evaluate(
         arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
         arguments += ["--out", SANDBOX_OUT, "--no-progress"]
         task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
-        try:
-            failure = _worker(model, arguments, embeddings, options, log, stage, (task_mount,))
-        except SandboxError as exc:
-            failure = str(exc)
+        record = trusted / task_dir / EMBEDDINGS_RECORD
+        if _verified_embeddings(record, embeddings / task_dir):
+            log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
+            failure, problems = None, []
+        else:
+            try:
+                failure = _worker(model, arguments, embeddings, options, log, stage, (task_mount,))
+            except SandboxError as exc:
+                failure = str(exc)
+            problems = output_problems(embeddings) if failure is None else []
+            if failure is None and not problems:
+                digest = tree_digest(embeddings / task_dir)
+                write_atomic(record, json.dumps({"embeddings": digest}).encode())
         embed_seconds += time.monotonic() - start
-        problems = output_problems(embeddings) if failure is None else []
         if failure is not None or problems:
             message = (
                 f"Embedding {task_dir} failed ({failure}); see the log tail."
@@ -578,6 +599,16 @@ def _scores(
     )
     write_atomic(settings_file, json.dumps(settings).encode())
     return scores
+
+
+def _verified_embeddings(record: Path, task_embeddings: Path) -> bool:
+    """An earlier run embedded this task, its output passed the checks, and nothing under it
+    changed since (the record lives where the sandbox cannot write)."""
+    try:
+        recorded = json.loads(record.read_text(encoding="utf-8"))["embeddings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return task_embeddings.is_dir() and recorded == tree_digest(task_embeddings)
 
 
 def tree_digest(root: Path) -> str:

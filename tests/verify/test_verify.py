@@ -249,3 +249,35 @@ def test_without_the_sandbox_nothing_runs_and_the_result_is_an_error(
     assert "not available" in verification["environment"]["sandbox"]["launcher"]
     assert not (tmp_path / "work" / "embeddings").exists()
     assert not (tmp_path / "out" / "check-model" / "check-model.json").exists()
+
+
+def test_reverifying_after_only_the_claims_changed_runs_no_model_code(
+    synth_tasks: Path, example_model_on_path: None, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    first = write_submission(tmp_path / "first", "Demo again", {"ESC-50": "0.5"})
+    _, before = verify(first, synth_tasks, tmp_path / "out1", "--no-install", work=work)
+    second = write_submission(tmp_path / "second", "Demo again", {"ESC-50": "0.6"})
+    _, after = verify(second, synth_tasks, tmp_path / "out2", "--no-install", work=work)
+
+    log = (tmp_path / "out2" / "verify.log").read_text()
+    assert "check-model: reusing the passing checks" in log
+    assert "reusing the checked embeddings of an earlier run" in log
+    assert "bot.hear.worker" not in log  # the sandbox never started
+    assert reproduced(after) == reproduced(before)
+    assert after["verification"]["conformance"] == before["verification"]["conformance"]
+
+
+def test_embeddings_changed_since_they_were_checked_are_checked_again(
+    synth_tasks: Path, example_model_on_path: None, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    arguments = write_submission(tmp_path / "sub", "Demo tampered cache", {"ESC-50": "0.5"})
+    verify(arguments, synth_tasks, tmp_path / "out1", "--no-install", work=work)
+    (npy,) = list((work / "embeddings").glob("*/*/fold01/*.embedding.npy"))[:1]
+    npy.unlink()
+    npy.symlink_to("/etc/passwd")
+    code, result = verify(arguments, synth_tasks, tmp_path / "out2", "--no-install", work=work)
+    assert code == 3
+    esc = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")
+    assert "a symbolic link (to '/etc/passwd')" in esc["detail"]
