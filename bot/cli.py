@@ -234,6 +234,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         find_links=[Path(path) for path in args.find_links or []],
         sandbox=_sandbox(args),
         package_index=args.package_index,
+        cache_max_gb=args.cache_max_gb,
     )
     try:
         result = verify(submission, options)
@@ -370,6 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="let the install step reach this package index (and nothing else) through the "
         "bot's proxy; default: no network, only --find-links",
+    )
+    verify.add_argument(
+        "--cache-max-gb",
+        type=float,
+        default=200.0,
+        metavar="GB",
+        help="bound on the embeddings kept under --work (least recently used evicted first, "
+        "never one in use; default 200)",
     )
     add_sandbox_arguments(verify)
     verify.add_argument("--today", type=_date, help=argparse.SUPPRESS)

@@ -83,6 +83,8 @@ class Installed:
     provenance: list[dict[str, str]]
     seconds: float
     reused: bool
+    peak_bytes: int = 0
+    """The largest memory the sandboxed pip steps used (0 when the virtualenv was reused)."""
 
 
 def runner_torch_version() -> str:
@@ -275,19 +277,22 @@ def install(
         # The runner's trust store (a TLS-inspecting egress proxy's CA included), not pip's.
         mounts.append(Mount(certificates, str(certificates)))
         index += ["--cert", str(certificates)]
+    peak = 0
     for arguments in steps:
         # The runner's pip, acting on the new virtualenv (`--python`), inside the sandbox.
         command = [sys.executable, "-m", "pip", "--python", str(python)]
         command += ["--disable-pip-version-check", "--no-cache-dir", "--no-input", *arguments]
         command += [*index, *links]
-        _sandboxed(command, f"pip {arguments[0]}", venv, mounts, sandbox, network, log)
+        peak = max(
+            peak, _sandboxed(command, f"pip {arguments[0]}", venv, mounts, sandbox, network, log)
+        )
     provenance = installed_packages([_site_packages(venv), layer])
     seconds = time.monotonic() - start
     write_atomic(
         marker, json.dumps({"provenance": provenance, "seconds": seconds}, indent=2).encode()
     )
     log(f"install: done in {seconds:.1f} s ({len(provenance)} packages)")
-    return Installed(python, venv, layer, provenance, seconds, reused=False)
+    return Installed(python, venv, layer, provenance, seconds, reused=False, peak_bytes=peak)
 
 
 def trusted_certificates(environ: Mapping[str, str]) -> Path | None:
@@ -329,8 +334,9 @@ def _sandboxed(
     sandbox: Sandbox,
     network: IndexAccess | None,
     log: Log,
-) -> None:
-    """One pip command in the sandbox, the virtualenv its only writable directory."""
+) -> int:
+    """One pip command in the sandbox, the virtualenv its only writable directory; returns the
+    peak memory it used."""
     log("install: $ " + " ".join(command))
     tail: list[str] = []
 
@@ -360,6 +366,7 @@ def _sandboxed(
         raise InstallError(str(exc)) from exc
     if not outcome.ok:
         raise InstallError(f"{what} failed ({outcome.describe()}):\n" + "\n".join(tail))
+    return outcome.peak_bytes
 
 
 def installed_packages(site_directories: list[Path]) -> list[dict[str, str]]:

@@ -257,7 +257,19 @@ def _model_facts(verification: dict[str, Any]) -> list[str]:
         f"Python {code(environment['python'])} ({environment['installed_from']}) |",
         *_sandbox_facts(environment.get("sandbox")),
         f"| run time | {stages or '–'} |",
+        *_memory_facts(verification.get("memory_mb")),
     ]
+
+
+def _memory_facts(memory: dict[str, Any] | None) -> list[str]:
+    if not memory:
+        return []
+    stages = ", ".join(
+        f"{text(name.replace('-', ' '), 40)} {megabytes:.0f} MB"
+        for name, megabytes in memory.items()
+        if isinstance(megabytes, int | float)
+    )
+    return [f"| peak memory | {stages} |"]
 
 
 def _sandbox_facts(sandbox: dict[str, Any] | None) -> list[str]:

@@ -145,6 +145,8 @@ class Outcome:
     breach: str | None = None
     """Which limit was breached ("wall time limit of 10 s", ...); the command was killed."""
     dropped_lines: int = 0
+    peak_bytes: int = 0
+    """The largest memory (PSS) of the sandbox's process tree the watchdog saw."""
 
     @property
     def ok(self) -> bool:
@@ -472,7 +474,8 @@ def _supervise(
         raise SandboxError(f"the sandbox could not be started: {exc}") from exc
     reader = _LineReader(process, limits.log_lines, on_line)
     reader.start()
-    breach = _watch(process, limits, watched, start)
+    seen = _watch(process, limits, watched, start)
+    breach = seen.breach
     if breach is not None:
         _kill(process)
     reader.join(timeout=KILL_GRACE_S)
@@ -490,6 +493,7 @@ def _supervise(
         seconds=seconds,
         breach=breach,
         dropped_lines=reader.dropped,
+        peak_bytes=seen.peak_bytes,
     )
 
 
@@ -522,16 +526,30 @@ class _LineReader(threading.Thread):
                 self.dropped += 1
 
 
-def _watch(
-    process: subprocess.Popen[bytes], limits: Limits, watched: Path, start: float
+@dataclass
+class _Watch:
+    breach: str | None = None
+    peak_bytes: int = 0
+
+
+def _watch(process: subprocess.Popen[bytes], limits: Limits, watched: Path, start: float) -> _Watch:
+    """Poll until the process ends: the breached limit's description, if any, and the peak
+    memory (PSS) of the process tree seen."""
+    seen = _Watch()
+    seen.breach = _poll(process, limits, watched, start, seen)
+    return seen
+
+
+def _poll(
+    process: subprocess.Popen[bytes], limits: Limits, watched: Path, start: float, seen: _Watch
 ) -> str | None:
-    """Poll until the process ends; the breached limit's description, if any."""
     next_size_check = 0.0
     while process.poll() is None:
         now = time.monotonic()
         if now - start > limits.wall_s:
             return f"wall time limit of {limits.wall_s:g} s"
         resident = _tree_resident_bytes(process.pid)
+        seen.peak_bytes = max(seen.peak_bytes, resident)
         if resident > limits.memory_mb << 20:
             return f"memory limit of {limits.memory_mb} MB (resident {resident >> 20} MB)"
         if now >= next_size_check:

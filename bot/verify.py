@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import sys
 import time
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot import __version__, strict_json
+from bot import __version__, cache, strict_json
 from bot.evaluation import evaluate_task, load_scores
 from bot.fileio import write_atomic
 from bot.index_proxy import IndexProxy
@@ -80,6 +81,8 @@ class VerifyOptions:
     sandbox: Sandbox = field(default_factory=Sandbox)
     package_index: str | None = None
     """The index the install step may reach (through bot/index_proxy.py); None: no network."""
+    cache_max_gb: float = 200.0
+    """Bound on the kept embeddings (least recently used evicted; never the one in use)."""
 
     @property
     def work_dir(self) -> Path:
@@ -97,6 +100,7 @@ class StageLog:
     path: Path
     echo: bool = True
     lines: list[str] = field(default_factory=list)
+    peaks: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, line: str) -> None:
         stamped = f"{time.strftime('%H:%M:%S')} {line}"
@@ -105,6 +109,11 @@ class StageLog:
             print(stamped, file=sys.stderr, flush=True)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(stamped + "\n")
+
+    def peak(self, stage: str, used: int) -> None:
+        """Remember the largest memory a stage used (MB, in `verification.memory_mb`)."""
+        megabytes = round(used / (1 << 20), 1)
+        self.peaks[stage] = max(self.peaks.get(stage, 0.0), megabytes)
 
     def tail(self, contains: str = "") -> str:
         """The last lines that contain ``contains``: at most LOG_TAIL_LINES, each cut to
@@ -166,6 +175,10 @@ def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True)
     verification["columns"] = judged
     verification["verdict"], verification["reason"] = overall_verdict(judged)
     verification["timings"]["total_s"] = round(time.monotonic() - started, 3)
+    verification["memory_mb"] = {
+        **log.peaks,
+        "evaluate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
     log(f"verify: {verification['verdict']}: {verification['reason']}")
     return result
 
@@ -298,7 +311,9 @@ def _run(
             evidence(c, missing_task_dirs=missing[c.name], error=str(exc), log_tail=tail)
             for c in columns
         ]
-    task_scores, task_errors = _embed_and_evaluate(model, needed, options, verification, log)
+    with cache.using(options.work_dir, model.key):
+        task_scores, task_errors = _embed_and_evaluate(model, needed, options, verification, log)
+        cache.evict(options.work_dir, int(options.cache_max_gb * (1 << 30)), log)
     results = []
     for column in columns:
         errors = [task_errors[d] for d in dirs[column.name] if d in task_errors]
@@ -341,6 +356,8 @@ def _prepare(
         )
         installed = _install(plan, options, log)
         verification["environment"]["provenance"] = installed.provenance
+        if not installed.reused:
+            log.peak("install", installed.peak_bytes)
         python, environment = installed.python, f"{plan.key()}:{installed.venv.name}"
         mounts += [
             Mount(installed.venv, str(installed.venv)),
@@ -434,6 +451,7 @@ def _worker(
         python_prefixes=python_prefixes(),
         on_line=lambda line: log(f"{stage}: {line}"),
     )
+    log.peak(stage.split(" ")[0], outcome.peak_bytes)
     return None if outcome.ok else outcome.describe()
 
 

@@ -209,6 +209,10 @@ def test_pinned_wheel_is_installed_into_its_own_virtualenv(
     names = {item["name"].lower() for item in verification["environment"]["provenance"]}
     assert {"hear-example-model", "torch", "numpy", "soundfile"} <= names
     assert outcomes(result)["ESC-50"] == "reproduced"
+    memory = verification["memory_mb"]
+    assert set(memory) == {"install", "check-model", "embed", "evaluate"}
+    assert all(megabytes > 0 for megabytes in memory.values())
+    assert "| peak memory | install" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_a_wheel_that_does_not_match_its_pin_is_refused(
