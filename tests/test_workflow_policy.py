@@ -27,11 +27,19 @@ WRITER_JOBS: dict[str, frozenset[str]] = {
     "report.yml": frozenset({"report"}),
     "verify.yml": frozenset({"acknowledge", "report"}),
 }
-# The only jobs that may download an artifact: the named one, of the same run, as data for
-# `hearbot github report-verification` (threat model 8).
-ARTIFACT_READERS: dict[tuple[str, str], str] = {("verify.yml", "report"): "hearbot-verification"}
+# The only jobs that may download artifacts: those matching the pattern, of the same run, as
+# data for `hearbot github merge-results` and `report-verification` (threat model 8).
+ARTIFACT_READERS: dict[tuple[str, str], str] = {
+    ("verify.yml", "report"): "hearbot-verification-shard-*"
+}
+# What may run after the download: merge-results (optional), then report-verification last.
+AFTER_DOWNLOAD_MERGE = "hearbot github merge-results"
+AFTER_DOWNLOAD_REPORT = "hearbot github report-verification"
 DEFAULT_BRANCH_REF = "${{ github.event.repository.default_branch }}"
 GPU_LABELS = ["self-hosted", "linux", "gpu"]
+# An actions-runner-controller scale set is addressed by its name alone (docs/maintainers.md):
+# the one other `runs-on` the GPU job may have, and treated as self-hosted everywhere.
+GPU_SCALE_SET = "hear-gpu"
 GPU_ENVIRONMENT = "gpu-verification"
 # The one step of a self-hosted job that may see a token.
 TOKEN_STEP_RE = re.compile(r"^\s*hearbot github fetch-submission\b")
@@ -188,32 +196,39 @@ def check_triggers_and_pr_code(wf: Workflow) -> list[str]:
 def artifact_download_problems(
     wf: Workflow, job_id: str, job: dict[str, Any], place: str, step: dict[str, Any]
 ) -> list[str]:
-    """A privileged job may download only its named artifact, of the same run, into
-    $RUNNER_TEMP, and afterwards run nothing but `hearbot github report-verification
-    --artifact` on it."""
-    name = ARTIFACT_READERS.get((wf.name, job_id))
-    if name is None:
+    """A privileged job may download only its named artifacts, of the same run, into
+    $RUNNER_TEMP, and afterwards run nothing but `hearbot github merge-results` and, last,
+    `hearbot github report-verification --artifact`."""
+    pattern = ARTIFACT_READERS.get((wf.name, job_id))
+    if pattern is None:
         return [f"{place}: privileged workflow downloads an artifact ({step.get('uses')})"]
     problems = []
     with_ = step.get("with") or {}
-    if with_.get("name") != name:
-        problems.append(f"{place}: downloads artifact {with_.get('name')!r}, not {name!r}")
-    if set(with_) - {"name", "path"}:
-        extra = sorted(set(with_) - {"name", "path"})
-        problems.append(f"{place}: downloads with {extra} (only this run's artifact by name)")
+    if with_.get("pattern") != pattern:
+        problems.append(
+            f"{place}: downloads artifacts {with_.get('pattern')!r}, not pattern {pattern!r}"
+        )
+    if set(with_) - {"pattern", "path"}:
+        extra = sorted(set(with_) - {"pattern", "path"})
+        problems.append(f"{place}: downloads with {extra} (only this run's artifacts by name)")
     path = str(with_.get("path", ""))
     if not path.startswith("${{ runner.temp }}/"):
         problems.append(f"{place}: downloads into {path!r}, not under ${{{{ runner.temp }}}}")
     all_steps = list(job.get("steps") or [])
     later = all_steps[all_steps.index(step) + 1 :] if step in all_steps else []
-    runs = [str(s.get("run", "")) for s in later if isinstance(s, dict)]
-    reports = [r for r in runs if r.lstrip().startswith("hearbot github report-verification")]
+    runs = [str(s.get("run", "")).lstrip() for s in later if isinstance(s, dict)]
     if any("uses" in s for s in later if isinstance(s, dict)):
         problems.append(f"{place}: an action runs after the artifact was downloaded")
-    if len(runs) != 1 or len(reports) != 1 or "--artifact" not in reports[0]:
+    merges_then_reports = (
+        bool(runs)
+        and runs[-1].startswith(AFTER_DOWNLOAD_REPORT)
+        and "--artifact" in runs[-1]
+        and all(run.startswith(AFTER_DOWNLOAD_MERGE) for run in runs[:-1])
+    )
+    if not merges_then_reports:
         problems.append(
-            f"{place}: after the download only `hearbot github report-verification --artifact` "
-            "may run"
+            f"{place}: after the download only `{AFTER_DOWNLOAD_MERGE}`, then "
+            f"`{AFTER_DOWNLOAD_REPORT} --artifact` may run"
         )
     return problems
 
@@ -290,12 +305,12 @@ def pin_problems(place: str, uses: str) -> list[str]:
 def check_self_hosted(wf: Workflow) -> list[str]:
     """5. The self-hosted label only in verify.yml, whose GPU jobs need an environment
     (required reviewers) and a concurrency group."""
-    mentions = [s for s in string_values(wf.data) if "self-hosted" in s.lower()]
+    mentions = [s for s in string_values(wf.data) if names_self_hosted(s)]
     if wf.name not in SELF_HOSTED_ALLOWED:
         return [f"{wf.name}: names the self-hosted runner label" for _ in mentions[:1]]
     problems = []
     for job_id, job in jobs(wf):
-        if not any("self-hosted" in s.lower() for s in string_values(job.get("runs-on"))):
+        if not any(names_self_hosted(s) for s in string_values(job.get("runs-on"))):
             continue
         if "environment" not in job:
             problems.append(f"{where(wf, job_id)}: self-hosted job has no environment")
@@ -305,13 +320,18 @@ def check_self_hosted(wf: Workflow) -> list[str]:
     return problems
 
 
+def names_self_hosted(text: str) -> bool:
+    return "self-hosted" in text.lower() or GPU_SCALE_SET in text.lower()
+
+
 def gpu_job_problems(wf: Workflow, job_id: str, job: dict[str, Any]) -> list[str]:
-    """The GPU job: exactly the documented labels, the gpu-verification environment, one
-    concurrency group per PR, no write permission, and a token only in the fetch step."""
+    """The GPU job: exactly the documented labels (or scale set), the gpu-verification
+    environment, one concurrency group per PR (and per shard when it is a matrix), no write
+    permission, and a token only in the fetch step."""
     place = where(wf, job_id)
     problems = []
-    if job.get("runs-on") != GPU_LABELS:
-        problems.append(f"{place}: runs-on must be exactly {GPU_LABELS}")
+    if job.get("runs-on") not in (GPU_LABELS, GPU_SCALE_SET):
+        problems.append(f"{place}: runs-on must be exactly {GPU_LABELS} or {GPU_SCALE_SET!r}")
     environment = job.get("environment")
     if isinstance(environment, dict):
         environment = environment.get("name")
@@ -320,6 +340,7 @@ def gpu_job_problems(wf: Workflow, job_id: str, job: dict[str, Any]) -> list[str
     group = str((job.get("concurrency") or {}).get("group", ""))
     if "needs.command.outputs.pr" not in group:
         problems.append(f"{place}: concurrency group {group!r} is not per PR")
+    problems += matrix_problems(place, job, group)
     if grants_write(job.get("permissions")):
         problems.append(f"{place}: the GPU job holds a write permission")
     if any(SECRET_RE.search(v) for v in string_values(job.get("env") or {})):
@@ -329,6 +350,24 @@ def gpu_job_problems(wf: Workflow, job_id: str, job: dict[str, Any]) -> list[str
             str(step.get("run", ""))
         ):
             problems.append(f"{where(wf, job_id, label)}: a token outside the fetch step")
+    return problems
+
+
+def matrix_problems(place: str, job: dict[str, Any], group: str) -> list[str]:
+    """A GPU matrix (one job per shard): every shard in a concurrency group of its own (GitHub
+    keeps one waiting job per group and cancels the others), no fail-fast (one failed shard
+    must not cancel the rest), and a bounded max-parallel."""
+    strategy = job.get("strategy")
+    if not isinstance(strategy, dict) or "matrix" not in strategy:
+        return []
+    problems = []
+    if "matrix.shard" not in group:
+        problems.append(f"{place}: concurrency group {group!r} is not per shard (matrix.shard)")
+    if strategy.get("fail-fast") is not False:
+        problems.append(f"{place}: a GPU matrix needs fail-fast: false")
+    parallel = strategy.get("max-parallel")
+    if type(parallel) is not int or parallel < 1:
+        problems.append(f"{place}: a GPU matrix needs a max-parallel (the GPU runners there are)")
     return problems
 
 
@@ -705,8 +744,9 @@ def test_check_5_guards_the_gpu_job(old: str, new: str, expected: str) -> None:
 REPORT_JOB = good_job(
     "      - uses: actions/download-artifact@0123456789abcdef0123456789abcdef01234567 # v8.0.1\n"
     "        with:\n"
-    "          name: hearbot-verification\n"
-    "          path: ${{ runner.temp }}/hearbot-verification\n"
+    "          pattern: hearbot-verification-shard-*\n"
+    "          path: ${{ runner.temp }}/hearbot-shards\n"
+    "      - run: hearbot github merge-results --shards x --out y\n"
     "      - env:\n"
     "          ARTIFACT: ${{ runner.temp }}/hearbot-verification\n"
     '        run: hearbot github report-verification --artifact "$ARTIFACT" --pr 1\n'
@@ -722,16 +762,25 @@ def test_check_1_lets_the_report_job_read_its_artifact_as_data() -> None:
     ("old", "new", "expected"),
     [
         ("  report:\n", "  acknowledge:\n", "privileged workflow downloads an artifact"),
-        ("name: hearbot-verification", "name: ${{ inputs.name }}", "not 'hearbot-verification'"),
-        ("          path:", "          run-id: 123\n          path:", "only this run's artifact"),
+        ("pattern: hearbot-verification-shard-*", "pattern: ${{ inputs.name }}",
+         "not pattern 'hearbot-verification-shard-*'"),
+        ("pattern: hearbot-verification-shard-*", "pattern: '*'", "not pattern"),
+        ("pattern: hearbot-verification-shard-*", "name: hearbot-verification", "not pattern"),
+        ("          path:", "          run-id: 123\n          path:", "only this run's artifacts"),
         ("          path:", "          github-token: x\n          path:", "only this run's"),
-        ("path: ${{ runner.temp }}/hearbot-verification", "path: .", "not under"),
+        ("path: ${{ runner.temp }}/hearbot-shards", "path: .", "not under"),
         ("      - env:\n", "      - run: pip install -e .\n      - env:\n", "only `hearbot github"),
+        ("      - run: hearbot github merge",
+         "      - run: python x.py\n      - run: hearbot github merge",
+         "only `hearbot github merge-results`"),
         ("      - env:\n", "      - uses: ./.github/actions/x\n      - env:\n", "an action runs"),
-        ('--artifact "$ARTIFACT" ', "", "only `hearbot github report-verification --artifact`"),
+        ('--artifact "$ARTIFACT" ', "", "`hearbot github report-verification --artifact` may run"),
+        ("--pr 1\n", "--pr 1\n      - run: hearbot github merge-results --late\n",
+         "then `hearbot github report-verification --artifact`"),
     ],
-    ids=["other-job", "expression-name", "other-run", "other-token", "workspace-path",
-         "code-after", "action-after", "no-artifact-flag"],
+    ids=["other-job", "expression-pattern", "any-artifact", "name-not-pattern", "other-run",
+         "other-token", "workspace-path", "code-after", "code-before-merge", "action-after",
+         "no-artifact-flag", "merge-after-report"],
 )  # fmt: skip
 def test_check_1_catches_artifact_misuse(old: str, new: str, expected: str) -> None:
     job = REPORT_JOB.replace("  j:\n", "  report:\n")
@@ -770,3 +819,75 @@ def test_verify_runs_only_from_the_default_branch_after_the_command_job(workflow
     assert gpu == ["verify"]
     assert "command" in all_jobs["verify"]["needs"]
     assert all_jobs["report"]["if"].startswith("always()")
+
+
+GUARDED_MATRIX_JOB = GUARDED_GPU_JOB.replace(
+    "    environment: gpu-verification\n",
+    "    strategy:\n      fail-fast: false\n      max-parallel: 2\n"
+    "      matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}\n"
+    "    environment: gpu-verification\n",
+).replace(
+    "verify-gpu-pr-${{ needs.command.outputs.pr }}",
+    "verify-gpu-pr-${{ needs.command.outputs.pr }}-shard-${{ matrix.shard }}",
+)
+
+
+def test_check_5_allows_a_guarded_gpu_matrix_and_the_scale_set() -> None:
+    for job in (
+        GUARDED_MATRIX_JOB,
+        GUARDED_GPU_JOB.replace("[self-hosted, linux, gpu]", GPU_SCALE_SET),
+    ):
+        text = "on: workflow_dispatch\npermissions: {}\n" + job
+        assert check_self_hosted(snippet(text, name="verify.yml")) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("-shard-${{ matrix.shard }}", "", "is not per shard"),
+        ("fail-fast: false", "fail-fast: true", "fail-fast: false"),
+        ("      fail-fast: false\n", "", "fail-fast: false"),
+        ("      max-parallel: 2\n", "", "max-parallel"),
+        ("max-parallel: 2", "max-parallel: 0", "max-parallel"),
+        ("[self-hosted, linux, gpu]", "[hear-gpu, linux]", "runs-on must be exactly"),
+        ("    environment: gpu-verification\n", "", "no environment"),
+    ],
+    ids=["group-not-per-shard", "fail-fast-true", "fail-fast-default", "no-max-parallel",
+         "zero-max-parallel", "scale-set-with-labels", "no-environment"],
+)  # fmt: skip
+def test_check_5_guards_the_gpu_matrix(old: str, new: str, expected: str) -> None:
+    assert old in GUARDED_MATRIX_JOB
+    text = "on: workflow_dispatch\npermissions: {}\n" + GUARDED_MATRIX_JOB.replace(old, new, 1)
+    problems = check_self_hosted(snippet(text, name="verify.yml"))
+    assert any(expected in p for p in problems), problems
+
+
+def test_check_5_the_scale_set_counts_as_self_hosted() -> None:
+    text = "on: push\npermissions: {}\n" + good_job().replace("ubuntu-latest", GPU_SCALE_SET)
+    assert check_self_hosted(snippet(text, name="ci.yml"))
+    bare = "on: workflow_dispatch\npermissions: {}\n" + good_job().replace(
+        "ubuntu-latest", GPU_SCALE_SET
+    )
+    problems = check_self_hosted(snippet(bare, name="verify.yml"))
+    assert any("no environment" in p for p in problems), problems
+
+
+def test_check_1_the_report_job_may_skip_the_merge() -> None:
+    job = REPORT_JOB.replace("  j:\n", "  report:\n").replace(
+        "      - run: hearbot github merge-results --shards x --out y\n", ""
+    )
+    text = "on: issue_comment\npermissions: {}\n" + job
+    assert check_triggers_and_pr_code(snippet(text, name="verify.yml")) == []
+
+
+def test_the_gpu_work_fans_out_over_the_plan(workflows) -> None:
+    verify = next(wf for wf in workflows if wf.name == "verify.yml")
+    all_jobs = dict(jobs(verify))
+    assert all_jobs["plan"]["runs-on"] == "ubuntu-latest"
+    assert not grants_write(all_jobs["plan"]["permissions"])
+    assert all_jobs["verify"]["needs"] == ["command", "plan"]
+    strategy = all_jobs["verify"]["strategy"]
+    assert strategy["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    upload = [s for _, s in steps(all_jobs["verify"]) if "upload-artifact" in str(s.get("uses"))]
+    assert [s["with"]["name"] for s in upload] == ["hearbot-verification-shard-${{ matrix.shard }}"]
+    assert set(all_jobs["report"]["needs"]) == {"command", "plan", "verify"}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.github.env import ConfigError, load_env
 from bot.github.events import read_event, workflow_run_target
+from bot.github.shard_cli import register_shard_commands
 from bot.github.verify_cli import register_verification_commands
 from bot.validation import BaseFileError
 
@@ -70,6 +71,7 @@ def register_github_commands(subparsers: Any) -> None:
     )
     report.set_defaults(func=cmd_report_validation)
     register_verification_commands(commands)
+    register_shard_commands(commands)
 
 
 def cmd_report_validation(args: argparse.Namespace) -> int:

@@ -44,17 +44,26 @@ class Outcome:
     result: dict[str, Any] | None = None
 
 
-def decide(artifact_dir: Path, pr: int, sha: str, job_result: str) -> Outcome:
-    """The outcome from the artifact and the verify job's result, before the head re-check."""
+def decide(
+    artifact_dir: Path, pr: int, sha: str, job_result: str, *, merged: bool = False
+) -> Outcome:
+    """The outcome from the artifact and the verify job's result, before the head re-check.
+
+    ``merged``: the artifact is ``merge-results``' output, in which each shard that did not
+    succeed already made its own columns ``error``; the (matrix) job result then matters only
+    when there is no usable merged result.
+    """
     try:
         artifact = read_artifact(artifact_dir, pr, sha)
     except ArtifactError as exc:
         if job_result != "success":
             return Outcome("error", f"the verify job ended as {job_result or 'unknown'}")
+        if merged:
+            return Outcome("error", "no shard left a usable result (the report job's log says why)")
         return Outcome("error", f"the verification artifact was rejected: {exc}")
     if artifact.stale is not None:
         return Outcome("stale", f"the head moved to {artifact.stale['current_head_sha']}")
-    if job_result != "success":
+    if job_result != "success" and not merged:
         return Outcome("error", f"the verify job ended as {job_result or 'unknown'}")
     assert artifact.result is not None
     verification = artifact.result["verification"]
@@ -69,9 +78,10 @@ def report_verification(
     artifact_dir: Path,
     job_result: str,
     *,
+    merged: bool = False,
     say: Say = print,
 ) -> Outcome:
-    outcome = decide(artifact_dir, pr, sha, job_result)
+    outcome = decide(artifact_dir, pr, sha, job_result, merged=merged)
     pull = client.pull(pr)  # right before posting: did the head move?
     if pull.head_sha != sha and outcome.verdict != "stale":
         outcome = Outcome("stale", f"the head moved to {pull.head_sha}", outcome.result)

@@ -75,6 +75,12 @@ def register_verification_commands(commands: Any) -> None:
         choices=JOB_RESULTS,
         help="needs.verify.result: anything but success is an error",
     )
+    report.add_argument(
+        "--merged",
+        action="store_true",
+        help="the artifact is merge-results' output, which already marks the columns of "
+        "failed shards as errors: report it whatever the job result",
+    )
     report.set_defaults(func=cmd_report_verification)
 
 
@@ -132,7 +138,13 @@ def cmd_report_verification(args: argparse.Namespace) -> int:
 
     def run(env: GitHubEnv, client: Any) -> int:
         report_verification(
-            client, env.bot_login, args.pr, args.sha, args.artifact, args.job_result
+            client,
+            env.bot_login,
+            args.pr,
+            args.sha,
+            args.artifact,
+            args.job_result,
+            merged=args.merged,
         )
         return EXIT_OK
 

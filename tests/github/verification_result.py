@@ -83,3 +83,36 @@ def write_artifact(directory: Path, result: Any = None, **extra_files: bytes) ->
     for name, data in extra_files.items():
         (directory / name).write_bytes(data)
     return directory
+
+
+def shard_result(
+    outcomes: dict[str, str], *, device: str = "cuda:0", total_s: float = 30.0
+) -> dict[str, Any]:
+    """A schema-valid result of one GPU shard (``hearbot verify --tasks`` its columns): each
+    column ``reproduced``, ``mismatch`` or ``error`` against a claim of 0.5."""
+    from bot.verdict import ColumnEvidence, judge_column, overall_verdict
+
+    result = verification_result("pass")
+    verification = result["verification"]
+    facts = leaderboard_facts()
+    scores = {"reproduced": {"reproduced": 0.5}, "mismatch": {"reproduced": 0.1}}
+    columns = [
+        judge_column(
+            ColumnEvidence(facts.column(name), "0.5", **scores.get(outcome, {"error": "boom"}))
+        )
+        for name, outcome in outcomes.items()
+    ]
+    verification["columns"] = columns
+    verification["verdict"], verification["reason"] = overall_verdict(columns)
+    verification["timings"] = {"install_s": 10.0, "total_s": total_s}
+    verification["environment"]["device"] = device
+    verification["tasks"] = [
+        {"task_dir": d, "status": "scored", "detail": "", "scores": {"test_score": 0.5}}
+        for name in outcomes
+        for d in facts.column(name).task_dirs
+    ]
+    result["ok"] = True
+    row = {"Model": "Acme Net", **dict.fromkeys(facts.score_columns, "0.5")}
+    result["submission"] = {"line": 2, "row": row, "slug": "acme-net", "manifest_path": None}
+    assert schema_errors("result.schema.json", result) == []
+    return result
