@@ -14,7 +14,9 @@ embeddings.done.json               completion marker, written last (see below)
 ``<file>`` keeps its ``.wav``. Clips are read from ``T/<sr>/<split>/`` as float32 and passed
 whole, in split-file order, as the official runner does: batches of consecutive clips of the
 kit's estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
-`max_batch_size`) for fixed-length tasks, one clip at a time for variable-length ones.
+`max_batch_size`) for fixed-length tasks, one clip at a time for variable-length ones. A
+thread decodes the next batches while the model computes; a batch the device has no memory
+for is halved (and halved again) instead of failing.
 
 A frame at timestamp ``t`` carries every event label with ``start <= t < end + 0.0001`` (ms),
 the half-open interval the kit's ``IntervalTree`` query gives, compared in float64.
@@ -29,10 +31,13 @@ and redone. No pickles.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import queue
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
+import torch
 
 from bot.fileio import write_atomic
 from bot.hear import api
@@ -62,6 +68,7 @@ MARKER = "embeddings.done.json"
 PARTIAL_MARKER = "embeddings.partial.json"
 MARKER_FORMAT = "hearbot.embeddings/1"
 DEFAULT_MAX_BATCH_SIZE = 256
+PREFETCH_BATCHES = 2
 EVENT_END_EPSILON_MS = 0.0001
 
 if TYPE_CHECKING:
@@ -158,6 +165,39 @@ def iter_batches(
                 run_start = index
 
 
+def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
+    """``batches`` read ahead by a thread, ``depth`` at most, so that decoding the next clips
+    (libsndfile releases the GIL) overlaps the model's compute. Errors surface in order."""
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                slots.put(("batch", batch))
+            slots.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(("error", exc))
+
+    reader = threading.Thread(target=read, name="hearbot-audio-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                slots.get(timeout=0.1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Calling the model
 
@@ -165,13 +205,37 @@ def iter_batches(
 def _embed_batch(
     model: api.HearModel, task: Task, batch: Batch
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(embeddings, timestamps or None) for a batch; on failure, name the clip."""
+    """(embeddings, timestamps or None) for a batch; on failure, name the clip. A batch that
+    does not fit in the device's memory is halved (and halved again) instead of failing."""
     try:
         return _call(model, task, batch.audio)
     except api.ModelAPIError as exc:
+        if len(batch.items) > 1 and _out_of_memory(exc):
+            return _in_halves(model, task, batch)
         if len(batch.items) > 1:
             _pinpoint(model, task, batch)
         raise _model_error(task, batch.describe(), exc) from exc
+
+
+def _out_of_memory(exc: api.ModelAPIError) -> bool:
+    return "out of memory" in exc.message.lower()
+
+
+def _in_halves(
+    model: api.HearModel, task: Task, batch: Batch
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if model.device.type == "cuda":
+        torch.cuda.empty_cache()
+    middle = len(batch.items) // 2
+    halves = [
+        Batch(batch.split, batch.items[:middle], batch.audio[:middle]),
+        Batch(batch.split, batch.items[middle:], batch.audio[middle:]),
+    ]
+    results = [_embed_batch(model, task, half) for half in halves]
+    embeddings = np.concatenate([result[0] for result in results])
+    if results[0][1] is None:
+        return embeddings, None
+    return embeddings, np.concatenate([result[1] for result in results if result[1] is not None])
 
 
 def _call(
@@ -219,18 +283,23 @@ def _write_outputs(
     frames = 0
     for position, item in enumerate(batch.items):
         stem = out_split / item.file
-        write_atomic(Path(f"{stem}.embedding.npy"), _npy_bytes(embeddings[position]))
+        # Not flushed to disk one by one (that cost more than the model on small clips): a
+        # rename still never exposes half a file, and the strict readers catch what a power
+        # loss could leave.
+        write_atomic(Path(f"{stem}.embedding.npy"), _npy_bytes(embeddings[position]), durable=False)
         if timestamps is None:
             labels = json.dumps(list(item.labels))
             frames += 1
         else:
             clip_ts = timestamps[position]
             write_atomic(
-                Path(f"{stem}.timestamps.json"), json.dumps(clip_ts.tolist()).encode("utf-8")
+                Path(f"{stem}.timestamps.json"),
+                json.dumps(clip_ts.tolist()).encode("utf-8"),
+                durable=False,
             )
             labels = json.dumps(frame_labels(item.events, clip_ts.tolist()), indent=4)
             frames += len(clip_ts)
-        write_atomic(Path(f"{stem}.target-labels.json"), labels.encode("utf-8"))
+        write_atomic(Path(f"{stem}.target-labels.json"), labels.encode("utf-8"), durable=False)
     return frames
 
 
@@ -379,7 +448,8 @@ def _embed_split(
     frames = sum(_frames_written(out_split, item) for item in kept)
     started = time.monotonic()
     try:
-        for batch in iter_batches(task, model.sample_rate, split, batch_size, todo):
+        batches = iter_batches(task, model.sample_rate, split, batch_size, todo)
+        for batch in prefetched(batches, PREFETCH_BATCHES):
             embeddings, timestamps = _embed_batch(model, task, batch)
             frames += _write_outputs(task, out_split, batch, embeddings, timestamps)
             bar.update(len(batch.items))

@@ -386,3 +386,19 @@ def test_a_run_killed_mid_split_resumes_to_the_same_files(
     for rel in expected:
         if rel.name not in (embed.MARKER,):
             assert (killed / rel).read_bytes() == (clean / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("task_name", [TONES, EVENTS])
+def test_a_batch_that_runs_out_of_memory_is_halved_not_failed(
+    synth_tasks: Path, tmp_path: Path, task_name: str
+) -> None:
+    fits = api.load("hear_fake_base", device="cpu")
+    oom = api.load("hear_fake_oom", device="cpu")
+    embed.embed_task(fits, synth_tasks / task_name, tmp_path / "fits", progress=False)
+    result = embed.embed_task(oom, synth_tasks / task_name, tmp_path / "oom", progress=False)
+    assert result["batch_size"] > 3  # so every batch had to be halved
+    expected = sorted((tmp_path / "fits").rglob("*.embedding.npy"))
+    assert len(expected) == result["clips"]
+    for path in expected:
+        twin = tmp_path / "oom" / path.relative_to(tmp_path / "fits")
+        assert np.array_equal(np.load(twin), np.load(path)), path

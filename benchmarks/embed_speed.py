@@ -1,0 +1,132 @@
+"""`hearbot embed` throughput against a pure forward-pass loop over audio already in memory,
+measured in one run on the same machine, model, batches and device.
+
+A synthetic scene task of --clips clips of --seconds s at 16 kHz (real WAV files) is embedded
+by the reference model (benchmarks/models/hear_reference_model.py, --size small on a CPU,
+base = 94 M parameters on a GPU):
+
+1. pure forward: every clip decoded into one tensor on the device first, then the model's
+   get_scene_embeddings over the same batches `hearbot embed` forms, nothing written;
+2. hearbot embed: `bot.hear.embed.embed_task` as the verifier runs it (read and decode the
+   WAV files, call the model through the HEAR API checks, write the per-file layout).
+
+Prints clips/s of both and the ratio embed / pure (the target is at least 0.7: reading,
+checking and writing cost under 30 %).
+Usage: .venv/bin/python benchmarks/embed_speed.py [--clips 400] [--seconds 4] [--size small]
+       [--device auto] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks" / "models"))
+
+from bot.hear import api, embed  # noqa: E402
+from bot.hear.synth import SPECS, write_task  # noqa: E402
+from bot.hear.tasks import read_task  # noqa: E402
+
+
+def make_task(root: Path, clips: int, seconds: float) -> Path:
+    per_fold = max(1, clips // 4)
+    spec = dataclasses.replace(
+        SPECS["synth_tones"],
+        task_name="bench_scene",
+        clips_per_split=(per_fold,) * 4,
+        sample_duration=seconds,
+    )
+    return write_task(spec, root, [16000], seed=0)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def pure_forward(model: api.HearModel, task_dir: Path, batch_size: int) -> tuple[float, int]:
+    task = read_task(task_dir)
+    files = [
+        task.wav_path(model.sample_rate, split, item.file)
+        for split in task.metadata.splits
+        for item in task.splits[split]
+    ]
+    audio = torch.from_numpy(np.stack([sf.read(str(f), dtype="float32")[0] for f in files]))
+    audio = audio.to(model.device)
+    function = model.module.get_scene_embeddings
+    synchronize(model.device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for begin in range(0, len(files), batch_size):
+            function(audio[begin : begin + batch_size], model.model)
+    synchronize(model.device)
+    return time.perf_counter() - start, len(files)
+
+
+def hearbot_embed(model: api.HearModel, task_dir: Path, out: Path, batch_size: int) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    synchronize(model.device)
+    start = time.perf_counter()
+    embed.embed_task(model, task_dir, out, max_batch_size=batch_size, progress=False)
+    synchronize(model.device)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--size", choices=("small", "base"), default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=2, help="best of N runs of each")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="hearbot-embed-speed-"))
+    try:
+        task_dir = make_task(root / "tasks", args.clips, args.seconds)
+        device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+        device = "cpu" if device == "auto" else device
+        size = args.size or ("base" if device == "cuda" else "small")
+        model = api.load("hear_reference_model", options={"size": size}, device=device)
+        batch = embed.estimated_batch_size(args.seconds, 16000, args.batch_size)
+        pure_forward(model, task_dir, batch)  # warm-up (kernels, allocator)
+        pure = min(pure_forward(model, task_dir, batch)[0] for _ in range(args.repeat))
+        clips = len([p for p in task_dir.rglob("*.wav")])
+        ours = min(hearbot_embed(model, task_dir, root / "out", batch) for _ in range(args.repeat))
+        report = {
+            "device": str(model.device),
+            "model": f"hear_reference_model ({size})",
+            "clips": clips,
+            "seconds_per_clip": args.seconds,
+            "batch_size": batch,
+            "pure_forward_s": round(pure, 3),
+            "hearbot_embed_s": round(ours, 3),
+            "pure_clips_per_s": round(clips / pure, 1),
+            "embed_clips_per_s": round(clips / ours, 1),
+            "ratio_embed_over_pure": round(pure / ours, 3),
+        }
+        print(json.dumps(report, indent=2))
+        print(
+            f"hearbot embed runs at {report['ratio_embed_over_pure']:.2f} of a pure forward "
+            f"loop over audio in memory ({report['embed_clips_per_s']} vs "
+            f"{report['pure_clips_per_s']} clips/s, {report['device']}, batch {batch})"
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
