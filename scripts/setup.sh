@@ -18,10 +18,14 @@ done
 # bubblewrap is the sandbox every submitted model runs in (docs/sandbox.md): verification
 # fails closed without it. util-linux's setpriv drops root inside it.
 if ! command -v bwrap >/dev/null 2>&1 || ! command -v setpriv >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  as_root=()
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)  # e.g. a GitHub-hosted runner
+  fi
+  if { [ "$(id -u)" = 0 ] || [ "${#as_root[@]}" -gt 0 ]; } && command -v apt-get >/dev/null 2>&1; then
     echo "setup.sh: installing bubblewrap (Debian package) for the sandbox"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null
+    "${as_root[@]}" apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq bubblewrap util-linux >/dev/null
   else
     echo "setup.sh: bubblewrap is needed for the sandbox and could not be installed here;" \
          "install it (Debian/Ubuntu: sudo apt-get install bubblewrap) and re-run" >&2
