@@ -258,6 +258,9 @@ class HearModel:
         tensor = torch.from_numpy(audio) if isinstance(audio, np.ndarray) else audio
         if tensor.dtype != torch.float32 or tensor.ndim != 2:
             raise ValueError(f"audio must be float32 (n_sounds, n_samples), not {tensor.shape}")
+        if self.device.type == "cuda" and tensor.device.type == "cpu":
+            # Page-locked, so that the copy to the GPU is a direct DMA transfer.
+            return tensor.pin_memory().to(self.device, non_blocking=True)
         return tensor.to(self.device)
 
     def scene_embeddings(self, audio: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -14,7 +14,8 @@ embeddings.done.json               completion marker, written last (see below)
 ``<file>`` keeps its ``.wav``. Clips are read from ``T/<sr>/<split>/`` as float32 and passed
 whole, in split-file order, as the official runner does: batches of consecutive clips of the
 kit's estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
-`max_batch_size`) for fixed-length tasks, one clip at a time for variable-length ones. A
+`max_batch_size`) for fixed-length tasks; a variable-length task's clips are grouped by exact
+length, each group batched at the estimate for its length (the kit runs them one by one). A
 thread decodes the next batches while the model computes; a batch the device has no memory
 for is halved (and halved again) instead of failing.
 
@@ -163,6 +164,50 @@ def iter_batches(
                     audio=np.stack(clips[run_start:index]),
                 )
                 run_start = index
+
+
+def length_buckets(
+    task: Task,
+    sample_rate: int,
+    split: str,
+    items: Sequence[SplitItem],
+    max_batch_size: int,
+) -> Iterator[tuple[SplitItem, ...]]:
+    """A variable-length task's clips grouped by exact length (read from the WAV headers),
+    shortest first, each group cut into batches of the kit's estimated size for that length:
+    whole clips, never two lengths in one batch, and far fewer model calls than one clip at a
+    time (which is what the kit does; a clip's embedding does not depend on its batch)."""
+    by_length: dict[int, list[SplitItem]] = {}
+    for item in items:
+        path = task.wav_path(sample_rate, split, item.file)
+        try:
+            frames = sf.info(str(path)).frames
+        except (RuntimeError, OSError) as exc:
+            raise TaskError(
+                task.name, f"{sample_rate}/{split}/{item.file}", "wav-unreadable", str(exc)
+            ) from exc
+        by_length.setdefault(frames, []).append(item)
+    for frames in sorted(by_length):
+        group = by_length[frames]
+        size = estimated_batch_size(max(frames, 1) / sample_rate, sample_rate, max_batch_size)
+        for begin in range(0, len(group), size):
+            yield tuple(group[begin : begin + size])
+
+
+def _batches(
+    task: Task,
+    sample_rate: int,
+    split: str,
+    batch_size: int,
+    items: Sequence[SplitItem],
+    max_batch_size: int,
+) -> Iterator[Batch]:
+    if task.metadata.sample_duration is not None:
+        yield from iter_batches(task, sample_rate, split, batch_size, items)
+        return
+    for group in length_buckets(task, sample_rate, split, items, max_batch_size):
+        clips = [_read_clip(task, sample_rate, split, item) for item in group]
+        yield Batch(split=split, items=group, audio=np.stack(clips))
 
 
 def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
@@ -411,7 +456,9 @@ def embed_task(
     splits = {}
     for split in task.metadata.splits:
         _copy_file(task.path / f"{split}.json", out_task / f"{split}.json")
-        splits[split] = _embed_split(model, task, out_task, split, batch_size, progress)
+        splits[split] = _embed_split(
+            model, task, out_task, split, batch_size, progress, max_batch_size
+        )
     summary = {
         "format": MARKER_FORMAT,
         "task": task.name,
@@ -434,7 +481,13 @@ def embed_task(
 
 
 def _embed_split(
-    model: api.HearModel, task: Task, out_task: Path, split: str, batch_size: int, show: bool
+    model: api.HearModel,
+    task: Task,
+    out_task: Path,
+    split: str,
+    batch_size: int,
+    show: bool,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
 ) -> dict[str, Any]:
     out_split = out_task / split
     out_split.mkdir(parents=True, exist_ok=True)
@@ -448,7 +501,7 @@ def _embed_split(
     frames = sum(_frames_written(out_split, item) for item in kept)
     started = time.monotonic()
     try:
-        batches = iter_batches(task, model.sample_rate, split, batch_size, todo)
+        batches = _batches(task, model.sample_rate, split, batch_size, todo, max_batch_size)
         for batch in prefetched(batches, PREFETCH_BATCHES):
             embeddings, timestamps = _embed_batch(model, task, batch)
             frames += _write_outputs(task, out_split, batch, embeddings, timestamps)

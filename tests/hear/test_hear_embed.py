@@ -402,3 +402,35 @@ def test_a_batch_that_runs_out_of_memory_is_halved_not_failed(
     for path in expected:
         twin = tmp_path / "oom" / path.relative_to(tmp_path / "fits")
         assert np.array_equal(np.load(twin), np.load(path)), path
+
+
+def test_variable_length_clips_are_batched_by_exact_length(synth_tasks: Path, tmp_path: Path):
+    task = read_task(synth_tasks / VARLEN)
+    items = task.splits["train"]
+    groups = list(embed.length_buckets(task, 16000, "train", items, 256))
+    assert sorted(item.file for group in groups for item in group) == sorted(i.file for i in items)
+    lengths = [
+        {sf.info(str(task.wav_path(16000, "train", i.file))).frames for i in g} for g in groups
+    ]
+    assert all(len(one) == 1 for one in lengths)  # never two lengths in one batch
+    assert len(groups) < len(items)  # fewer model calls than one clip at a time
+    assert [min(one) for one in lengths] == sorted(min(one) for one in lengths)
+
+    calls: list[int] = []
+    model = api.load("hear_fake_base", device="cpu")
+    original = model.scene_embeddings
+
+    def counted(audio):
+        calls.append(len(audio))
+        return original(audio)
+
+    model.scene_embeddings = counted  # type: ignore[method-assign]
+    embed.embed_task(model, synth_tasks / VARLEN, tmp_path / "bucketed", progress=False)
+    one_by_one = api.load("hear_fake_base", device="cpu")
+    for split in task.metadata.splits:  # the kit's way: each clip alone
+        for item in task.splits[split]:
+            audio = sf.read(str(task.wav_path(16000, split, item.file)), dtype="float32")[0]
+            alone = one_by_one.scene_embeddings(audio[None, :])[0]
+            stored = np.load(tmp_path / "bucketed" / VARLEN / split / f"{item.file}.embedding.npy")
+            assert np.array_equal(stored, alone), item.file
+    assert len(calls) < sum(len(task.splits[s]) for s in task.metadata.splits)
