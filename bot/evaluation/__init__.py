@@ -1,8 +1,10 @@
 """Trusted re-run of the official HEAR downstream evaluation (heareval 2021.1.3 predictions).
 
 Public API:
-    evaluate_task(task_dir, *, device="auto", grid_points=8, log=None, max_epochs=None) -> dict
-        runs the protocol on one embedding task directory, writes
+    evaluate_task(task_dir, *, device="auto", grid_points=8, log=None, max_epochs=None,
+                  mode="exact") -> dict
+        runs the protocol on one embedding task directory (mode "batched": configurations
+        trained together, see batched.py), writes
         <task_dir>/test.predicted-scores.json (the kit's form) and <task_dir>/hearbot-evaluate.log
     register_evaluate_command(subparsers)  adds `hearbot evaluate TASK_DIR [TASK_DIR ...]`
     load_scores(path) -> dict              reads a scores file (NaN/Infinity become floats)
@@ -15,7 +17,8 @@ time_in_min and the address inside hparams' function names). What that rests on,
 module: embeddings (row order), model (layer creation and init order, the torchinfo draw),
 train (Lightning's loop, DataLoader seed draws, checkpoint and early-stopping rules), events
 and metrics (post-processing, sed_eval and sklearn semantics), scores (float32 pass-through,
-pandas aggregation, the JSON form), protocol (grid, splits, selection).
+pandas aggregation, the JSON form), protocol (grid, splits, selection). That is mode
+"exact"; mode "batched" (batched.py) keeps the protocol but not the kit's random draws.
 """
 
 from typing import Any

@@ -107,17 +107,27 @@ def frames_by_file(
 
     As the kit keys a dict on float(timestamp), a repeated timestamp keeps its last row.
     """
-    order = np.argsort(row_file, kind="stable")
-    groups = np.split(order, np.flatnonzero(np.diff(row_file[order])) + 1) if order.size else []
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for rows in sorted(groups, key=lambda g: int(g[0])):
-        by_time = {float(row_time[r]): int(r) for r in rows}
-        keys = sorted(by_time)
-        out[files[int(row_file[rows[0]])]] = (
-            np.array(keys, dtype=np.float64),
-            predictions[[by_time[k] for k in keys]],
-        )
-    return out
+    order = frame_order(row_file, row_time)
+    return {files[f]: (row_time[rows].astype(np.float64), predictions[rows]) for f, rows in order}
+
+
+def frame_order(row_file: np.ndarray, row_time: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(file index, its row indices sorted by time) for every file, files in order of their
+    first row; of rows with equal (file, time) only the last is kept."""
+    n = len(row_file)
+    if n == 0:
+        return []
+    order = np.lexsort((np.arange(n), row_time, row_file))
+    f, t = row_file[order], row_time[order]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = (f[1:] != f[:-1]) | (t[1:] != t[:-1])
+    order = order[last]
+    bounds = np.flatnonzero(np.diff(row_file[order])) + 1
+    groups = np.split(order, bounds)
+    first_row = np.full(int(row_file.max()) + 1, n)
+    np.minimum.at(first_row, row_file, np.arange(n))
+    groups.sort(key=lambda g: int(first_row[row_file[g[0]]]))
+    return [(int(row_file[g[0]]), g) for g in groups]
 
 
 def events_for_files(
@@ -125,9 +135,55 @@ def events_for_files(
     labels: Sequence[str],
     postprocessing: Postprocessing,
 ) -> EventsByFile:
-    """`frames_to_events` for every file with the given post-processing parameters."""
+    """`frames_to_events` for every file with the given post-processing parameters, computed
+    for all files of one frame count and filter width at once (same events, same order)."""
     params = dict(postprocessing)
-    return {name: frames_to_events(t, p, labels, **params) for name, (t, p) in frames.items()}
+    threshold = float(params.get("threshold", 0.5))
+    median_ms = params.get("median_filter_ms", 150)
+    min_duration = params.get("min_duration", 60.0)
+    names = list(frames)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, name in enumerate(names):
+        times = frames[name][0]
+        width = median_filter_width(times, median_ms) if median_ms and len(times) else 0
+        groups.setdefault((len(times), width), []).append(i)
+    out: EventsByFile = {}
+    for (_, width), members in groups.items():
+        probs = np.stack([frames[names[i]][1] for i in members])
+        if width:
+            probs = median_filter(probs, size=(1, width, 1))
+        found = events_from_activity(
+            [frames[names[i]][0] for i in members], probs > threshold, labels, min_duration
+        )
+        for i, events in zip(members, found, strict=True):
+            out[names[i]] = events
+    return {name: out[name] for name in names}
+
+
+def events_from_activity(
+    times: Sequence[np.ndarray], active: np.ndarray, labels: Sequence[str], min_duration: float
+) -> list[list[Event]]:
+    """Events of each file from its activity (F, T, L): each run of active frames of a class is
+    an event [time of first frame, time of last frame], kept when end - start >= min_duration;
+    per file sorted by start, ties in class order (as `frames_to_events`)."""
+    by_class = np.moveaxis(active, 2, 1)  # (F, L, T): runs along the last axis
+    padded = np.zeros((*by_class.shape[:2], by_class.shape[2] + 2), dtype=np.int8)
+    padded[:, :, 1:-1] = by_class
+    edges = np.diff(padded, axis=2)
+    f_on, k_on, first = np.nonzero(edges == 1)
+    _, _, after = np.nonzero(edges == -1)
+    last = after - 1
+    out: list[list[Event]] = [[] for _ in range(len(times))]
+    if not len(first):
+        return out
+    start = np.array([times[f][i] for f, i in zip(f_on.tolist(), first.tolist(), strict=True)])
+    end = np.array([times[f][i] for f, i in zip(f_on.tolist(), last.tolist(), strict=True)])
+    keep = np.flatnonzero(end - start >= min_duration)
+    keep = keep[np.lexsort((k_on[keep], first[keep], f_on[keep]))]
+    for j in keep.tolist():
+        f = int(f_on[j])
+        out[f].append({"label": labels[k_on[j]], "start": start[j], "end": end[j]})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,11 +219,29 @@ def _hits(
 
 
 def matched_count(hit: np.ndarray) -> int:
-    """Size of a maximum bipartite matching (sed_eval's 'optimal' event matching)."""
+    """Size of a maximum bipartite matching (sed_eval's 'optimal' event matching) of the hit
+    matrix (ref x est). When no row and no column has two hits it is the number of hits;
+    otherwise Kuhn's augmenting paths (the maximum size is unique, whatever the algorithm)."""
     if hit.size == 0 or not hit.any():
         return 0
-    matching = maximum_bipartite_matching(csr_matrix(hit.astype(np.int8)), perm_type="column")
-    return int((matching >= 0).sum())
+    if hit.sum(axis=0).max() <= 1 or hit.sum(axis=1).max() <= 1:
+        return int(min(hit.any(axis=1).sum(), hit.any(axis=0).sum()))
+    if hit.shape[0] * hit.shape[1] > 4096:
+        matching = maximum_bipartite_matching(csr_matrix(hit.astype(np.int8)), perm_type="column")
+        return int((matching >= 0).sum())
+    adjacency = [np.flatnonzero(row).tolist() for row in hit]
+    owner: dict[int, int] = {}
+
+    def augment(r: int, seen: set[int]) -> bool:
+        for c in adjacency[r]:
+            if c not in seen:
+                seen.add(c)
+                if c not in owner or augment(owner[c], seen):
+                    owner[c] = r
+                    return True
+        return False
+
+    return sum(augment(r, set()) for r in range(len(adjacency)))
 
 
 def _precision_recall_f(ntp: float, nsys: float, nref: float) -> tuple[float, float, float]:

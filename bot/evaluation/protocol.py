@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from bot.evaluation import events as ev
+from bot.evaluation.batched import group_by_shape, train_batch
 from bot.evaluation.embeddings import Rows, TaskData, concat_rows, load_task
 from bot.evaluation.errors import EvaluationUsageError, MetadataError, ProtocolError
 from bot.evaluation.metrics import METRICS
@@ -243,6 +244,35 @@ def _describe(result: TrainedModel) -> str:
     return f"validation_score={result.best.score} epoch={result.best.epoch} conf={conf}"
 
 
+MODES = ("exact", "batched")
+
+
+def _train_candidates(
+    spec: TaskSpec,
+    confs: Sequence[dict[str, Any]],
+    train: Rows,
+    valid: Rows,
+    dim: int,
+    mode: str,
+    log: Log,
+) -> list[TrainedModel]:
+    """The grid points trained on the first split, in grid order: one after another (exact),
+    or together, one batch per layer shape (batched)."""
+    candidates: list[TrainedModel | None] = [None] * len(confs)
+    groups = [[i] for i in range(len(confs))] if mode == "exact" else group_by_shape(confs)
+    for group in groups:
+        if mode == "exact":
+            trained = [train_grid_point(spec, confs[group[0]], train, valid, dim)]
+        else:
+            trained = train_batch(
+                spec, [confs[i] for i in group], [[train]] * len(group), [valid] * len(group), dim
+            )
+        for i, result in zip(group, trained, strict=True):
+            candidates[i] = result
+            log(f"grid point {i + 1}/{len(confs)}: {_describe(result)}")
+    return [c for c in candidates if c is not None]
+
+
 def run_protocol(
     data: TaskData,
     *,
@@ -251,8 +281,15 @@ def run_protocol(
     max_epochs: int | None,
     embedding_path: str,
     log: Log,
+    mode: str = "exact",
 ) -> dict[str, Any]:
-    """Model selection on the first split, retraining on the others, tests; the scores object."""
+    """Model selection on the first split, retraining on the others, tests; the scores object.
+
+    mode "exact": the kit's sequence of random draws, one grid point after another. mode
+    "batched": grid points of one layer shape trained together, then the winner retrained on
+    all other splits together (batched.py); same protocol, other random draws."""
+    if mode not in MODES:
+        raise EvaluationUsageError(f"mode must be exact or batched, not {mode!r}")
     spec = task_spec(data, device)
     confs = sampled_grid(task_grid(data, max_epochs), grid_points)
     splits = data_splits(data.metadata.split_mode, data.metadata.splits)
@@ -260,17 +297,29 @@ def run_protocol(
     with deterministic_torch(device):
         first = splits[0]
         train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
-        candidates = []
-        for i, conf in enumerate(confs, start=1):
-            candidates.append(train_grid_point(spec, conf, train, valid, data.dim))
-            log(f"grid point {i}/{len(confs)}: {_describe(candidates[-1])}")
+        candidates = _train_candidates(spec, confs, train, valid, data.dim, mode, log)
         best = sort_grid_points(candidates)[0]
         log(f"selected: {_describe(best)}")
         trained.append(best)
-        for i, split in enumerate(splits[1:], start=2):
-            train, valid = _rows(data, split["train"]), _rows(data, split["valid"])
-            trained.append(train_grid_point(spec, best.conf, train, valid, data.dim))
-            log(f"split {i}/{len(splits)} (test {split['test']}): {_describe(trained[-1])}")
+        rest = splits[1:]
+        if mode == "exact":
+            retrained = []
+            for split in rest:
+                train, valid = _rows(data, split["train"]), _rows(data, split["valid"])
+                retrained.append(train_grid_point(spec, best.conf, train, valid, data.dim))
+        elif rest:
+            retrained = train_batch(
+                spec,
+                [best.conf] * len(rest),
+                [[data.splits[n] for n in split["train"]] for split in rest],
+                [_rows(data, split["valid"]) for split in rest],
+                data.dim,
+            )
+        else:
+            retrained = []
+        for i, (split, model) in enumerate(zip(rest, retrained, strict=True), start=2):
+            trained.append(model)
+            log(f"split {i}/{len(splits)} (test {split['test']}): {_describe(model)}")
         results: dict[str, dict[str, Any]] = {}
         for split, model in zip(splits, trained, strict=True):
             name = "|".join(split["test"])
@@ -315,6 +364,7 @@ def evaluate_task(
     max_epochs: int | None = None,
     metadata_dir: Path | None = None,
     out_dir: Path | None = None,
+    mode: str = "exact",
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
 
@@ -325,6 +375,10 @@ def evaluate_task(
     input.
     `max_epochs` is NOT part of the protocol (500, or the task's own value): set it only for
     tests and demonstrations.
+
+    `mode` "exact" (default) reproduces the kit's numbers bit for bit on CPU; "batched" trains
+    the grid points of one layer shape together and the retrained splits together (much
+    faster, other random draws, so the numbers differ from the kit's; see batched.py).
 
     When the embeddings were written by untrusted code (bot/verify.py), `metadata_dir` is the
     original HEAR task, whose task_metadata.json, labelvocabulary.csv and split JSONs are read
@@ -339,6 +393,8 @@ def evaluate_task(
         raise EvaluationUsageError("grid_points must be at least 1")
     if max_epochs is not None and max_epochs < 1:
         raise EvaluationUsageError("max_epochs must be at least 1")
+    if mode not in MODES:
+        raise EvaluationUsageError(f"mode must be exact or batched, not {mode!r}")
     # A scores file left from before (the official runner writes one here too) must never
     # pass for the result of this run, even if this run fails.
     (out_dir / SCORES_FILE).unlink(missing_ok=True)
@@ -349,7 +405,7 @@ def evaluate_task(
             f"task {data.name}: {data.metadata.embedding_type}/{data.metadata.prediction_type}, "
             f"{data.metadata.split_mode}, dim {data.dim}, {len(data.labels)} labels; "
             f"device {torch_device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"grid_points {grid_points}"
+            f"grid_points {grid_points}, mode {mode}"
             + (f", max_epochs {max_epochs} (NOT the protocol's)" if max_epochs else "")
         )
         scores = run_protocol(
@@ -359,6 +415,7 @@ def evaluate_task(
             max_epochs=max_epochs,
             embedding_path=str(task_dir),
             log=task_log,
+            mode=mode,
         )
         path = write_scores(out_dir, scores)
         task_log(f"wrote {path}")

@@ -84,7 +84,9 @@ class TrainedModel:
 
 
 @dataclass
-class _Monitor:
+class Monitor:
+    """One validation's monitored value (as logged) and the post-processing it chose."""
+
     value: float
     postprocessing: ev.Postprocessing | None
 
@@ -131,15 +133,30 @@ def event_frames(rows: Rows, probs: torch.Tensor) -> dict[str, tuple[np.ndarray,
 
 def _monitor(
     spec: TaskSpec, model: Classifier, x: torch.Tensor, y: torch.Tensor, rows: Rows, batch: int
-) -> _Monitor:
+) -> Monitor:
     logits, probs = predict(model, x, batch)
+    return validation_monitor(spec, model, logits, probs, y, rows)
+
+
+def validation_monitor(
+    spec: TaskSpec,
+    model: Classifier,
+    logits: torch.Tensor,
+    probs: torch.Tensor,
+    y: torch.Tensor,
+    rows: Rows,
+) -> Monitor:
+    """The monitored value of one validation from the whole split's eval-mode outputs: the
+    logged loss (no scoring for early stopping; event tasks then keep the first
+    post-processing), the logged primary metric (scene), or the best post-processing's logged
+    primary event score and that post-processing (`best_postprocessing`)."""
     if not spec.use_scoring:
         default = spec.postprocessing[0] if spec.event else None
-        return _Monitor(logged(model.loss(logits, y)), default)
+        return Monitor(logged(model.loss(logits, y)), default)
     if not spec.event:
-        return _Monitor(logged(spec.metrics[0].fn(probs.cpu().numpy(), y.cpu().numpy())), None)
+        return Monitor(logged(spec.metrics[0].fn(probs.cpu().numpy(), y.cpu().numpy())), None)
     pp, value = best_postprocessing(spec, event_frames(rows, probs), rows.reference_events)
-    return _Monitor(logged(value), pp)
+    return Monitor(logged(value), pp)
 
 
 def improves(current: float, best: float, mode: Mode) -> bool:
@@ -167,7 +184,7 @@ class EarlyStopping:
         return self.wait >= self.patience
 
 
-def _stored(current: float, mode: Mode) -> float:
+def stored_score(current: float, mode: Mode) -> float:
     """ModelCheckpoint stores a NaN as +inf (min) or -inf (max)."""
     if math.isnan(current):
         return math.inf if mode == "min" else -math.inf
@@ -207,13 +224,9 @@ def check_trainable(spec: TaskSpec, conf: Mapping[str, Any], n_train: int) -> No
         raise ProtocolError(spec.task, "", "no-validation", "max_epochs ends before a validation")
 
 
-def train_grid_point(
-    spec: TaskSpec, conf: Mapping[str, Any], train: Rows, valid: Rows, n_features: int
-) -> TrainedModel:
-    """Train one configuration on `train`, validating on `valid`; the best state is kept."""
-    started = time.time()
-    check_trainable(spec, conf, len(train.x))
-    model = build_classifier(
+def classifier_for(spec: TaskSpec, conf: Mapping[str, Any], n_features: int) -> torch.nn.Module:
+    """The kit's classifier for one grid configuration (weights drawn from torch's RNG now)."""
+    return build_classifier(
         n_features,
         len(spec.labels),
         multilabel=spec.multilabel,
@@ -221,7 +234,16 @@ def train_grid_point(
         hidden_dim=conf["hidden_dim"],
         dropout=conf["dropout"],
         initialization=conf["initialization"],
-    ).to(spec.device)
+    )
+
+
+def train_grid_point(
+    spec: TaskSpec, conf: Mapping[str, Any], train: Rows, valid: Rows, n_features: int
+) -> TrainedModel:
+    """Train one configuration on `train`, validating on `valid`; the best state is kept."""
+    started = time.time()
+    check_trainable(spec, conf, len(train.x))
+    model = classifier_for(spec, conf, n_features).to(spec.device)
     optimizer = conf["optim"](model.parameters(), lr=conf["lr"])
     x, y = _tensors(train, spec.device)
     vx, vy = _tensors(valid, spec.device)
@@ -237,7 +259,9 @@ def train_grid_point(
         monitor = _monitor(spec, model, vx, vy, valid, batch)
         if best is None or improves(monitor.value, best.score, mode):
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best = Checkpoint(state, epoch, _stored(monitor.value, mode), monitor.postprocessing)
+            best = Checkpoint(
+                state, epoch, stored_score(monitor.value, mode), monitor.postprocessing
+            )
         if stopper.should_stop(monitor.value):
             break
     assert best is not None

@@ -217,3 +217,65 @@ def test_frames_by_file_sorts_time_and_keeps_last_duplicate() -> None:
     assert times.tolist() == [10.0, 20.0, 30.0] and rows[:, 0].tolist() == [2.0, 4.0, 0.0]
     times, rows = out["zero.wav"]
     assert times.tolist() == [0.0, 5.0] and rows[:, 0].tolist() == [10.0, 8.0]
+
+
+# --- vectorised paths against their plain definitions -----------------------------------------
+
+
+def _frames_by_file_reference(preds: np.ndarray, row_file: np.ndarray, row_time: np.ndarray):
+    """The kit's way: a dict per file keyed on float(time), files in order of first row."""
+    out: dict[int, dict[float, int]] = {}
+    for r in range(len(row_file)):
+        out.setdefault(int(row_file[r]), {})[float(row_time[r])] = r
+    return {
+        f: (np.array(sorted(d), dtype=np.float64), preds[[d[t] for t in sorted(d)]])
+        for f, d in out.items()
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_frames_by_file_equals_the_dict_definition(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    row_file = rng.integers(0, 5, size=n)
+    row_time = rng.integers(0, 12, size=n).astype(np.float64) * 20.0  # many duplicates
+    preds = rng.random((n, 2)).astype(np.float32)
+    names = [f"f{i}" for i in range(5)]
+    got = ev.frames_by_file(preds, row_file, row_time, names)
+    want = _frames_by_file_reference(preds, row_file, row_time)
+    assert list(got) == [names[f] for f in want]
+    for f, (times, rows) in want.items():
+        assert np.array_equal(got[names[f]][0], times) and np.array_equal(got[names[f]][1], rows)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_events_for_files_equals_frames_to_events_file_by_file(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    frames = {}
+    for i in range(int(rng.integers(1, 7))):
+        length = int(rng.choice([2, 30, 30, 45]))  # files of equal and of other lengths
+        hop = float(rng.choice([20.0, 46.5, 50.0]))
+        smooth = np.cumsum(rng.normal(size=(length, 3)), axis=0) / 3 + 0.5
+        frames[f"f{i}.wav"] = (np.arange(length) * hop + 7.0, smooth.astype(np.float32))
+    for pp in [
+        (("median_filter_ms", 250), ("min_duration", 125)),
+        (("median_filter_ms", 0), ("min_duration", 0)),
+        (("median_filter_ms", 150), ("min_duration", 60.0), ("threshold", 0.3)),
+    ]:
+        got = ev.events_for_files(frames, LABELS, pp)
+        want = {n: ev.frames_to_events(t, p, LABELS, **dict(pp)) for n, (t, p) in frames.items()}
+        assert list(got) == list(want) and got == want
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matched_count_equals_scipy_maximum_matching(seed: int) -> None:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+    if seed % 10 == 9:
+        shape = (70, 80)  # over the dense-path size
+    hit = rng.random(shape) < [0.1, 0.3, 0.6][seed % 3]
+    expected = int((maximum_bipartite_matching(csr_matrix(hit.astype(np.int8))) >= 0).sum())
+    assert ev.matched_count(hit) == (expected if hit.any() else 0)
