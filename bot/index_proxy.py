@@ -10,7 +10,6 @@ Host names are resolved here, outside the sandbox; the sandbox itself cannot res
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import socket
 import socketserver
@@ -23,6 +22,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from bot.sandbox import PROXY_SOCKET
+from bot.sandbox_relay import pipe
 
 RELAY_PORT = 3128
 SANDBOX_SOCKET = PROXY_SOCKET
@@ -52,9 +52,6 @@ class IndexAccess:
             "https_proxy": proxy,
             "http_proxy": proxy,
         }
-
-    def describe(self) -> str:
-        return "package index only, through the bot's proxy: " + ", ".join(self.allowed)
 
 
 def allowed_hosts(index_url: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -141,7 +138,7 @@ class IndexProxy:
                 path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
                 version = request_line.rsplit(" ", 1)[-1]
                 upstream.sendall(f"{method} {path} {version}\r\n".encode() + rest)
-            _pipe(client, upstream)
+            pipe(client, upstream)
 
 
 def _read_head(client: socket.socket) -> tuple[str, bytes] | None:
@@ -160,23 +157,3 @@ def _request_target(line: str) -> tuple[str, str]:
     if len(parts) != 3:
         return "", ""
     return parts[0].upper(), parts[1]
-
-
-def _pipe(a: socket.socket, b: socket.socket) -> None:
-    """Copy both ways until either side closes."""
-
-    def copy(source: socket.socket, target: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                target.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    other = threading.Thread(target=copy, args=(b, a), daemon=True)
-    other.start()
-    copy(a, b)
-    other.join(timeout=CONNECT_TIMEOUT_S)

@@ -13,6 +13,7 @@ runner's own torch version (the CUDA build on a GPU runner; never a surprise mul
 from __future__ import annotations
 
 import email.parser
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -158,7 +159,7 @@ def runner_layer(root: Path, log: Log) -> Path:
     with nothing to download and nothing else importable; a submission that pins another
     version gets its own copy in its virtualenv, which comes first on sys.path.
     """
-    distributions = _closure(RUNNER_REQUIREMENTS)
+    distributions = _runner_distributions()
     material = sorted(
         (name, d.version, str(d.locate_file(""))) for name, d in distributions.items()
     )
@@ -224,11 +225,17 @@ def _site_packages(venv: Path) -> Path:
     return venv / "lib" / version / "site-packages"
 
 
-def runner_site_directories() -> list[Path]:
-    """Where the runner layer's symlinks point (shown read-only inside the sandbox)."""
-    return sorted(
-        {Path(d.locate_file("")).resolve() for d in _closure(RUNNER_REQUIREMENTS).values()}
-    )
+@functools.cache
+def _runner_distributions() -> dict[str, importlib.metadata.Distribution]:
+    """The runner's own torch, numpy, soundfile and what they need (fixed for a process)."""
+    return _closure(RUNNER_REQUIREMENTS)
+
+
+def layer_mounts(layer: Path) -> list[Mount]:
+    """The runner layer and the site-packages its symlinks point into, read-only at their
+    own paths (what a submission's virtualenv needs besides itself, to install and to run)."""
+    sites = {Path(d.locate_file("")).resolve() for d in _runner_distributions().values()}
+    return [Mount(layer, str(layer)), *(Mount(path, str(path)) for path in sorted(sites))]
 
 
 def install(
@@ -269,8 +276,7 @@ def install(
     steps = _pip_steps(plan, requirements)
     links = [argument for path in find_links or [] for argument in ("--find-links", str(path))]
     index = network.pip_arguments() if network else ["--no-index"]
-    mounts = [Mount(layer, str(layer))]
-    mounts += [Mount(path, str(path)) for path in runner_site_directories()]
+    mounts = layer_mounts(layer)
     mounts += [Mount(Path(path).resolve(), str(Path(path).resolve())) for path in find_links or []]
     certificates = trusted_certificates(os.environ) if network else None
     if certificates is not None:

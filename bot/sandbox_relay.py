@@ -15,8 +15,12 @@ import subprocess
 import sys
 import threading
 
+JOIN_TIMEOUT_S = 30.0
 
-def _pipe(a: socket.socket, b: socket.socket) -> None:
+
+def pipe(a: socket.socket, b: socket.socket) -> None:
+    """Copy both ways until either side closes (bot/index_proxy.py uses it too)."""
+
     def copy(source: socket.socket, target: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
@@ -28,20 +32,25 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
-    threading.Thread(target=copy, args=(b, a), daemon=True).start()
+    other = threading.Thread(target=copy, args=(b, a), daemon=True)
+    other.start()
     copy(a, b)
+    other.join(timeout=JOIN_TIMEOUT_S)
+
+
+def _relay(client: socket.socket, path: str) -> None:
+    with client, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as upstream:
+        try:
+            upstream.connect(path)
+        except OSError:
+            return
+        pipe(client, upstream)
 
 
 def _serve(listener: socket.socket, path: str) -> None:
     while True:
         client, _ = listener.accept()
-        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            upstream.connect(path)
-        except OSError:
-            client.close()
-            continue
-        threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=_relay, args=(client, path), daemon=True).start()
 
 
 def main(argv: list[str]) -> int:

@@ -37,8 +37,8 @@ from bot.install import (
     describe_pin,
     fetch_weights,
     install,
+    layer_mounts,
     plan_install,
-    runner_site_directories,
 )
 from bot.sandbox import Mount, Sandbox, SandboxError, output_problems, python_prefixes
 from bot.sandbox import run as sandbox_run
@@ -359,11 +359,7 @@ def _prepare(
         if not installed.reused:
             log.peak("install", installed.peak_bytes)
         python, environment = installed.python, f"{plan.key()}:{installed.venv.name}"
-        mounts += [
-            Mount(installed.venv, str(installed.venv)),
-            Mount(installed.layer, str(installed.layer)),
-        ]
-        mounts += [Mount(path, str(path)) for path in runner_site_directories()]
+        mounts += [Mount(installed.venv, str(installed.venv)), *layer_mounts(installed.layer)]
     else:
         log("install: --no-install: using the current environment (and its PYTHONPATH)")
         python, environment = Path(sys.executable), "current-environment"
@@ -526,38 +522,17 @@ def _embed_and_evaluate(
     embed_seconds = evaluate_seconds = 0.0
     for task_dir in task_dirs:
         start = time.monotonic()
-        stage = f"embed {task_dir}"
-        arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
-        arguments += ["--out", SANDBOX_OUT, "--no-progress"]
-        task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
-        record = trusted / task_dir / EMBEDDINGS_RECORD
-        if _verified_embeddings(record, embeddings / task_dir):
-            log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
-            failure, problems = None, []
-        else:
-            try:
-                failure = _worker(model, arguments, embeddings, options, log, stage, (task_mount,))
-            except SandboxError as exc:
-                failure = str(exc)
-            problems = output_problems(embeddings) if failure is None else []
-            if failure is None and not problems:
-                digest = tree_digest(embeddings / task_dir)
-                write_atomic(record, json.dumps({"embeddings": digest}).encode())
+        message, digest = _embed_checked(model, task_dir, embeddings, trusted, options, log)
         embed_seconds += time.monotonic() - start
-        if failure is not None or problems:
-            message = (
-                f"Embedding {task_dir} failed ({failure}); see the log tail."
-                if failure
-                else f"Embedding {task_dir} wrote files trusted code will not read: "
-                + "; ".join(problems)
-            )
-            errors[task_dir] = (message, log.tail(f"{stage}:"))
+        if message is not None:
+            errors[task_dir] = (message, log.tail(f"embed {task_dir}:"))
             verification["tasks"].append(_task_entry(task_dir, "error", message))
             continue
         start = time.monotonic()
         try:
             scores[task_dir] = _scores(
                 embeddings / task_dir,
+                digest,
                 options.tasks_dir / task_dir,
                 trusted / task_dir,
                 options,
@@ -578,8 +553,49 @@ def _embed_and_evaluate(
     return scores, errors
 
 
+def _embed_checked(
+    model: PreparedModel,
+    task_dir: str,
+    embeddings: Path,
+    trusted: Path,
+    options: VerifyOptions,
+    log: StageLog,
+) -> tuple[str | None, str]:
+    """Embed one task in the sandbox, unless an earlier run's checked embeddings of it are
+    unchanged, and check what the sandbox wrote. (what went wrong or None, the embeddings'
+    digest); the digest of checked embeddings is recorded where the sandbox cannot write."""
+    stage = f"embed {task_dir}"
+    task_embeddings = embeddings / task_dir
+    record = trusted / task_dir / EMBEDDINGS_RECORD
+    recorded = _recorded_digest(record)
+    if (
+        recorded is not None
+        and task_embeddings.is_dir()
+        and recorded == tree_digest(task_embeddings)
+    ):
+        log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
+        return None, recorded
+    arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
+    arguments += ["--out", SANDBOX_OUT, "--no-progress"]
+    task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
+    try:
+        failure = _worker(model, arguments, embeddings, options, log, stage, (task_mount,))
+    except SandboxError as exc:
+        failure = str(exc)
+    if failure is not None:
+        return f"Embedding {task_dir} failed ({failure}); see the log tail.", ""
+    problems = output_problems(embeddings)
+    if problems:
+        message = f"Embedding {task_dir} wrote files trusted code will not read: "
+        return message + "; ".join(problems), ""
+    digest = tree_digest(task_embeddings)
+    write_atomic(record, json.dumps({"embeddings": digest}).encode())
+    return None, digest
+
+
 def _scores(
     task_embeddings: Path,
+    digest: str,
     task_metadata: Path,
     out: Path,
     options: VerifyOptions,
@@ -587,12 +603,12 @@ def _scores(
 ) -> dict[str, Any]:
     """The task's scores, computed from the sandbox's embeddings and the task's own metadata,
     kept in ``out`` (never beside the embeddings) and reused when an earlier run evaluated
-    embeddings of the same content the same way."""
+    embeddings of the same ``digest`` the same way."""
     settings = {
         "max_epochs": options.max_epochs,
         "grid_points": 8,
         "hearbot": __version__,
-        "embeddings": tree_digest(task_embeddings),
+        "embeddings": digest,
     }
     settings_file = out / SCORES_SETTINGS_FILE
     existing = out / SCORES_FILE
@@ -619,14 +635,13 @@ def _scores(
     return scores
 
 
-def _verified_embeddings(record: Path, task_embeddings: Path) -> bool:
-    """An earlier run embedded this task, its output passed the checks, and nothing under it
-    changed since (the record lives where the sandbox cannot write)."""
+def _recorded_digest(record: Path) -> str | None:
+    """The digest an earlier run recorded for checked embeddings, if any."""
     try:
         recorded = json.loads(record.read_text(encoding="utf-8"))["embeddings"]
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return task_embeddings.is_dir() and recorded == tree_digest(task_embeddings)
+        return None
+    return recorded if isinstance(recorded, str) else None
 
 
 def tree_digest(root: Path) -> str:
