@@ -33,13 +33,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.nn import functional
 
-from bot.evaluation.embeddings import Rows, concat_rows
+from bot.evaluation.embeddings import Rows, concat_rows, stacked
 from bot.evaluation.model import Classifier
 from bot.evaluation.train import (
     Checkpoint,
@@ -332,18 +332,20 @@ class _Data:
         return _Data(self.x, self.y, self.classes, self.index[members], self.mask[members])
 
 
-def training_data(parts: Sequence[Sequence[Rows]], device: torch.device) -> tuple[_Data, list[int]]:
+def training_data(
+    parts: Sequence[Sequence[Rows]], device: torch.device, spill_dir: Path | None = None
+) -> tuple[_Data, list[int]]:
     """The members' training rows on the device and each member's row count. `parts[m]` lists
     the Rows of member m's training splits in order (the kit's concatenation). Identical lists
     share one tensor; otherwise every distinct Rows object is uploaded once and members index
-    into them."""
+    into them. Concatenations are memory-mapped from `spill_dir` when it is set."""
 
     def upload(rows: Rows) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.from_numpy(rows.x).to(device), torch.from_numpy(rows.y).to(device)
 
     ids = [tuple(id(r) for r in p) for p in parts]
     if len(set(ids)) == 1:
-        rows = concat_rows("", list(parts[0]))
+        rows = concat_rows("", list(parts[0]), spill_dir)
         x, y = upload(rows)
         return _Data(x, y, y.argmax(dim=1), None, None), [len(x)] * len(parts)
     offsets: dict[int, int] = {}
@@ -353,8 +355,8 @@ def training_data(parts: Sequence[Sequence[Rows]], device: torch.device) -> tupl
             if id(rows) not in offsets:
                 offsets[id(rows)] = sum(len(r.x) for r in unique)
                 unique.append(rows)
-    x = torch.from_numpy(_concat([r.x for r in unique])).to(device)
-    y = torch.from_numpy(_concat([r.y for r in unique])).to(device)
+    x = torch.from_numpy(stacked([r.x for r in unique], spill_dir)).to(device)
+    y = torch.from_numpy(stacked([r.y for r in unique], spill_dir)).to(device)
     indices = [
         torch.cat([torch.arange(len(r.x)) + offsets[id(r)] for r in member]) for member in parts
     ]
@@ -366,10 +368,6 @@ def training_data(parts: Sequence[Sequence[Rows]], device: torch.device) -> tupl
         index[m, : len(idx)] = idx
         mask[m, : len(idx)] = 1.0
     return _Data(x, y, y.argmax(dim=1), index.to(device), mask.to(device)), counts
-
-
-def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    return np.ascontiguousarray(np.concatenate(arrays))
 
 
 @dataclass
@@ -392,17 +390,19 @@ def train_batch(
     train_parts: Sequence[Sequence[Rows]],
     valids: Sequence[Rows],
     n_features: int,
+    spill_dir: Path | None = None,
 ) -> list[TrainedModel]:
     """Train every member (confs[m] on the concatenation of train_parts[m], validated on
     valids[m]) together; the members must share `shape_key`. One TrainedModel per member, in
-    order, with its best state kept in memory; time_in_min is the batch's wall time."""
+    order, with its best state kept in memory; time_in_min is the batch's wall time. The
+    training rows are memory-mapped from `spill_dir` when it is set (embeddings.RowWriter)."""
     started = time.time()
     keys = {shape_key(c) for c in confs}
     if len(keys) != 1:
         raise ValueError(f"members of one batch must share a shape, got {sorted(keys)}")
     if any(c["optim"] is not torch.optim.Adam for c in confs):
         raise ValueError("batched training implements Adam only (the kit's grid)")
-    data, counts = training_data(train_parts, spec.device)
+    data, counts = training_data(train_parts, spec.device, spill_dir)
     for conf, n_train in zip(confs, counts, strict=True):
         check_trainable(spec, conf, n_train)
     _, _, batch, every = keys.pop()

@@ -46,6 +46,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 grid_points=args.grid_points,
                 max_epochs=args.max_epochs,
                 mode=args.mode,
+                in_memory=args.in_memory,
                 log=lambda line, name=task_dir.name: print(f"{name}: {line}", file=sys.stderr),
             )
         except (EvaluationInputError, EvaluationUsageError) as exc:
@@ -99,6 +100,12 @@ def register_evaluate_command(subparsers: Any) -> argparse.ArgumentParser:
         action="store_const",
         const="exact",
         help="the same as --mode exact",
+    )
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="hold the embeddings in RAM; by default they are streamed into unnamed spill "
+        "files in TASK_DIR and memory-mapped for training (same numbers, bounded memory)",
     )
     parser.set_defaults(func=cmd_evaluate)
     return parser

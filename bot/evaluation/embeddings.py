@@ -10,6 +10,11 @@ Layout (written by the official embeddings runner, `heareval.embeddings.task_emb
 Row order reproduces `memmap_embeddings`: ONE `random.Random(0)` per task; for each split in
 `task_metadata.json` order, the split JSON's keys in order are shuffled with it. The runner's
 own memmaps and pickles (`<split>.embeddings.npy`, `<split>.target-labels.pkl`) are never read.
+
+With a spill directory (`load_task(..., spill_dir=D)`), a split's rows are streamed file by
+file into an unnamed file in D and read back memory-mapped, as are the concatenations of
+splits that training uses: memory then holds one file's embeddings at a time plus what the
+page cache keeps, and the disk space is freed as soon as the arrays are dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import random
 import re
 import stat
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +90,7 @@ class TaskData:
     labels: list[str]
     dim: int
     splits: dict[str, Rows]
+    spill_dir: Path | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,6 +412,57 @@ class _Context:
     multiclass: bool
 
 
+class RowWriter:
+    """Blocks of rows (float32 embeddings and targets) appended one after another, then read
+    back as one (N, width) array of the blocks' dtype: memory-mapped from an unnamed file in
+    `spill_dir`, or concatenated in memory when `spill_dir` is None. The mapping is
+    copy-on-write, so the array is writable (torch takes it without a copy) and the file is
+    never changed; the file's space is freed with the array."""
+
+    def __init__(self, spill_dir: Path | None) -> None:
+        self.spill_dir = spill_dir
+        self.blocks: list[np.ndarray] = []
+        self.file: Any = None
+        self.rows = 0
+        self.width: int | None = None
+        self.dtype = np.dtype(np.float32)
+
+    def append(self, block: np.ndarray) -> None:
+        """Append a 2-D block; every block must have the same width (checked by the caller)."""
+        block = np.ascontiguousarray(block)
+        self.width, self.dtype = block.shape[1], block.dtype
+        self.rows += block.shape[0]
+        if self.spill_dir is None:
+            self.blocks.append(block)
+            return
+        if self.file is None:
+            # Closed by finish(); an unnamed file left by an error vanishes with its handle.
+            self.file = tempfile.TemporaryFile(dir=self.spill_dir, prefix="hearbot-rows-")  # noqa: SIM115
+        self.file.write(block.tobytes())
+
+    def finish(self, width: int) -> np.ndarray:
+        """All rows as one (N, width) array (`width` is used when none came)."""
+        width = self.width if self.width is not None else width
+        if self.spill_dir is None:
+            if not self.blocks:
+                return np.zeros((0, width), dtype=self.dtype)
+            return np.ascontiguousarray(np.concatenate(self.blocks))
+        if self.file is None or self.rows == 0 or width == 0:
+            return np.zeros((0, width), dtype=self.dtype)
+        with self.file:
+            self.file.flush()
+            return np.memmap(self.file, dtype=self.dtype, mode="c", shape=(self.rows, width))
+
+
+def stacked(arrays: Sequence[np.ndarray], spill_dir: Path | None) -> np.ndarray:
+    """`np.concatenate(arrays)` of 2-D arrays of one dtype, memory-mapped when `spill_dir` is
+    set."""
+    writer = RowWriter(spill_dir)
+    for array in arrays:
+        writer.append(array)
+    return writer.finish(arrays[0].shape[1] if arrays else 0)
+
+
 def _check_split_dir(task: str, root: Path, split: str) -> None:
     try:
         mode = os.lstat(root / split).st_mode
@@ -422,49 +480,52 @@ def load_split_rows(
     files: list[str],
     split_json: Mapping[str, Any],
     ctx: _Context,
+    spill_dir: Path | None = None,
 ) -> Rows:
-    """All rows of one split, files in the given (official) order."""
+    """All rows of one split, files in the given (official) order, streamed file by file into
+    a `RowWriter` (memory-mapped when `spill_dir` is set)."""
     _check_split_dir(task, root, split)
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    if metadata.embedding_type == "scene":
-        for name in files:
-            emb, y = load_scene_file(task, root, split, name, split_json[name], ctx)
-            xs.append(emb[None, :])
-            ys.append(y[None, :])
-        return Rows(files=files, x=_concat(task, split, xs), y=np.concatenate(ys))
+    if not files:
+        raise MetadataError(task, f"{split}.json", "empty", "the split has no files")
+    xs, ys = RowWriter(spill_dir), RowWriter(spill_dir)
+    event = metadata.embedding_type == "event"
     row_file: list[np.ndarray] = []
     row_time: list[np.ndarray] = []
     for index, name in enumerate(files):
-        emb, y, times = load_event_file(task, root, split, name, split_json[name], ctx)
+        if event:
+            emb, y, times = load_event_file(task, root, split, name, split_json[name], ctx)
+            row_file.append(np.full(len(times), index, dtype=np.int64))
+            row_time.append(times)
+        else:
+            emb, y = load_scene_file(task, root, split, name, split_json[name], ctx)
+            emb, y = emb[None, :], y[None, :]
+        if xs.width is not None and emb.shape[1] != xs.width:
+            raise EmbeddingError(
+                task, split, "shape", f"embedding sizes differ: {sorted({xs.width, emb.shape[1]})}"
+            )
         xs.append(emb)
         ys.append(y)
-        row_file.append(np.full(len(times), index, dtype=np.int64))
-        row_time.append(times)
+    x, y_all = xs.finish(xs.width or 0), ys.finish(len(ctx.vocabulary))
+    if not event:
+        return Rows(files=files, x=x, y=y_all)
     return Rows(
         files=files,
-        x=_concat(task, split, xs),
-        y=np.concatenate(ys),
+        x=x,
+        y=y_all,
         row_file=np.concatenate(row_file),
         row_time=np.concatenate(row_time),
         reference_events={name: split_json[name] for name in files},
     )
 
 
-def _concat(task: str, split: str, xs: list[np.ndarray]) -> np.ndarray:
-    if not xs:
-        raise MetadataError(task, f"{split}.json", "empty", "the split has no files")
-    dims = {x.shape[1] for x in xs}
-    if len(dims) != 1:
-        raise EmbeddingError(task, split, "shape", f"embedding sizes differ: {sorted(dims)}")
-    return np.ascontiguousarray(np.concatenate(xs), dtype=np.float32)
-
-
-def load_task(task_dir: Path, metadata_dir: Path | None = None) -> TaskData:
+def load_task(
+    task_dir: Path, metadata_dir: Path | None = None, spill_dir: Path | None = None
+) -> TaskData:
     """Load and check a whole embedding task directory.
 
     ``metadata_dir``: where task_metadata.json, labelvocabulary.csv and the split JSONs are
     read from instead (the original task, when the embeddings come from untrusted code).
+    ``spill_dir``: where rows are spilled to unnamed files and memory-mapped (None: in RAM).
     """
     root = Path(task_dir)
     meta = Path(metadata_dir) if metadata_dir is not None else root
@@ -481,17 +542,18 @@ def load_task(task_dir: Path, metadata_dir: Path | None = None) -> TaskData:
     order = official_file_order(metadata.splits, split_jsons)
     ctx = _Context(vocabulary, metadata.prediction_type == "multiclass")
     splits = {
-        s: load_split_rows(task, root, metadata, s, order[s], split_jsons[s], ctx)
+        s: load_split_rows(task, root, metadata, s, order[s], split_jsons[s], ctx, spill_dir)
         for s in metadata.splits
     }
     dims = {rows.x.shape[1] for rows in splits.values()}
     if len(dims) != 1:
         raise EmbeddingError(task, "", "shape", f"embedding sizes differ across splits: {dims}")
-    return TaskData(task, metadata, labels, dims.pop(), splits)
+    return TaskData(task, metadata, labels, dims.pop(), splits, spill_dir)
 
 
-def concat_rows(task: str, parts: Sequence[Rows]) -> Rows:
-    """Splits concatenated in the given order (the kit's ConcatDataset of folds)."""
+def concat_rows(task: str, parts: Sequence[Rows], spill_dir: Path | None = None) -> Rows:
+    """Splits concatenated in the given order (the kit's ConcatDataset of folds); the rows
+    memory-mapped when `spill_dir` is set."""
     if len(parts) == 1:
         return parts[0]
     files: list[str] = []
@@ -508,8 +570,8 @@ def concat_rows(task: str, parts: Sequence[Rows]) -> Rows:
         files.extend(part.files)
     return Rows(
         files=files,
-        x=np.concatenate([p.x for p in parts]),
-        y=np.concatenate([p.y for p in parts]),
+        x=stacked([p.x for p in parts], spill_dir),
+        y=stacked([p.y for p in parts], spill_dir),
         row_file=np.concatenate(row_file) if event else None,
         row_time=np.concatenate([p.row_time for p in parts if p.row_time is not None])
         if event

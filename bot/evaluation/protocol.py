@@ -235,7 +235,7 @@ def deterministic_torch(device: torch.device) -> Iterator[None]:
 
 
 def _rows(data: TaskData, names: Sequence[str]) -> Rows:
-    return concat_rows(data.name, [data.splits[n] for n in names])
+    return concat_rows(data.name, [data.splits[n] for n in names], data.spill_dir)
 
 
 def _describe(result: TrainedModel) -> str:
@@ -255,6 +255,7 @@ def _train_candidates(
     dim: int,
     mode: str,
     log: Log,
+    spill_dir: Path | None,
 ) -> list[TrainedModel]:
     """The grid points trained on the first split, in grid order: one after another (exact),
     or together, one batch per layer shape (batched)."""
@@ -265,7 +266,12 @@ def _train_candidates(
             trained = [train_grid_point(spec, confs[group[0]], train, valid, dim)]
         else:
             trained = train_batch(
-                spec, [confs[i] for i in group], [[train]] * len(group), [valid] * len(group), dim
+                spec,
+                [confs[i] for i in group],
+                [[train]] * len(group),
+                [valid] * len(group),
+                dim,
+                spill_dir,
             )
         for i, result in zip(group, trained, strict=True):
             candidates[i] = result
@@ -297,7 +303,9 @@ def run_protocol(
     with deterministic_torch(device):
         first = splits[0]
         train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
-        candidates = _train_candidates(spec, confs, train, valid, data.dim, mode, log)
+        candidates = _train_candidates(
+            spec, confs, train, valid, data.dim, mode, log, data.spill_dir
+        )
         best = sort_grid_points(candidates)[0]
         log(f"selected: {_describe(best)}")
         trained.append(best)
@@ -314,6 +322,7 @@ def run_protocol(
                 [[data.splits[n] for n in split["train"]] for split in rest],
                 [_rows(data, split["valid"]) for split in rest],
                 data.dim,
+                data.spill_dir,
             )
         else:
             retrained = []
@@ -365,6 +374,7 @@ def evaluate_task(
     metadata_dir: Path | None = None,
     out_dir: Path | None = None,
     mode: str = "exact",
+    in_memory: bool = False,
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
 
@@ -379,6 +389,10 @@ def evaluate_task(
     `mode` "exact" (default) reproduces the kit's numbers bit for bit on CPU; "batched" trains
     the grid points of one layer shape together and the retrained splits together (much
     faster, other random draws, so the numbers differ from the kit's; see batched.py).
+
+    The embeddings are streamed into unnamed spill files in `out_dir` and memory-mapped for
+    training (the space is freed when the run ends); `in_memory` holds them in RAM instead.
+    Either way the numbers are the same.
 
     When the embeddings were written by untrusted code (bot/verify.py), `metadata_dir` is the
     original HEAR task, whose task_metadata.json, labelvocabulary.csv and split JSONs are read
@@ -398,14 +412,15 @@ def evaluate_task(
     # A scores file left from before (the official runner writes one here too) must never
     # pass for the result of this run, even if this run fails.
     (out_dir / SCORES_FILE).unlink(missing_ok=True)
-    data = load_task(task_dir, metadata_dir=metadata_dir)
+    data = load_task(task_dir, metadata_dir=metadata_dir, spill_dir=None if in_memory else out_dir)
     task_log = _TaskLog(out_dir / LOG_FILE, log)
     try:
         task_log(
             f"task {data.name}: {data.metadata.embedding_type}/{data.metadata.prediction_type}, "
             f"{data.metadata.split_mode}, dim {data.dim}, {len(data.labels)} labels; "
             f"device {torch_device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"grid_points {grid_points}, mode {mode}"
+            f"grid_points {grid_points}, mode {mode}, "
+            f"rows {'in memory' if in_memory else 'memory-mapped'}"
             + (f", max_epochs {max_epochs} (NOT the protocol's)" if max_epochs else "")
         )
         scores = run_protocol(

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bot.evaluation import EmbeddingError, EvaluationInputError, MetadataError
-from bot.evaluation.embeddings import load_task, official_file_order
+from bot.evaluation.embeddings import concat_rows, load_task, official_file_order
 from tests.evaluation.synth import make_event_task, make_scene_task
 
 
@@ -46,6 +46,40 @@ def test_rows_follow_the_official_order(tmp_path: Path) -> None:
         )
         assert files == expected[split]
         assert data.splits[split].x[:, 0].tolist() == [int(f[-8:-4]) for f in files]
+
+
+@pytest.mark.parametrize("make", [make_scene_task, make_event_task])
+def test_spilled_rows_are_memory_mapped_copies_that_leave_no_file(
+    tmp_path: Path, make: Callable[..., Path]
+) -> None:
+    task = make(tmp_path / "t", split_mode="new_split_kfold", splits=("f0", "f1", "f2"))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    plain, mapped = load_task(task), load_task(task, spill_dir=spill)
+    assert mapped.spill_dir == spill and plain.spill_dir is None
+    for split, rows in plain.splits.items():
+        got = mapped.splits[split]
+        assert isinstance(got.x, np.memmap) and isinstance(got.y, np.memmap)
+        assert not isinstance(rows.x, np.memmap)
+        assert got.x.dtype == np.float32 and got.x.flags.writeable
+        np.testing.assert_array_equal(got.x, rows.x)
+        np.testing.assert_array_equal(got.y, rows.y)
+        assert got.files == rows.files
+    joined = concat_rows(mapped.name, [mapped.splits["f2"], mapped.splits["f0"]], spill)
+    assert isinstance(joined.x, np.memmap)
+    np.testing.assert_array_equal(
+        joined.x, np.concatenate([plain.splits["f2"].x, plain.splits["f0"].x])
+    )
+    joined.x[0, 0] += 1.0  # copy-on-write: the spilled file and the split are unchanged
+    np.testing.assert_array_equal(mapped.splits["f2"].x, plain.splits["f2"].x)
+    assert list(spill.iterdir()) == []  # unnamed files: nothing to clean up, nothing left
+
+
+def test_spilling_keeps_the_checks(tmp_path: Path) -> None:
+    task = make_scene_task(tmp_path / "t", files_per_split=5, dim=4)
+    np.save(task / "valid" / "valid_0003.wav.embedding.npy", np.zeros(5, dtype=np.float32))
+    with pytest.raises(EmbeddingError, match="embedding sizes differ: \\[4, 5\\]"):
+        load_task(task, spill_dir=tmp_path)
 
 
 def test_event_rows_carry_file_time_and_frame_targets(tmp_path: Path) -> None:

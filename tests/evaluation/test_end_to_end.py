@@ -219,13 +219,18 @@ def _numbers(result: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("name", ["scene_ml", "events"])
-def test_two_runs_are_identical(runs: dict, tmp_path: Path, name: str) -> None:
-    path, first = runs[name]
+@pytest.mark.parametrize("name", ["scene_kfold", "events"])
+def test_two_runs_are_identical_with_rows_memory_mapped_or_in_memory(
+    runs: dict, tmp_path: Path, name: str
+) -> None:
+    path, first = runs[name]  # memory-mapped from spill files, the default
     copy = tmp_path / name
     shutil.copytree(path, copy)
-    again = evaluate_task(copy, device="cpu")
-    assert _numbers(again) == _numbers(first)
+    again = evaluate_task(copy, device="cpu", in_memory=True)
+    assert json.dumps(_numbers(again)) == json.dumps(_numbers(first))  # NaN as NaN
+    assert "rows memory-mapped" in (path / LOG_FILE).read_text()
+    assert "rows in memory" in (copy / LOG_FILE).read_text()
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in path.iterdir())
 
 
 def test_protocol_defaults_and_task_overrides(runs: dict, tmp_path: Path) -> None:
