@@ -48,6 +48,10 @@ from bot.schemas import leaderboard_facts  # noqa: E402
 TRAININGS = {"trainvaltest": 8, "presplit_kfold": 12, "new_split_kfold": 12}
 
 
+def gpu_peak(device: torch.device) -> int:
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0
+
+
 def tasks(root: Path, args: argparse.Namespace) -> dict[str, Path]:
     scene = dataclasses.replace(
         SPECS["synth_tones"],
@@ -82,6 +86,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats(model.device)
     stages: dict[str, Any] = {}
+    peaks: list[int] = []
     for kind, task_dir in generated.items():
         synchronize(model.device)
         start = time.perf_counter()
@@ -90,6 +95,8 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         )
         synchronize(model.device)
         embed_s = time.perf_counter() - start
+        # embed_task resets the peak statistics when it measures its first batch: read now.
+        peaks.append(gpu_peak(model.device))
         start = time.perf_counter()
         evaluate_task(
             root / "embeddings" / task_dir.name,
@@ -99,18 +106,21 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             **({"mode": args.mode} if args.mode else {}),
         )
         evaluate_s = time.perf_counter() - start
+        peaks.append(gpu_peak(model.device))
         hours = done["audio_seconds"] / 3600
         stages[kind] = {
             "clips": done["clips"],
             "audio_hours": round(hours, 3),
             "batch_size": done["batch_size"],
+            "largest_batch": done["batch_sizing"]["largest_batch"],
+            "bytes_per_audio_second": done["batch_sizing"]["bytes_per_audio_second"],
             "embed_s": round(embed_s, 2),
             "embed_clips_per_s": round(done["clips"] / embed_s, 1),
             "embed_realtime_factor": round(done["audio_seconds"] / embed_s, 1),
             "evaluate_s": round(evaluate_s, 2),
             "evaluate_s_per_audio_hour": round(evaluate_s / hours, 2),
         }
-    peak = torch.cuda.max_memory_allocated(model.device) if model.device.type == "cuda" else 0
+    peak = max(peaks)
     return {
         "device": str(model.device)
         + (f" ({torch.cuda.get_device_name(model.device)})" if model.device.type == "cuda" else ""),
@@ -150,7 +160,12 @@ def main() -> int:
     parser.add_argument("--event-seconds", type=float, default=120.0)
     parser.add_argument("--size", choices=("base", "small"), default="base")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=embed.DEFAULT_MAX_BATCH_SIZE,
+        help="the most clips per batch; on a GPU batches grow to the free memory up to this",
+    )
     parser.add_argument("--max-epochs", type=int, default=None, help="default: the protocol's")
     parser.add_argument("--mode", default=None, help="evaluate mode, when hearbot has several")
     parser.add_argument("--tiny", action="store_true", help="a small check of the script")

@@ -16,8 +16,12 @@ whole, in split-file order, as the official runner does: batches of consecutive 
 kit's estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
 `max_batch_size`) for fixed-length tasks; a variable-length task's clips are grouped by exact
 length, each group batched at the estimate for its length (the kit runs them one by one). A
-thread decodes the next batches while the model computes; a batch the device has no memory
-for is halved (and halved again) instead of failing.
+thread decodes the next batches while the model computes. On a GPU the first batch is
+measured (peak memory per second of audio) and later batches grow to what the device's free
+memory holds (`BatchSizer`, never above `max_batch_size`); a batch the device has no memory
+for is halved (and halved again) instead of failing, and no later batch is larger than one
+that fitted. A clip's embedding does not depend on its batch (HEAR API), so sizes change speed
+only.
 
 A frame at timestamp ``t`` carries every event label with ``start <= t < end + 0.0001`` (ms),
 the half-open interval the kit's ``IntervalTree`` query gives, compared in float64.
@@ -40,10 +44,10 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -70,6 +74,10 @@ PARTIAL_MARKER = "embeddings.partial.json"
 MARKER_FORMAT = "hearbot.embeddings/1"
 DEFAULT_MAX_BATCH_SIZE = 256
 PREFETCH_BATCHES = 2
+# Share of the device's free memory that grown batches may use (the rest absorbs the
+# allocator's fragmentation and what the measurement of one batch did not see).
+MEMORY_FRACTION = 0.8
+T = TypeVar("T")
 EVENT_END_EPSILON_MS = 0.0001
 
 if TYPE_CHECKING:
@@ -123,6 +131,111 @@ def estimated_batch_size(
     return max(1, min(max_batch_size, estimate))
 
 
+class DeviceMemory(Protocol):
+    """What batch sizing needs to know about the device's memory."""
+
+    def peak_of(self, call: Callable[[], T]) -> tuple[T, int]:
+        """`call()`'s result and the most memory (bytes) it held at once above what was held
+        before it."""
+        ...
+
+    def headroom(self) -> int:
+        """Bytes this process could still allocate on the device."""
+        ...
+
+
+class CudaMemory:
+    """`DeviceMemory` of a CUDA device, from torch's caching allocator and the driver."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def peak_of(self, call: Callable[[], T]) -> tuple[T, int]:
+        torch.cuda.synchronize(self.device)
+        before = torch.cuda.memory_allocated(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        result = call()
+        torch.cuda.synchronize(self.device)
+        return result, torch.cuda.max_memory_allocated(self.device) - before
+
+    def headroom(self) -> int:
+        free, _ = torch.cuda.mem_get_info(self.device)
+        cached = torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(self.device)
+        return int(free + cached)
+
+
+def device_memory(device: torch.device) -> DeviceMemory | None:
+    """How to measure `device`'s memory; None where batches are not sized by memory (CPU)."""
+    return CudaMemory(device) if device.type == "cuda" else None
+
+
+@dataclass
+class BatchSizer:
+    """Batch sizes of one task: the kit's estimate until a batch has been measured on the
+    device, then as many clips as `MEMORY_FRACTION` of the free memory holds at the measured
+    bytes per second of audio (never fewer than the estimate, never more than
+    `max_batch_size`); after an out-of-memory, never more than what was then tried halved.
+
+    The reader thread calls `size` while the model thread measures and halves; each update is
+    a single attribute assignment, and a stale read only forms one batch at the older size."""
+
+    max_batch_size: int
+    memory: DeviceMemory | None = None
+    fraction: float = MEMORY_FRACTION
+    bytes_per_second: float | None = None
+    headroom_bytes: int | None = None
+    ceiling: int | None = None
+    largest: int = 0
+    sizes: set[int] = field(default_factory=set)
+
+    def size(self, duration: float | None, sample_rate: int) -> int:
+        """Clips per batch for clips of `duration` seconds (None: variable length, one)."""
+        size = estimated_batch_size(duration, sample_rate, self.max_batch_size)
+        if duration and self.bytes_per_second and self.headroom_bytes is not None:
+            fits = int(self.fraction * self.headroom_bytes / (self.bytes_per_second * duration))
+            size = max(size, min(self.max_batch_size, fits))
+        if self.ceiling is not None:
+            size = min(size, self.ceiling)
+        return max(1, size)
+
+    @property
+    def measuring(self) -> bool:
+        return self.memory is not None and self.bytes_per_second is None
+
+    def measured(self, peak_bytes: int, audio_seconds: float) -> None:
+        """Record one successful batch's peak memory; a model whose memory torch does not see
+        (peak 0) keeps the estimate."""
+        assert self.memory is not None
+        if peak_bytes > 0 and audio_seconds > 0:
+            self.headroom_bytes = self.memory.headroom()
+            self.bytes_per_second = peak_bytes / audio_seconds
+        else:
+            self.memory = None
+
+    def out_of_memory(self, tried: int) -> None:
+        """A batch of `tried` clips did not fit: from now on at most half of it."""
+        half = max(1, tried // 2)
+        self.ceiling = half if self.ceiling is None else min(self.ceiling, half)
+
+    def ran(self, clips: int) -> None:
+        self.largest = max(self.largest, clips)
+        self.sizes.add(clips)
+
+    def summary(self) -> dict[str, Any]:
+        """What the task's marker records about batch sizes."""
+        return {
+            "sized_by_device_memory": self.bytes_per_second is not None,
+            "bytes_per_audio_second": None
+            if self.bytes_per_second is None
+            else round(self.bytes_per_second),
+            "headroom_bytes": self.headroom_bytes,
+            "memory_fraction": self.fraction if self.bytes_per_second is not None else None,
+            "max_batch_size": self.max_batch_size,
+            "largest_batch": self.largest,
+            "ceiling_after_out_of_memory": self.ceiling,
+        }
+
+
 def _read_clip(task: Task, sample_rate: int, split: str, item: SplitItem) -> np.ndarray:
     path = task.wav_path(sample_rate, split, item.file)
     try:
@@ -145,15 +258,18 @@ def iter_batches(
     task: Task,
     sample_rate: int,
     split: str,
-    batch_size: int,
+    batch_size: int | Callable[[], int],
     items: Sequence[SplitItem] | None = None,
 ) -> Iterator[Batch]:
-    """Consecutive clips (``items``, default the whole split) in split-file order; a batch
-    never mixes lengths (it is cut where the length changes, which the kit would not survive
-    either)."""
+    """Consecutive clips (``items``, default the whole split) in split-file order, `batch_size`
+    (or what it returns, asked before each batch) at a time; a batch never mixes lengths (it is
+    cut where the length changes, which the kit would not survive either)."""
     items = task.splits[split] if items is None else items
-    for begin in range(0, len(items), batch_size):
-        chunk = items[begin : begin + batch_size]
+    size_now = batch_size if callable(batch_size) else lambda: batch_size
+    begin = 0
+    while begin < len(items):
+        chunk = items[begin : begin + max(1, size_now())]
+        begin += len(chunk)
         clips = [_read_clip(task, sample_rate, split, item) for item in chunk]
         run_start = 0
         for index in range(1, len(chunk) + 1):
@@ -171,12 +287,14 @@ def length_buckets(
     sample_rate: int,
     split: str,
     items: Sequence[SplitItem],
-    max_batch_size: int,
+    max_batch_size: int | BatchSizer,
 ) -> Iterator[tuple[SplitItem, ...]]:
     """A variable-length task's clips grouped by exact length (read from the WAV headers),
-    shortest first, each group cut into batches of the kit's estimated size for that length:
-    whole clips, never two lengths in one batch, and far fewer model calls than one clip at a
-    time (which is what the kit does; a clip's embedding does not depend on its batch)."""
+    shortest first, each group cut into batches of the size for that length (the kit's
+    estimate, or what a `BatchSizer` says as each batch is cut): whole clips, never two lengths
+    in one batch, and far fewer model calls than one clip at a time (which is what the kit
+    does; a clip's embedding does not depend on its batch)."""
+    sizer = max_batch_size if isinstance(max_batch_size, BatchSizer) else BatchSizer(max_batch_size)
     by_length: dict[int, list[SplitItem]] = {}
     for item in items:
         path = task.wav_path(sample_rate, split, item.file)
@@ -189,23 +307,23 @@ def length_buckets(
         by_length.setdefault(frames, []).append(item)
     for frames in sorted(by_length):
         group = by_length[frames]
-        size = estimated_batch_size(max(frames, 1) / sample_rate, sample_rate, max_batch_size)
-        for begin in range(0, len(group), size):
+        begin = 0
+        while begin < len(group):
+            size = sizer.size(max(frames, 1) / sample_rate, sample_rate)
             yield tuple(group[begin : begin + size])
+            begin += size
 
 
 def _batches(
-    task: Task,
-    sample_rate: int,
-    split: str,
-    batch_size: int,
-    items: Sequence[SplitItem],
-    max_batch_size: int,
+    task: Task, sample_rate: int, split: str, items: Sequence[SplitItem], sizer: BatchSizer
 ) -> Iterator[Batch]:
-    if task.metadata.sample_duration is not None:
-        yield from iter_batches(task, sample_rate, split, batch_size, items)
+    duration = task.metadata.sample_duration
+    if duration is not None:
+        yield from iter_batches(
+            task, sample_rate, split, lambda: sizer.size(duration, sample_rate), items
+        )
         return
-    for group in length_buckets(task, sample_rate, split, items, max_batch_size):
+    for group in length_buckets(task, sample_rate, split, items, sizer):
         clips = [_read_clip(task, sample_rate, split, item) for item in group]
         yield Batch(split=split, items=group, audio=np.stack(clips))
 
@@ -248,18 +366,26 @@ def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
 
 
 def _embed_batch(
-    model: api.HearModel, task: Task, batch: Batch
+    model: api.HearModel, task: Task, batch: Batch, sizer: BatchSizer
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(embeddings, timestamps or None) for a batch; on failure, name the clip. A batch that
-    does not fit in the device's memory is halved (and halved again) instead of failing."""
+    does not fit in the device's memory is halved (and halved again) instead of failing. The
+    first batch that runs is measured when the sizer asks for it."""
     try:
-        return _call(model, task, batch.audio)
+        if sizer.measuring and sizer.memory is not None:
+            result, peak = sizer.memory.peak_of(lambda: _call(model, task, batch.audio))
+            sizer.measured(peak, batch.audio.size / model.sample_rate)
+        else:
+            result = _call(model, task, batch.audio)
     except api.ModelAPIError as exc:
         if len(batch.items) > 1 and _out_of_memory(exc):
-            return _in_halves(model, task, batch)
+            sizer.out_of_memory(len(batch.items))
+            return _in_halves(model, task, batch, sizer)
         if len(batch.items) > 1:
             _pinpoint(model, task, batch)
         raise _model_error(task, batch.describe(), exc) from exc
+    sizer.ran(len(batch.items))
+    return result
 
 
 def _out_of_memory(exc: api.ModelAPIError) -> bool:
@@ -267,7 +393,7 @@ def _out_of_memory(exc: api.ModelAPIError) -> bool:
 
 
 def _in_halves(
-    model: api.HearModel, task: Task, batch: Batch
+    model: api.HearModel, task: Task, batch: Batch, sizer: BatchSizer
 ) -> tuple[np.ndarray, np.ndarray | None]:
     if model.device.type == "cuda":
         torch.cuda.empty_cache()
@@ -276,7 +402,7 @@ def _in_halves(
         Batch(batch.split, batch.items[:middle], batch.audio[:middle]),
         Batch(batch.split, batch.items[middle:], batch.audio[middle:]),
     ]
-    results = [_embed_batch(model, task, half) for half in halves]
+    results = [_embed_batch(model, task, half, sizer) for half in halves]
     embeddings = np.concatenate([result[0] for result in results])
     if results[0][1] is None:
         return embeddings, None
@@ -435,9 +561,11 @@ def embed_task(
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
     progress: bool = True,
     identity: dict[str, Any] | None = None,
+    memory: DeviceMemory | None = None,
 ) -> dict[str, Any]:
     """Embed one task into ``out/<task dir name>``; returns the marker's summary (with
-    ``"skipped": true`` when an earlier run had finished it)."""
+    ``"skipped": true`` when an earlier run had finished it). Batches are sized by `memory`
+    (default: the model's device's, `device_memory`)."""
     identity = identity or model_identity(model)
     task = read_task(task_dir)
     out_task = Path(out) / task.name
@@ -450,15 +578,15 @@ def embed_task(
         task.metadata.sample_duration, model.sample_rate, max_batch_size
     )
     partial = {"format": MARKER_FORMAT, "model": identity, "batch_size": batch_size}
+    memory = memory if memory is not None else device_memory(model.device)
+    sizer = BatchSizer(max_batch_size, memory)
     resumed = _prepare_directory(out_task, partial)
     for name in (METADATA_FILE, VOCABULARY_FILE):
         _copy_file(task.path / name, out_task / name)
     splits = {}
     for split in task.metadata.splits:
         _copy_file(task.path / f"{split}.json", out_task / f"{split}.json")
-        splits[split] = _embed_split(
-            model, task, out_task, split, batch_size, progress, max_batch_size
-        )
+        splits[split] = _embed_split(model, task, out_task, split, sizer, progress)
     summary = {
         "format": MARKER_FORMAT,
         "task": task.name,
@@ -468,6 +596,7 @@ def embed_task(
         "sample_rate": model.sample_rate,
         "device": str(model.device),
         "batch_size": batch_size,
+        "batch_sizing": sizer.summary(),
         "splits": splits,
         "clips": sum(s["clips"] for s in splits.values()),
         "resumed": resumed,
@@ -485,9 +614,8 @@ def _embed_split(
     task: Task,
     out_task: Path,
     split: str,
-    batch_size: int,
+    sizer: BatchSizer,
     show: bool,
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
 ) -> dict[str, Any]:
     out_split = out_task / split
     out_split.mkdir(parents=True, exist_ok=True)
@@ -501,9 +629,9 @@ def _embed_split(
     frames = sum(_frames_written(out_split, item) for item in kept)
     started = time.monotonic()
     try:
-        batches = _batches(task, model.sample_rate, split, batch_size, todo, max_batch_size)
+        batches = _batches(task, model.sample_rate, split, todo, sizer)
         for batch in prefetched(batches, PREFETCH_BATCHES):
-            embeddings, timestamps = _embed_batch(model, task, batch)
+            embeddings, timestamps = _embed_batch(model, task, batch, sizer)
             frames += _write_outputs(task, out_split, batch, embeddings, timestamps)
             bar.update(len(batch.items))
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bot.hear import api, embed
+from bot.hear import api, embed, synth
 from bot.hear.tasks import Event, TaskError, read_task
 
 from .helpers import EVENTS, MIXTURES, TONES, VARLEN, worker_env
@@ -434,3 +435,123 @@ def test_variable_length_clips_are_batched_by_exact_length(synth_tasks: Path, tm
             stored = np.load(tmp_path / "bucketed" / VARLEN / split / f"{item.file}.embedding.npy")
             assert np.array_equal(stored, alone), item.file
     assert len(calls) < sum(len(task.splits[s]) for s in task.metadata.splits)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches sized by the device's free memory (a fake device memory on the CPU)
+
+
+class FakeMemory:
+    """A device where a batch takes `per_clip` bytes per clip and `free` bytes are free."""
+
+    def __init__(self, calls: list[int], per_clip: int, free: int) -> None:
+        self.calls, self.per_clip, self.free = calls, per_clip, free
+
+    def peak_of(self, call):
+        result = call()
+        return result, self.calls[-1] * self.per_clip
+
+    def headroom(self) -> int:
+        return self.free
+
+
+def _recording(module: str, calls: list[int]) -> api.HearModel:
+    model = api.load(module, device="cpu")
+    original = model.scene_embeddings
+
+    def recorded(audio):
+        calls.append(len(audio))
+        return original(audio)
+
+    model.scene_embeddings = recorded  # type: ignore[method-assign]
+    return model
+
+
+@pytest.fixture(scope="module")
+def long_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four folds of six 40 s clips: the kit's estimate is 2 clips per batch."""
+    spec = dataclasses.replace(
+        synth.SPECS["synth_tones"],
+        task_name="long_tones",
+        clips_per_split=(6, 6, 6, 6),
+        sample_duration=40.0,
+    )
+    return synth.write_task(spec, tmp_path_factory.mktemp("long"), [16000], seed=0)
+
+
+def test_batch_sizer_grows_to_the_free_memory_within_the_bounds() -> None:
+    sizer = embed.BatchSizer(max_batch_size=64, memory=FakeMemory([10], 0, 0))
+    assert sizer.measuring and sizer.size(40.0, 16000) == 2  # the kit's estimate until measured
+    sizer.memory = FakeMemory([2], 0, 10_000)
+    sizer.measured(peak_bytes=2_000, audio_seconds=80.0)  # 25 bytes per second of audio
+    assert not sizer.measuring
+    assert sizer.size(40.0, 16000) == 8  # 0.8 * 10_000 / (25 * 40)
+    assert sizer.size(4.0, 16000) == 64  # capped at max_batch_size
+    assert sizer.size(None, 16000) == 1  # variable length without a clip length: the kit's
+    sizer.headroom_bytes = 10  # less free memory than one clip needs: never below the estimate
+    assert sizer.size(40.0, 16000) == 2
+    sizer.headroom_bytes = 10_000
+    sizer.out_of_memory(8)
+    assert sizer.size(40.0, 16000) == 4 and sizer.summary()["ceiling_after_out_of_memory"] == 4
+    sizer.out_of_memory(16)  # a larger batch formed earlier never raises the ceiling
+    assert sizer.size(40.0, 16000) == 4
+
+
+def test_a_model_whose_memory_torch_cannot_see_keeps_the_estimate() -> None:
+    sizer = embed.BatchSizer(max_batch_size=64, memory=FakeMemory([2], 0, 10_000))
+    sizer.measured(peak_bytes=0, audio_seconds=80.0)
+    assert not sizer.measuring and sizer.size(40.0, 16000) == 2
+    assert sizer.summary()["sized_by_device_memory"] is False
+
+
+def test_batches_grow_to_the_device_memory_and_embeddings_do_not_change(
+    long_clips: Path, tmp_path: Path
+) -> None:
+    plain_calls: list[int] = []
+    plain = embed.embed_task(
+        _recording("hear_fake_base", plain_calls), long_clips, tmp_path / "plain", progress=False
+    )
+    assert set(plain_calls) == {2} and plain["batch_sizing"]["sized_by_device_memory"] is False
+    calls: list[int] = []
+    # 40 s clips of 1,000 bytes each: 25 bytes per audio second; 0.8 * 5,000 bytes hold 4.
+    memory = FakeMemory(calls, per_clip=1_000, free=5_000)
+    model = _recording("hear_fake_base", calls)
+    sized = embed.embed_task(model, long_clips, tmp_path / "sized", progress=False, memory=memory)
+    assert calls[0] == 2 and max(calls) == 4 and calls.count(4) >= 3  # 4 + 2 in later folds
+    assert len(calls) < len(plain_calls)
+    assert sized["batch_size"] == 2  # the estimate, as the partial marker records it
+    assert sized["batch_sizing"] == {
+        "sized_by_device_memory": True,
+        "bytes_per_audio_second": 25,
+        "headroom_bytes": 5_000,
+        "memory_fraction": embed.MEMORY_FRACTION,
+        "max_batch_size": embed.DEFAULT_MAX_BATCH_SIZE,
+        "largest_batch": 4,
+        "ceiling_after_out_of_memory": None,
+    }
+    for path in sorted((tmp_path / "plain").rglob("*.embedding.npy")):
+        twin = tmp_path / "sized" / path.relative_to(tmp_path / "plain")
+        assert np.array_equal(np.load(twin), np.load(path)), path
+
+
+def test_a_grown_batch_that_runs_out_of_memory_caps_the_later_ones(
+    long_clips: Path, tmp_path: Path
+) -> None:
+    calls: list[int] = []
+    memory = FakeMemory(calls, per_clip=1, free=10**12)  # "room for everything"
+    model = _recording("hear_fake_oom", calls)  # but more than 3 clips "run out of memory"
+    result = embed.embed_task(model, long_clips, tmp_path / "oom", progress=False, memory=memory)
+    failed = [n for n in calls if n > 3]
+    first = calls.index(failed[0])
+    # Only batches the reader had formed before the first failure may still be too large.
+    assert len(failed) <= 1 + embed.PREFETCH_BATCHES
+    assert all(n <= 3 for n in calls[first + 1 + embed.PREFETCH_BATCHES :])
+    assert result["batch_sizing"]["ceiling_after_out_of_memory"] <= 3
+    assert result["clips"] == 24
+    fits_calls: list[int] = []
+    embed.embed_task(
+        _recording("hear_fake_base", fits_calls), long_clips, tmp_path / "fits", progress=False
+    )
+    for path in sorted((tmp_path / "fits").rglob("*.embedding.npy")):
+        twin = tmp_path / "oom" / path.relative_to(tmp_path / "fits")
+        assert np.array_equal(np.load(twin), np.load(path)), path
