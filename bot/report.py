@@ -255,6 +255,11 @@ def _model_facts(verification: dict[str, Any]) -> list[str]:
         f"| device | {code(environment['device'])}, torch {code(environment['torch'])} "
         f"({environment.get('torch_threads', '?')} threads), "
         f"Python {code(environment['python'])} ({environment['installed_from']}) |",
+        *(
+            ["| evaluation | batched (near-tolerance mismatches re-checked in exact mode) |"]
+            if environment.get("evaluation_mode") == "batched"
+            else []
+        ),
         *_sandbox_facts(environment.get("sandbox")),
         f"| run time | {stages or '–'} |",
         *_memory_facts(verification.get("memory_mb")),

@@ -33,6 +33,7 @@ class ColumnEvidence:
     missing_task_dirs: tuple[str, ...] = ()
     error: str | None = None
     log_tail: str | None = None
+    note: str = ""  # how `reproduced` was obtained, when a reader needs to know (detail's end)
 
 
 def judge_column(evidence: ColumnEvidence) -> dict[str, Any]:
@@ -81,7 +82,20 @@ def judge_column(evidence: ColumnEvidence) -> dict[str, Any]:
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} better than the claimed "
             f"{claimed} (tolerance {column.tolerance}): flagged for review, not failed."
         )
+    if evidence.note:
+        outcome["detail"] += " " + evidence.note
     return outcome
+
+
+def needs_exact_recheck(column: Column, claimed: str, reproduced: float) -> bool:
+    """Whether a score from batched evaluation (other random draws than the kit's) is a
+    mismatch by at most twice the tolerance: too close to call, so the column is evaluated
+    again in exact mode before a mismatch is declared."""
+    if not claimed:
+        return False
+    delta = reproduced - float(Decimal(claimed))
+    worse = -delta if column.higher_is_better else delta
+    return column.tolerance < worse <= 2 * column.tolerance
 
 
 def overall_verdict(columns: list[dict[str, Any]]) -> tuple[str, str]:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.schemas import leaderboard_facts
-from bot.verdict import ColumnEvidence, column_score, judge_column, overall_verdict
+from bot.verdict import (
+    ColumnEvidence,
+    column_score,
+    judge_column,
+    needs_exact_recheck,
+    overall_verdict,
+)
 
 FACTS = leaderboard_facts()
 ESC = FACTS.column("ESC-50")  # tolerance 0.03
@@ -76,3 +84,28 @@ def test_column_score_reads_the_score_key_and_averages_beehive() -> None:
     assert column_score(ESC, scores) == pytest.approx(0.7)
     with pytest.raises(KeyError, match=r"aggregated_scores\.test_score_mean"):
         column_score(ESC, {ESC.task_dirs[0]: {"test": {"test_score": 0.7}}})
+
+
+@pytest.mark.parametrize(
+    ("claimed", "reproduced", "recheck"),
+    [
+        ("0.8", 0.771, False),  # within the tolerance (0.03): reproduced
+        ("0.8", 0.769, True),  # a mismatch by just over the tolerance
+        ("0.8", 0.741, True),  # by just under twice the tolerance
+        ("0.8", 0.739, False),  # by more than twice: a mismatch without a second run
+        ("0.8", 0.85, False),  # above the claim is never re-checked
+        ("", 0.5, False),  # nothing claimed
+    ],
+)
+def test_batched_scores_close_to_a_mismatch_are_rechecked(
+    claimed: str, reproduced: float, recheck: bool
+) -> None:
+    assert needs_exact_recheck(ESC, claimed, reproduced) is recheck
+    lower_is_better = dataclasses.replace(ESC, higher_is_better=False)
+    mirrored = 2 * float(claimed or 0) - reproduced  # the same distance on the other side
+    assert needs_exact_recheck(lower_is_better, claimed, mirrored) is recheck
+
+
+def test_a_note_says_how_the_score_was_obtained() -> None:
+    judged = judge_column(ColumnEvidence(ESC, "0.8", reproduced=0.79, note="Re-checked."))
+    assert judged["detail"] == "Within the tolerance of 0.03. Re-checked."

@@ -285,3 +285,47 @@ def test_embeddings_changed_since_they_were_checked_are_checked_again(
     assert code == 3
     esc = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")
     assert "a symbolic link (to '/etc/passwd')" in esc["detail"]
+
+
+def test_batched_evaluation_rechecks_a_near_tolerance_mismatch_in_exact_mode(
+    measured: dict, synth_tasks: Path, example_model_on_path: None
+) -> None:
+    from bot.schemas import leaderboard_facts
+
+    root: Path = measured["root"]
+    column = "FSD50K"
+    tolerance = next(c.tolerance for c in leaderboard_facts().columns if c.name == column)
+    exact = measured["scores"][column]
+
+    def run(name: str, claim: float) -> tuple[dict, str]:
+        arguments = write_submission(root / name, f"Demo {name}", {column: f"{claim:.9f}"})
+        out = root / name / "out"
+        _, result = verify(
+            arguments,
+            synth_tasks,
+            out,
+            "--no-install",
+            "--evaluation-mode",
+            "batched",
+            work=root / "work",
+        )
+        (judged,) = [c for c in result["verification"]["columns"] if c["column"] == column]
+        assert result["verification"]["environment"]["evaluation_mode"] == "batched"
+        return judged, (out / "verify.log").read_text()
+
+    first, log = run("batched", exact)  # the embeddings are reused; only evaluation runs
+    batched = first["reproduced"]
+    assert batched is not None and "exact re-evaluation" not in first["detail"]
+    assert "mode batched" in log and "again in exact mode" not in log
+
+    near, log = run("near", batched + 1.5 * tolerance)  # a mismatch by 1.5 tolerances
+    assert "again in exact mode" in log
+    assert near["reproduced"] == exact  # the exact score, as an exact-mode run gives it
+    assert f"Batched evaluation gave {batched:.4f}" in near["detail"]
+    delta = exact - (batched + 1.5 * tolerance)
+    expected = "reproduced" if abs(delta) <= tolerance else "mismatch" if delta < 0 else "above"
+    assert near["outcome"].startswith(expected)
+
+    far, log = run("far", batched + 3 * tolerance)  # clearly a mismatch: no second run
+    assert far["outcome"] == "mismatch" and far["reproduced"] == batched
+    assert "again in exact mode" not in log
