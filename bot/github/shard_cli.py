@@ -40,7 +40,8 @@ def register_shard_commands(commands: Any) -> None:
             "Reads the submission fetch-submission wrote (DIR/base.csv, head.csv, "
             "manifest.json; absent when stale) to learn which columns the row claims, and "
             'writes the matrix {"include": [{"shard", "columns", "hours"}]} to --output '
-            "(and, with --github-output, as the job output `matrix`)."
+            "(and, with --github-output, as the job output `matrix`, with `stale` true when "
+            "fetch-submission found the PR had moved on: then no GPU shard needs to run)."
         ),
     )
     plan.add_argument("--submission", required=True, type=Path, metavar="DIR")
@@ -84,12 +85,15 @@ def cmd_plan_shards(args: argparse.Namespace) -> int:
         output = os.environ.get("GITHUB_OUTPUT", "") if args.github_output else ""
         if args.github_output and not output:
             raise ShardArgumentError("--github-output: GITHUB_OUTPUT is not set")
+        stale = (args.submission / STALE_FILE).is_file()
         write_atomic(args.output, json.dumps(document, indent=2).encode() + b"\n")
         if output:
             with open(output, "a", encoding="utf-8") as handle:
-                handle.write(f"matrix={compact}\n")
+                handle.write(f"matrix={compact}\nstale={'true' if stale else 'false'}\n")
     except (PlanError, ShardArgumentError) as exc:
         return _fail("plan-shards", str(exc))
+    if stale:
+        print("stale: the pull request moved on; no GPU shard needs to run")
     for shard in shards:
         print(f"shard {shard.number}: {shard.hours:.1f} h: {', '.join(shard.columns)}")
     return EXIT_OK

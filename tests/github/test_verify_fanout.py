@@ -39,9 +39,12 @@ def plan(
                               "--hours-per-shard", "", "--output", str(matrix),
                               "--github-output")  # fmt: skip
     assert code == 0
-    key, value = github_output.read_text().rstrip("\n").split("=", 1)
-    assert key == "matrix" and json.loads(value) == json.loads(matrix.read_text())
-    return json.loads(value)["include"]
+    lines = dict(line.split("=", 1) for line in github_output.read_text().splitlines())
+    assert list(lines) == ["matrix", "stale"]
+    assert json.loads(lines["matrix"]) == json.loads(matrix.read_text())
+    stale = (tmp_path / "submission" / "stale.json").is_file()
+    assert lines["stale"] == ("true" if stale else "false")
+    return json.loads(lines["matrix"])["include"]
 
 
 def merge_and_report(
@@ -168,7 +171,7 @@ def test_a_plan_for_requested_columns_skips_unclaimed_work(
     ]
 
 
-def test_a_stale_plan_sends_everything_to_one_shard(
+def test_a_stale_plan_runs_no_gpu_shard_and_reports_stale(
     fake: FakeGitHub,
     github_env: dict[str, str],
     tmp_path: Path,
@@ -179,11 +182,31 @@ def test_a_stale_plan_sends_everything_to_one_shard(
     pushed = fake.commit({"leaderboard.csv": b"x"}, parents=(pr.head_sha,))
     fake.push(pr.number, pushed)
 
-    shards = plan(outputs, tmp_path, monkeypatch)
+    shards = plan(outputs, tmp_path, monkeypatch)  # the plan's output says stale=true
 
+    # The verify matrix is skipped (its `if:` reads the plan's `stale`): no shard artifact,
+    # and the report job passes the skipped job's result.
     assert len(shards) == 1 and len(shards[0]["columns"]) == len(leaderboard_facts().columns)
-    note = (tmp_path / "submission" / "stale.json").read_bytes()
-    write_artifact(tmp_path / "shards" / artifact_name(1), None, **{"stale.json": note})
+    assert merge_and_report(outputs, tmp_path, job_result="skipped") == (0, 0)
+    assert verify_check(fake, pr.head_sha)[0] == "neutral"
+    assert f"**Stale**: the head moved to {pushed}" in verification_section(fake, pr.number)
+
+
+def test_a_shard_that_finds_the_pr_moved_makes_the_run_stale(
+    fake: FakeGitHub,
+    github_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pr = open_submission(fake)
+    outputs = accepted_verify(fake, tmp_path, pr.number)
+    shards = plan(outputs, tmp_path, monkeypatch)  # planned before the push
+    pushed = fake.commit({"leaderboard.csv": b"x"}, parents=(pr.head_sha,))
+    fake.push(pr.number, pushed)
+    assert fetch(outputs, tmp_path / "shard-submission") == 0  # the shard's own fetch
+    note = (tmp_path / "shard-submission" / "stale.json").read_bytes()
+    write_artifact(tmp_path / "shards" / artifact_name(shards[0]["shard"]), None,
+                   **{"stale.json": note})  # fmt: skip
     assert merge_and_report(outputs, tmp_path) == (0, 0)
     assert verify_check(fake, pr.head_sha)[0] == "neutral"
 
