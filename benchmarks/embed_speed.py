@@ -11,7 +11,10 @@ base = 94 M parameters on a GPU):
    WAV files, call the model through the HEAR API checks, write the per-file layout).
 
 Prints clips/s of both and the ratio embed / pure (the target is at least 0.7: reading,
-checking and writing cost under 30 %).
+checking and writing cost under 30 %). Also the audio reader alone (the thread `hearbot embed`
+decodes with, no model): clips/s and real-time factor, which is the most any model could be
+fed. It must stay well above the model's rate: the issue's H200 figure for a 94 M model is
+about 8,500x real time, so one reader thread suffices where it reads faster than that.
 Usage: .venv/bin/python benchmarks/embed_speed.py [--clips 400] [--seconds 4] [--size small]
        [--device auto] [--repeat 2]
 """
@@ -75,6 +78,18 @@ def pure_forward(model: api.HearModel, task_dir: Path, batch_size: int) -> tuple
     return time.perf_counter() - start, len(files)
 
 
+def reader_alone(task_dir: Path, sample_rate: int, batch_size: int) -> tuple[float, int]:
+    """Seconds for the prefetching reader to decode every clip into batches, and the count."""
+    task = read_task(task_dir)
+    start = time.perf_counter()
+    clips = 0
+    for split in task.metadata.splits:
+        batches = embed.iter_batches(task, sample_rate, split, batch_size)
+        for batch in embed.prefetched(batches, embed.PREFETCH_BATCHES):
+            clips += len(batch.items)
+    return time.perf_counter() - start, clips
+
+
 def hearbot_embed(model: api.HearModel, task_dir: Path, out: Path, batch_size: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
     synchronize(model.device)
@@ -105,6 +120,7 @@ def main() -> int:
         pure = min(pure_forward(model, task_dir, batch)[0] for _ in range(args.repeat))
         clips = len([p for p in task_dir.rglob("*.wav")])
         ours = min(hearbot_embed(model, task_dir, root / "out", batch) for _ in range(args.repeat))
+        reader = min(reader_alone(task_dir, 16000, batch)[0] for _ in range(args.repeat))
         report = {
             "device": str(model.device),
             "model": f"hear_reference_model ({size})",
@@ -116,12 +132,20 @@ def main() -> int:
             "pure_clips_per_s": round(clips / pure, 1),
             "embed_clips_per_s": round(clips / ours, 1),
             "ratio_embed_over_pure": round(pure / ours, 3),
+            "reader_alone_clips_per_s": round(clips / reader, 1),
+            "reader_realtime_factor": round(clips * args.seconds / reader, 1),
+            "ratio_reader_over_pure": round(pure / reader, 1),
         }
         print(json.dumps(report, indent=2))
         print(
             f"hearbot embed runs at {report['ratio_embed_over_pure']:.2f} of a pure forward "
             f"loop over audio in memory ({report['embed_clips_per_s']} vs "
             f"{report['pure_clips_per_s']} clips/s, {report['device']}, batch {batch})"
+        )
+        print(
+            f"the audio reader alone decodes {report['reader_alone_clips_per_s']} clips/s "
+            f"({report['reader_realtime_factor']:.0f}x real time), "
+            f"{report['ratio_reader_over_pure']}x what the model consumes here"
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -10,8 +10,9 @@ number alike, so compare ratios, not seconds):
 2. wall time of exact and batched on each, and their ratio, plus a larger scene task
    (--rows rows per split, --dim, 50 labels, the protocol's hidden 1024, --epochs epochs);
 3. with .refenv: `heareval.predictions.runner` (memmaps + runner, as scripts/crosscheck.py
-   runs it) on the same embeddings, against batched in process and against
-   `.venv/bin/hearbot evaluate --mode batched` as a process (imports and start-up included).
+   runs it) on the same embeddings, against exact and batched in process and against
+   `.venv/bin/hearbot evaluate --mode exact|batched` as a process (imports and start-up
+   included); the last lines give these ratios per task.
 Usage: .venv/bin/python benchmarks/evaluate_batched_speed.py [--threads 1] [--no-official]
        [--official-large]
 One torch thread by default: on a machine whose cores are shared, more threads than free cores
@@ -90,12 +91,13 @@ def official_seconds(task: Path, work: Path) -> float:
     return float(side.seconds)
 
 
-def hearbot_process_seconds(task: Path, work: Path) -> float:
-    copy = work / task.name
+def hearbot_process_seconds(task: Path, work: Path, mode: str) -> float:
+    """`hearbot evaluate --mode MODE` as a process on a copy of `task` (start-up included)."""
+    copy = work / mode / task.name
     shutil.copytree(task, copy)
     start = time.perf_counter()
     subprocess.run(
-        [str(REPO / ".venv" / "bin" / "hearbot"), "evaluate", str(copy), "--mode", "batched"],
+        [str(REPO / ".venv" / "bin" / "hearbot"), "evaluate", str(copy), "--mode", mode],
         check=True,
         capture_output=True,
     )
@@ -161,14 +163,25 @@ def main() -> int:
             if official:
                 work = root / "official" / name.replace("/", "_").split(" ")[0]
                 kit_s = official_seconds(task, work)
-                process_s = hearbot_process_seconds(task, work / "hearbot")
+                exact_process_s = hearbot_process_seconds(task, work / "hearbot", "exact")
+                process_s = hearbot_process_seconds(task, work / "hearbot", "batched")
                 row["official_s"] = round(kit_s, 2)
+                row["official/exact"] = round(kit_s / exact_s, 1)
                 row["official/batched"] = round(kit_s / batched_s, 1)
+                row["hearbot_exact_process_s"] = round(exact_process_s, 2)
+                row["official/exact_process"] = round(kit_s / exact_process_s, 1)
                 row["hearbot_process_s"] = round(process_s, 2)
                 row["official/batched_process"] = round(kit_s / process_s, 1)
             report["tasks"][name] = row
             print(name, json.dumps(row), flush=True)
     print(json.dumps(report, indent=2))
+    compared = {name: row for name, row in report["tasks"].items() if "official_s" in row}
+    for name, row in compared.items():
+        print(
+            f"{name}: hearbot evaluate vs the official kit, start-up included: "
+            f"exact {row['official/exact_process']}x, batched {row['official/batched_process']}x "
+            f"faster (in process: {row['official/exact']}x, {row['official/batched']}x)"
+        )
     return 0
 
 
