@@ -321,35 +321,35 @@ def _run(
             evidence(c, missing_task_dirs=missing[c.name], error=str(exc), log_tail=tail)
             for c in columns
         ]
+
+    def judged(column: Column, runs: TaskRuns) -> ColumnEvidence:
+        errors = [runs.errors[d] for d in dirs[column.name] if d in runs.errors]
+        if column not in claimed:
+            return evidence(column)
+        if missing[column.name]:
+            return evidence(column, missing_task_dirs=missing[column.name])
+        if errors:
+            return evidence(column, error=errors[0][0], log_tail=errors[0][1])
+        try:
+            score = column_score(column, runs.scores, dirs[column.name])
+            note = ""
+            if options.evaluation_mode == "batched" and needs_exact_recheck(
+                column, row[column.name], score
+            ):
+                score, note = _exact_recheck(column, score, dirs[column.name], runs, log)
+        except (KeyError, TypeError, ValueError) as exc:
+            return evidence(column, error=str(exc))
+        except Exception as exc:  # the exact re-check of one column failed
+            message = f"The exact re-evaluation failed: {type(exc).__name__}: {exc}"
+            return evidence(column, error=message, log_tail=log.tail("evaluate"))
+        return evidence(column, reproduced=score, note=note)
+
+    # The embeddings stay held (never evicted) until every column is judged: an exact
+    # re-check reads them again.
     with cache.using(options.work_dir, model.key):
         runs = _embed_and_evaluate(model, needed, options, verification, log)
         cache.evict(options.work_dir, int(options.cache_max_gb * (1 << 30)), log)
-    task_scores, task_errors = runs.scores, runs.errors
-    results = []
-    for column in columns:
-        errors = [task_errors[d] for d in dirs[column.name] if d in task_errors]
-        if column not in claimed:
-            results.append(evidence(column))
-        elif missing[column.name]:
-            results.append(evidence(column, missing_task_dirs=missing[column.name]))
-        elif errors:
-            results.append(evidence(column, error=errors[0][0], log_tail=errors[0][1]))
-        else:
-            try:
-                score = column_score(column, task_scores, dirs[column.name])
-                note = ""
-                if options.evaluation_mode == "batched" and needs_exact_recheck(
-                    column, row[column.name], score
-                ):
-                    score, note = _exact_recheck(column, score, dirs[column.name], runs, log)
-            except (KeyError, TypeError, ValueError) as exc:
-                results.append(evidence(column, error=str(exc)))
-            except Exception as exc:  # the exact re-check of one column failed
-                message = f"The exact re-evaluation failed: {type(exc).__name__}: {exc}"
-                results.append(evidence(column, error=message, log_tail=log.tail("evaluate")))
-            else:
-                results.append(evidence(column, reproduced=score, note=note))
-    return results
+        return [judged(column, runs) for column in columns]
 
 
 def _exact_recheck(
