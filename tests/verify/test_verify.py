@@ -329,3 +329,40 @@ def test_batched_evaluation_rechecks_a_near_tolerance_mismatch_in_exact_mode(
     far, log = run("far", batched + 3 * tolerance)  # clearly a mismatch: no second run
     assert far["outcome"] == "mismatch" and far["reproduced"] == batched
     assert "again in exact mode" not in log
+
+
+def test_a_failed_exact_recheck_is_an_error_not_a_verdict(
+    measured: dict,
+    synth_tasks: Path,
+    example_model_on_path: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.verify
+    from bot.schemas import leaderboard_facts
+
+    root: Path = measured["root"]
+    column = "FSD50K"
+    tolerance = next(c.tolerance for c in leaderboard_facts().columns if c.name == column)
+    rescore = bot.verify.TaskRuns.rescore
+
+    def exact_fails(self: bot.verify.TaskRuns, task_dir: str, mode: str) -> dict:
+        if mode == "exact":
+            raise RuntimeError("no space left on device")
+        return rescore(self, task_dir, mode)
+
+    monkeypatch.setattr(bot.verify.TaskRuns, "rescore", exact_fails)
+
+    def run(name: str, claim: float) -> dict:
+        arguments = write_submission(root / name, f"Demo {name}", {column: f"{claim:.9f}"})
+        code, result = verify(arguments, synth_tasks, root / name / "out", "--no-install",
+                              "--evaluation-mode", "batched", work=root / "work")  # fmt: skip
+        (judged,) = [c for c in result["verification"]["columns"] if c["column"] == column]
+        return {"code": code, **judged}
+
+    batched = run("plain-batched", measured["scores"][column])["reproduced"]
+    failed = run("recheck-fails", batched + 1.5 * tolerance)
+    assert failed["outcome"] == "error" and failed["code"] == 3
+    assert (
+        "The exact re-evaluation failed: RuntimeError: no space left on device"
+        in (failed["detail"])
+    )
