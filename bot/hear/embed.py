@@ -45,7 +45,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -186,7 +186,6 @@ class BatchSizer:
     headroom_bytes: int | None = None
     ceiling: int | None = None
     largest: int = 0
-    sizes: set[int] = field(default_factory=set)
 
     def size(self, duration: float | None, sample_rate: int) -> int:
         """Clips per batch for clips of `duration` seconds (None: variable length, one)."""
@@ -200,6 +199,7 @@ class BatchSizer:
 
     @property
     def measuring(self) -> bool:
+        """Whether the next batch that runs should be measured."""
         return self.memory is not None and self.bytes_per_second is None
 
     def measured(self, peak_bytes: int, audio_seconds: float) -> None:
@@ -218,8 +218,8 @@ class BatchSizer:
         self.ceiling = half if self.ceiling is None else min(self.ceiling, half)
 
     def ran(self, clips: int) -> None:
+        """A batch of `clips` clips was embedded."""
         self.largest = max(self.largest, clips)
-        self.sizes.add(clips)
 
     def summary(self) -> dict[str, Any]:
         """What the task's marker records about batch sizes."""
