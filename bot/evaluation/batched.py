@@ -50,6 +50,7 @@ from bot.evaluation.train import (
     classifier_for,
     improves,
     stored_score,
+    tensors,
     validation_monitor,
 )
 
@@ -340,13 +341,10 @@ def training_data(
     share one tensor; otherwise every distinct Rows object is uploaded once and members index
     into them. Concatenations are memory-mapped from `spill_dir` when it is set."""
 
-    def upload(rows: Rows) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.from_numpy(rows.x).to(device), torch.from_numpy(rows.y).to(device)
-
     ids = [tuple(id(r) for r in p) for p in parts]
     if len(set(ids)) == 1:
         rows = concat_rows("", list(parts[0]), spill_dir)
-        x, y = upload(rows)
+        x, y = tensors(rows, device)
         return _Data(x, y, y.argmax(dim=1), None, None), [len(x)] * len(parts)
     offsets: dict[int, int] = {}
     unique: list[Rows] = []
@@ -408,18 +406,13 @@ def train_batch(
     _, _, batch, every = keys.pop()
     mode = spec.score_mode
     members: list[_Member] = []
+    uploaded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # one copy per distinct split
     for conf, valid in zip(confs, valids, strict=True):
         model = classifier_for(spec, conf, n_features)
-        members.append(
-            _Member(
-                conf,
-                model,
-                valid,
-                torch.from_numpy(valid.x).to(spec.device),
-                torch.from_numpy(valid.y).to(spec.device),
-                EarlyStopping(conf["patience"], mode),
-            )
-        )
+        if id(valid) not in uploaded:
+            uploaded[id(valid)] = tensors(valid, spec.device)
+        vx, vy = uploaded[id(valid)]
+        members.append(_Member(conf, model, valid, vx, vy, EarlyStopping(conf["patience"], mode)))
     params, buffers = stack_classifiers([m.model for m in members])
     params = [p.detach().to(spec.device).requires_grad_() for p in params]
     buffers = [b.to(spec.device) for b in buffers]

@@ -207,7 +207,8 @@ def _train_epoch(
         optimizer.step()
 
 
-def _tensors(rows: Rows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def tensors(rows: Rows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A split's rows and targets on `device` (on the CPU, the arrays' own memory)."""
     return torch.from_numpy(rows.x).to(device), torch.from_numpy(rows.y).to(device)
 
 
@@ -245,8 +246,8 @@ def train_grid_point(
     check_trainable(spec, conf, len(train.x))
     model = classifier_for(spec, conf, n_features).to(spec.device)
     optimizer = conf["optim"](model.parameters(), lr=conf["lr"])
-    x, y = _tensors(train, spec.device)
-    vx, vy = _tensors(valid, spec.device)
+    x, y = tensors(train, spec.device)
+    vx, vy = tensors(valid, spec.device)
     batch, every, mode = conf["batch_size"], conf["check_val_every_n_epoch"], spec.score_mode
     stopper = EarlyStopping(conf["patience"], mode)
     best: Checkpoint | None = None
@@ -274,7 +275,7 @@ def test_scores(
     """The kit's test results for one split, in its key order: test_loss, test_score, then
     test_<metric> (and test_<metric>_<sub-score> for tuple scores), all as logged."""
     trained.model.load_state_dict(trained.best.state)
-    x, y = _tensors(rows, spec.device)
+    x, y = tensors(rows, spec.device)
     logits, probs = predict(trained.model, x, batch_size)
     if spec.event:
         assert trained.best.postprocessing is not None
