@@ -447,9 +447,11 @@ class RowWriter:
             if not self.blocks:
                 return np.zeros((0, width), dtype=self.dtype)
             return np.ascontiguousarray(np.concatenate(self.blocks))
-        if self.file is None or self.rows == 0 or width == 0:
+        if self.file is None:
             return np.zeros((0, width), dtype=self.dtype)
         with self.file:
+            if self.rows == 0 or width == 0:  # nothing to map (mmap refuses an empty file)
+                return np.zeros((0, width), dtype=self.dtype)
             self.file.flush()
             return np.memmap(self.file, dtype=self.dtype, mode="c", shape=(self.rows, width))
 

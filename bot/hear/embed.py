@@ -428,7 +428,7 @@ def _pinpoint(model: api.HearModel, task: Task, batch: Batch) -> None:
 
 def _model_error(task: Task, where: str, exc: api.ModelAPIError) -> EmbedError:
     message = exc.message
-    if "out of memory" in message.lower():
+    if _out_of_memory(exc):
         message += " (try a smaller --max-batch-size)"
     return EmbedError(task.name, where, exc.check, message)
 
