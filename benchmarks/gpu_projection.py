@@ -78,15 +78,43 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def save(document: dict[str, Any], out: Path | None) -> None:
+    """Write what is measured so far (to a temp file, then renamed): a run stopped by its time
+    limit still leaves every finished stage behind."""
+    if out is None:
+        return
+    partial = out.with_name(out.name + ".tmp")
+    partial.write_text(json.dumps(document, indent=2) + "\n")
+    partial.replace(out)
+
+
 def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Embed both tasks, then evaluate both; each finished stage is printed and saved at once."""
     generated = tasks(root / "tasks", args)
     model = api.load("hear_reference_model", options={"size": args.size}, device=args.device)
     if model.device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats(model.device)
-    stages: dict[str, Any] = {}
+    stages: dict[str, dict[str, Any]] = {}
+    done_seconds: dict[str, float] = {}
     peaks: list[int] = []
+    measured: dict[str, Any] = {
+        "device": str(model.device)
+        + (f" ({torch.cuda.get_device_name(model.device)})" if model.device.type == "cuda" else ""),
+        "model": f"hear_reference_model ({args.size})",
+        "parameters_m": round(sum(p.numel() for p in model.model.parameters()) / 1e6, 1),
+        "evaluate_mode": args.mode or "default",
+        "max_epochs": args.max_epochs,
+        "stages": stages,
+        "peak_gpu_memory_gb": 0.0,
+    }
+
+    def finished(kind: str, step: str) -> None:
+        measured["peak_gpu_memory_gb"] = round(max(peaks) / 1e9, 2)
+        print(f"{kind} {step}: {json.dumps(stages[kind])}", flush=True)
+        save(measured, args.out)
+
     for kind, task_dir in generated.items():
         synchronize(model.device)
         start = time.perf_counter()
@@ -97,6 +125,19 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         embed_s = time.perf_counter() - start
         # embed_task resets the peak statistics when it measures its first batch: read now.
         peaks.append(gpu_peak(model.device))
+        done_seconds[kind] = done["audio_seconds"]
+        stages[kind] = {
+            "clips": done["clips"],
+            "audio_hours": round(done["audio_seconds"] / 3600, 3),
+            "batch_size": done["batch_size"],
+            "largest_batch": done["batch_sizing"]["largest_batch"],
+            "bytes_per_audio_second": done["batch_sizing"]["bytes_per_audio_second"],
+            "embed_s": round(embed_s, 2),
+            "embed_clips_per_s": round(done["clips"] / embed_s, 1),
+            "embed_realtime_factor": round(done["audio_seconds"] / embed_s, 1),
+        }
+        finished(kind, "embedded")
+    for kind, task_dir in generated.items():
         start = time.perf_counter()
         evaluate_task(
             root / "embeddings" / task_dir.name,
@@ -107,30 +148,11 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         )
         evaluate_s = time.perf_counter() - start
         peaks.append(gpu_peak(model.device))
-        hours = done["audio_seconds"] / 3600
-        stages[kind] = {
-            "clips": done["clips"],
-            "audio_hours": round(hours, 3),
-            "batch_size": done["batch_size"],
-            "largest_batch": done["batch_sizing"]["largest_batch"],
-            "bytes_per_audio_second": done["batch_sizing"]["bytes_per_audio_second"],
-            "embed_s": round(embed_s, 2),
-            "embed_clips_per_s": round(done["clips"] / embed_s, 1),
-            "embed_realtime_factor": round(done["audio_seconds"] / embed_s, 1),
-            "evaluate_s": round(evaluate_s, 2),
-            "evaluate_s_per_audio_hour": round(evaluate_s / hours, 2),
-        }
-    peak = max(peaks)
-    return {
-        "device": str(model.device)
-        + (f" ({torch.cuda.get_device_name(model.device)})" if model.device.type == "cuda" else ""),
-        "model": f"hear_reference_model ({args.size})",
-        "parameters_m": round(sum(p.numel() for p in model.model.parameters()) / 1e6, 1),
-        "evaluate_mode": args.mode or "default",
-        "max_epochs": args.max_epochs,
-        "stages": stages,
-        "peak_gpu_memory_gb": round(peak / 1e9, 2),
-    }
+        hours = done_seconds[kind] / 3600
+        stages[kind]["evaluate_s"] = round(evaluate_s, 2)
+        stages[kind]["evaluate_s_per_audio_hour"] = round(evaluate_s / hours, 2)
+        finished(kind, "evaluated")
+    return measured
 
 
 def project(measured: dict[str, Any]) -> dict[str, Any]:
@@ -180,10 +202,8 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     measured["projection"] = project(measured)
-    document = json.dumps(measured, indent=2)
-    print(document)
-    if args.out:
-        args.out.write_text(document + "\n")
+    print(json.dumps(measured, indent=2))
+    save(measured, args.out)
     print(
         f"projected full verification of all 19 columns on {measured['device']}: "
         f"{measured['projection']['total_min']} min"
