@@ -4,17 +4,19 @@ Generates two synthetic HEAR tasks (real WAV files at 16 kHz): a scene task of -
 clips of --scene-seconds s (default 20,000 × 4 s, like NSynth or Speech Commands) and an
 event task of --event-clips clips of --event-seconds s (default 40 × 120 s, like DCASE 2016
 or MAESTRO), embeds both with the reference model (benchmarks/models/hear_reference_model.py,
-94 M parameters, random weights) and evaluates both with hearbot's downstream protocol.
-Prints per-stage times, clips/s and audio real-time factors, the peak GPU memory, and a
-projection for the whole leaderboard:
+94 M parameters, random weights) and evaluates both with hearbot's downstream protocol in each
+of --modes (exact, batched). Prints per-stage times, clips/s and audio real-time factors, the
+peak GPU memory, and a projection for the whole leaderboard (schemas/tasks.json), per mode:
 
-- embedding: each column's audio hours (schemas/tasks.json) at the measured real-time factor
-  of its embedding type (scene or event);
-- evaluation: each column's audio hours at the measured evaluation seconds per audio hour of
-  its type, times the trainings its split mode needs (8 grid points + one per further fold;
-  5-fold tasks 12, train/valid/test tasks 8). Linear in audio hours: an upper bound for tasks
-  of long clips (Beehive's 10-minute clips make few rows).
+- embedding: each column's audio hours at the measured real-time factor of its embedding
+  type (scene or event);
+- evaluation: the protocol's trainings per column (per task directory, 8 grid points, plus one
+  per further fold for k-fold tasks) times the measured seconds per training and per clip
+  (scene: one row per clip) or per audio hour (event: rows are frames) of its type. Trainings
+  stop early, after as many epochs as the measured ones did on average; `at_max_epochs` also
+  gives the bound where every training runs the protocol's 500 epochs.
 
+Every finished stage is printed and saved to --out at once, so a run cut short still reports.
 Embedding runs in this process (`bot.hear.embed.embed_task`, as the sandboxed worker runs it;
 the sandbox adds a process start per task). Usage, on a GPU:
     .venv/bin/python benchmarks/gpu_projection.py
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -45,7 +48,9 @@ from bot.hear import api, embed  # noqa: E402
 from bot.hear.synth import SPECS, write_task  # noqa: E402
 from bot.schemas import leaderboard_facts  # noqa: E402
 
-TRAININGS = {"trainvaltest": 8, "presplit_kfold": 12, "new_split_kfold": 12}
+GRID_POINTS = 8
+PROTOCOL_MAX_EPOCHS = 500
+TRAINED = re.compile(r"^(grid point|split) .*epochs_trained=(\d+)")
 
 
 def gpu_peak(device: torch.device) -> int:
@@ -88,8 +93,42 @@ def save(document: dict[str, Any], out: Path | None) -> None:
     partial.replace(out)
 
 
+def column_trainings(column: Any) -> int:
+    """Trainings the protocol runs for a column: per task directory, the grid points on the
+    first split and, for k-fold tasks, the winner once on each further split."""
+    per_dir = GRID_POINTS + ((column.folds or 1) - 1)
+    return per_dir * len(column.task_dirs)
+
+
+def evaluate_stage(
+    args: argparse.Namespace, embeddings: Path, out: Path, mode: str, clips: int, hours: float
+) -> dict[str, Any]:
+    """Evaluate one embedded task in `mode`; its time, trainings and epochs per training."""
+    epochs: list[int] = []
+
+    def log(line: str) -> None:
+        match = TRAINED.match(line)
+        if match:
+            epochs.append(int(match.group(2)))
+
+    start = time.perf_counter()
+    evaluate_task(embeddings, device=args.device, max_epochs=args.max_epochs, out_dir=out,
+                  mode=mode, log=log)  # fmt: skip
+    seconds = time.perf_counter() - start
+    trainings = max(1, len(epochs))
+    mean_epochs = sum(epochs) / trainings if epochs else float(args.max_epochs or 1)
+    return {
+        "s": round(seconds, 2),
+        "trainings": len(epochs),
+        "mean_epochs_trained": round(mean_epochs, 1),
+        "s_per_training_and_clip": float(f"{seconds / trainings / clips:.4g}"),
+        "s_per_training_and_audio_hour": float(f"{seconds / trainings / hours:.4g}"),
+    }
+
+
 def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
-    """Embed both tasks, then evaluate both; each finished stage is printed and saved at once."""
+    """Embed both tasks, then evaluate both in every mode; each finished stage is printed and
+    saved at once."""
     generated = tasks(root / "tasks", args)
     model = api.load("hear_reference_model", options={"size": args.size}, device=args.device)
     if model.device.type == "cuda":
@@ -97,22 +136,21 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats(model.device)
     stages: dict[str, dict[str, Any]] = {}
-    done_seconds: dict[str, float] = {}
+    seconds_of: dict[str, float] = {}
     peaks: list[int] = []
     measured: dict[str, Any] = {
         "device": str(model.device)
         + (f" ({torch.cuda.get_device_name(model.device)})" if model.device.type == "cuda" else ""),
         "model": f"hear_reference_model ({args.size})",
         "parameters_m": round(sum(p.numel() for p in model.model.parameters()) / 1e6, 1),
-        "evaluate_mode": args.mode or "default",
         "max_epochs": args.max_epochs,
         "stages": stages,
         "peak_gpu_memory_gb": 0.0,
     }
 
-    def finished(kind: str, step: str) -> None:
+    def finished(kind: str, step: str, what: dict[str, Any]) -> None:
         measured["peak_gpu_memory_gb"] = round(max(peaks) / 1e9, 2)
-        print(f"{kind} {step}: {json.dumps(stages[kind])}", flush=True)
+        print(f"{kind} {step}: {json.dumps(what)}", flush=True)
         save(measured, args.out)
 
     for kind, task_dir in generated.items():
@@ -125,7 +163,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         embed_s = time.perf_counter() - start
         # embed_task resets the peak statistics when it measures its first batch: read now.
         peaks.append(gpu_peak(model.device))
-        done_seconds[kind] = done["audio_seconds"]
+        seconds_of[kind] = done["audio_seconds"]
         stages[kind] = {
             "clips": done["clips"],
             "audio_hours": round(done["audio_seconds"] / 3600, 3),
@@ -135,43 +173,58 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "embed_s": round(embed_s, 2),
             "embed_clips_per_s": round(done["clips"] / embed_s, 1),
             "embed_realtime_factor": round(done["audio_seconds"] / embed_s, 1),
+            "evaluate": {},
         }
-        finished(kind, "embedded")
-    for kind, task_dir in generated.items():
-        start = time.perf_counter()
-        evaluate_task(
-            root / "embeddings" / task_dir.name,
-            device=args.device,
-            max_epochs=args.max_epochs,
-            out_dir=root / "scores" / task_dir.name,
-            **({"mode": args.mode} if args.mode else {}),
-        )
-        evaluate_s = time.perf_counter() - start
-        peaks.append(gpu_peak(model.device))
-        hours = done_seconds[kind] / 3600
-        stages[kind]["evaluate_s"] = round(evaluate_s, 2)
-        stages[kind]["evaluate_s_per_audio_hour"] = round(evaluate_s / hours, 2)
-        finished(kind, "evaluated")
+        finished(kind, "embedded", stages[kind])
+    for mode in args.modes:
+        for kind, task_dir in generated.items():
+            result = evaluate_stage(
+                args,
+                root / "embeddings" / task_dir.name,
+                root / "scores" / mode / task_dir.name,
+                mode,
+                stages[kind]["clips"],
+                seconds_of[kind] / 3600,
+            )
+            stages[kind]["evaluate"][mode] = result
+            peaks.append(gpu_peak(model.device))
+            finished(kind, f"evaluated ({mode})", result)
     return measured
 
 
-def project(measured: dict[str, Any]) -> dict[str, Any]:
+def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Minutes per column and in all, for evaluation `mode` (see the module's docstring)."""
+    stages = measured["stages"]
     rows = []
+    total = total_at_max = 0.0
     for column in leaderboard_facts().columns:
-        rates = measured["stages"][column.embedding_type]
-        embed_s = column.audio_hours * 3600 / rates["embed_realtime_factor"]
-        trainings = TRAININGS.get(column.split_mode, 12) / 8
-        evaluate_s = column.audio_hours * rates["evaluate_s_per_audio_hour"] * trainings
+        stage = stages[column.embedding_type]
+        rate = stage["evaluate"][mode]
+        embed_s = column.audio_hours * 3600 / stage["embed_realtime_factor"]
+        trainings = column_trainings(column)
+        if column.embedding_type == "event":
+            evaluate_s = trainings * column.audio_hours * rate["s_per_training_and_audio_hour"]
+        else:
+            evaluate_s = trainings * column.clips * rate["s_per_training_and_clip"]
+        at_max = evaluate_s * PROTOCOL_MAX_EPOCHS / max(rate["mean_epochs_trained"], 1.0)
+        total += embed_s + evaluate_s
+        total_at_max += embed_s + at_max
         rows.append(
             {
                 "column": column.name,
                 "audio_hours": column.audio_hours,
+                "clips": column.clips,
+                "trainings": trainings,
                 "embed_min": round(embed_s / 60, 2),
                 "evaluate_min": round(evaluate_s / 60, 2),
+                "evaluate_min_at_max_epochs": round(at_max / 60, 2),
             }
         )
-    total = sum(row["embed_min"] + row["evaluate_min"] for row in rows)
-    return {"columns": rows, "total_min": round(total, 1)}
+    return {
+        "columns": rows,
+        "total_min": round(total / 60, 1),
+        "total_min_at_max_epochs": round(total_at_max / 60, 1),
+    }
 
 
 def main() -> int:
@@ -189,7 +242,9 @@ def main() -> int:
         help="the most clips per batch; on a GPU batches grow to the free memory up to this",
     )
     parser.add_argument("--max-epochs", type=int, default=None, help="default: the protocol's")
-    parser.add_argument("--mode", default=None, help="evaluate mode, when hearbot has several")
+    parser.add_argument(
+        "--modes", nargs="+", choices=("exact", "batched"), default=["exact", "batched"]
+    )
     parser.add_argument("--tiny", action="store_true", help="a small check of the script")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
@@ -201,14 +256,17 @@ def main() -> int:
         measured = measure(args, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    measured["projection"] = project(measured)
+    measured["projection"] = {mode: project(measured, mode) for mode in args.modes}
     print(json.dumps(measured, indent=2))
     save(measured, args.out)
-    print(
-        f"projected full verification of all 19 columns on {measured['device']}: "
-        f"{measured['projection']['total_min']} min"
-        + (" (a --tiny check: not a projection)" if args.tiny else "")
-    )
+    for mode, projection in measured["projection"].items():
+        print(
+            f"projected full verification of all {len(projection['columns'])} columns on "
+            f"{measured['device']}, evaluation {mode}: {projection['total_min']} min "
+            f"(every training to {PROTOCOL_MAX_EPOCHS} epochs: "
+            f"{projection['total_min_at_max_epochs']} min)"
+            + (" (a --tiny check: not a projection)" if args.tiny else "")
+        )
     return 0
 
 

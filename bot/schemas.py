@@ -39,6 +39,7 @@ class Column:
     tolerance: float
     higher_is_better: bool
     audio_hours: float
+    clips: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def leaderboard_facts() -> LeaderboardFacts:
             tolerance=float(entry["tolerance"]),
             higher_is_better=entry["higher_is_better"],
             audio_hours=float(entry["audio_hours"]),
+            clips=int(entry["clips"]),
         )
         for entry in document["columns"]
     )

@@ -380,6 +380,7 @@ class _Member:
     stopper: EarlyStopping
     best: Checkpoint | None = None
     steps: int = 0
+    epochs: int = 0
 
 
 def train_batch(
@@ -461,6 +462,8 @@ def train_batch(
             if epoch + 1 >= members[m].conf["max_epochs"]:
                 finished.add(j)
         if finished:
+            for j in finished:
+                members[alive[j]].epochs = epoch + 1
             kept = [j for j in range(len(alive)) if j not in finished]
             index = torch.tensor(kept, dtype=torch.long, device=spec.device)
             params = [p.detach()[index].requires_grad_() for p in params]
@@ -475,7 +478,9 @@ def train_batch(
     out = []
     for member in members:
         assert member.best is not None
-        out.append(TrainedModel(dict(member.conf), member.model, member.best, mode, minutes))
+        out.append(
+            TrainedModel(dict(member.conf), member.model, member.best, mode, minutes, member.epochs)
+        )
     return out
 
 

@@ -241,7 +241,10 @@ def _rows(data: TaskData, names: Sequence[str]) -> Rows:
 def _describe(result: TrainedModel) -> str:
     conf = {k: result.conf[k] for k in ("hidden_layers", "lr")}
     conf["initialization"] = result.conf["initialization"].__name__
-    return f"validation_score={result.best.score} epoch={result.best.epoch} conf={conf}"
+    return (
+        f"validation_score={result.best.score} epoch={result.best.epoch} "
+        f"epochs_trained={result.epochs} conf={conf}"
+    )
 
 
 MODES = ("exact", "batched")

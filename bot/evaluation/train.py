@@ -81,6 +81,7 @@ class TrainedModel:
     best: Checkpoint
     score_mode: Mode
     time_in_min: float
+    epochs: int = 0  # epochs trained before it stopped (early stopping or max_epochs)
 
 
 @dataclass
@@ -251,7 +252,9 @@ def train_grid_point(
     batch, every, mode = conf["batch_size"], conf["check_val_every_n_epoch"], spec.score_mode
     stopper = EarlyStopping(conf["patience"], mode)
     best: Checkpoint | None = None
+    epochs = 0
     for epoch in range(conf["max_epochs"]):
+        epochs = epoch + 1
         dataloader_seed_draw()
         _train_epoch(model, optimizer, x, y, batch)
         if (epoch + 1) % every:
@@ -266,7 +269,7 @@ def train_grid_point(
         if stopper.should_stop(monitor.value):
             break
     assert best is not None
-    return TrainedModel(dict(conf), model, best, mode, (time.time() - started) / 60)
+    return TrainedModel(dict(conf), model, best, mode, (time.time() - started) / 60, epochs)
 
 
 def test_scores(

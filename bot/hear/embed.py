@@ -16,7 +16,8 @@ whole, in split-file order, as the official runner does: batches of consecutive 
 kit's estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
 `max_batch_size`) for fixed-length tasks; a variable-length task's clips are grouped by exact
 length, each group batched at the estimate for its length (the kit runs them one by one). A
-thread decodes the next batches while the model computes. On a GPU the first batch is
+thread decodes the next batches while the model computes, and another writes the last batch's
+files (`OrderedWriter`): reading, the model and writing overlap. On a GPU the first batch is
 measured (peak memory per second of audio) and later batches grow to what the device's free
 memory holds (`BatchSizer`, never above `max_batch_size`); a batch the device has no memory
 for is halved (and halved again) instead of failing, and no later batch is larger than one
@@ -44,7 +45,9 @@ import queue
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -74,6 +77,8 @@ PARTIAL_MARKER = "embeddings.partial.json"
 MARKER_FORMAT = "hearbot.embeddings/1"
 DEFAULT_MAX_BATCH_SIZE = 256
 PREFETCH_BATCHES = 2
+# Batches whose files may wait to be written while the model computes the next ones.
+WRITE_BEHIND_BATCHES = 2
 # Share of the device's free memory that grown batches may use (the rest absorbs the
 # allocator's fragmentation and what the measurement of one batch did not see).
 MEMORY_FRACTION = 0.8
@@ -474,6 +479,38 @@ def _write_outputs(
     return frames
 
 
+class OrderedWriter:
+    """Runs write jobs in one background thread, in the order given, while the caller goes on
+    (the model computes the next batch while the last one's files are written). At most
+    `depth` jobs wait; `submit` blocks beyond that. A job's error is raised by the next
+    `submit` or by `finish`. Leaving the `with` block waits for every job submitted, also
+    when the block raised, so that what was embedded before an error is on disk for a resume.
+    """
+
+    def __init__(self, depth: int) -> None:
+        self._depth = max(1, depth)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearbot-writer")
+        self._pending: deque[Future[int]] = deque()
+        self.total = 0
+
+    def submit(self, job: Callable[..., int], *args: Any) -> None:
+        while len(self._pending) >= self._depth:
+            self.total += self._pending.popleft().result()
+        self._pending.append(self._pool.submit(job, *args))
+
+    def finish(self) -> int:
+        """Wait for every job; the sum of what they returned."""
+        while self._pending:
+            self.total += self._pending.popleft().result()
+        return self.total
+
+    def __enter__(self) -> OrderedWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._pool.shutdown(wait=True)
+
+
 def _copy_file(source: Path, target: Path) -> None:
     write_atomic(target, source.read_bytes())
 
@@ -630,10 +667,12 @@ def _embed_split(
     started = time.monotonic()
     try:
         batches = _batches(task, model.sample_rate, split, todo, sizer)
-        for batch in prefetched(batches, PREFETCH_BATCHES):
-            embeddings, timestamps = _embed_batch(model, task, batch, sizer)
-            frames += _write_outputs(task, out_split, batch, embeddings, timestamps)
-            bar.update(len(batch.items))
+        with OrderedWriter(WRITE_BEHIND_BATCHES) as writer:
+            for batch in prefetched(batches, PREFETCH_BATCHES):
+                embeddings, timestamps = _embed_batch(model, task, batch, sizer)
+                writer.submit(_write_outputs, task, out_split, batch, embeddings, timestamps)
+                bar.update(len(batch.items))
+            frames += writer.finish()
     finally:
         bar.close()
     seconds = time.monotonic() - started
