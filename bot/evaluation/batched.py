@@ -415,6 +415,8 @@ def train_batch(
         vx, vy = uploaded[id(valid)]
         members.append(_Member(conf, model, valid, vx, vy, EarlyStopping(conf["patience"], mode)))
     params, buffers = stack_classifiers([m.model for m in members])
+    for member in members:  # each member's own model later takes its best state and is tested
+        member.model.to(spec.device)
     params = [p.detach().to(spec.device).requires_grad_() for p in params]
     buffers = [b.to(spec.device) for b in buffers]
     exp_avg = [torch.zeros_like(p) for p in params]

@@ -239,3 +239,23 @@ def test_batched_scores_stay_within_the_bound_of_exact(
     batched = primary_score(evaluate_task(task, device="cpu", mode="batched"))
     assert 0.5 < exact < 0.99  # learnt, and not saturated (a saturated bound cannot fail)
     assert abs(batched - exact) <= BOUND, (name, exact, batched)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["exact", "batched"])
+def test_both_modes_evaluate_on_cuda(tmp_path: Path, mode: str) -> None:
+    """Every trained model, and so its best state and its test pass, lives on the device the
+    protocol runs on. A batched member's own model once stayed on the CPU while the stacked
+    weights trained on the GPU: the test pass failed, on CUDA only (seen on an H100)."""
+    scene = make_scene_task(tmp_path / "scene", files_per_split=20, grid=NO_DROPOUT_GRID)
+    events = make_event_task(tmp_path / "events", files_per_split=4, grid=NO_DROPOUT_GRID)
+    for task in (scene, events):
+        scores = evaluate_task(task, device="cuda", mode=mode, max_epochs=6)
+        assert 0.0 <= primary_score(scores) <= 1.0
+    data = load_task(scene)
+    spec = task_spec(data, torch.device("cuda"))
+    confs = [c for c in parameter_grid(task_grid(data, 6)) if c["hidden_layers"] == 1][:2]
+    train, valid = data.splits["train"], data.splits["valid"]
+    trained = train_batch(spec, confs, [[train]] * 2, [valid] * 2, data.dim)
+    for member in trained:
+        assert {p.device.type for p in member.model.parameters()} == {"cuda"}
