@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -292,6 +293,97 @@ def test_nan_names_the_clip(task_copy, tmp_path: Path) -> None:
     error = caught.value
     assert (error.task, error.file, error.check) == (TONES, f"fold01/{loud}", "finite")
     assert not (tmp_path / "out" / TONES / embed.MARKER).exists()
+
+
+def test_what_was_embedded_before_a_failing_batch_is_written(
+    task_copy, tmp_path: Path, monkeypatch
+) -> None:
+    # Files are written by a background thread, here slowly, so that writes are still queued
+    # when the model fails: the error must not lose the batches before it.
+    task_dir, loud = _loud_task(task_copy)
+    model = api.load("hear_fake_nan", device="cpu")
+    write = embed._write_outputs
+
+    def slow_write(*args: object) -> int:
+        time.sleep(0.05)
+        return write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embed, "_write_outputs", slow_write)
+    with pytest.raises(embed.EmbedError):
+        embed.embed_task(model, task_dir, tmp_path / "out", max_batch_size=1, progress=False)
+    task = read_task(task_dir)
+    fold01 = [item.file for item in task.splits["fold01"]]
+    before = [("fold00", item.file) for item in task.splits["fold00"]]
+    before += [("fold01", file) for file in fold01[: fold01.index(loud)]]
+    out = tmp_path / "out" / TONES
+    for split, file in before:
+        assert (out / split / f"{file}.target-labels.json").is_file(), file
+    assert not (out / "fold01" / f"{loud}.embedding.npy").exists()
+
+
+def test_a_failed_write_stops_the_run(synth_tasks, tmp_path: Path, example_model, monkeypatch):
+    written = []
+
+    def failing(task, out_split, batch, embeddings, timestamps) -> int:
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(batch)
+        return len(batch.items)
+
+    monkeypatch.setattr(embed, "_write_outputs", failing)
+    with pytest.raises(OSError, match="No space left"):
+        embed.embed_task(example_model, synth_tasks / TONES, tmp_path, max_batch_size=2,
+                         progress=False)  # fmt: skip
+    assert not (tmp_path / TONES / embed.MARKER).exists()
+
+
+def test_ordered_writer_runs_jobs_in_order_behind_the_caller() -> None:
+    ran: list[tuple[int, str]] = []
+    release = threading.Event()
+
+    def job(n: int) -> int:
+        if n == 0:
+            release.wait(5)
+        ran.append((n, threading.current_thread().name))
+        return n
+
+    with embed.OrderedWriter(depth=3) as writer:
+        for n in range(3):
+            writer.submit(job, n)  # returns at once: job 0 is still waiting
+        assert ran == []
+        release.set()
+        assert writer.finish() == 0 + 1 + 2
+    assert [n for n, _ in ran] == [0, 1, 2]
+    assert all(name.startswith("hearbot-writer") for _, name in ran)
+
+
+def test_ordered_writer_raises_a_job_error_and_waits_on_exit() -> None:
+    done: list[int] = []
+
+    def job(n: int) -> int:
+        if n == 1:
+            raise OSError("disk full")
+        done.append(n)
+        return 1
+
+    writer = embed.OrderedWriter(depth=1)
+    with pytest.raises(OSError, match="disk full"), writer:
+        writer.submit(job, 0)
+        writer.submit(job, 1)
+        writer.submit(job, 2)  # waits for job 1, whose error is raised here
+    assert done == [0]
+    release = threading.Event()
+
+    def late_job() -> int:
+        release.wait(5)
+        done.append(9)
+        return 1
+
+    threading.Timer(0.2, release.set).start()
+    with pytest.raises(RuntimeError, match="Boom"), embed.OrderedWriter(depth=4) as writer:
+        writer.submit(late_job)
+        raise RuntimeError("Boom")
+    assert done == [0, 9]  # the job submitted before the error was waited for
 
 
 def test_wrong_dtype_names_the_batch(synth_tasks: Path, tmp_path: Path) -> None:
