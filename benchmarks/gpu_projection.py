@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import re
 import shutil
 import sys
@@ -206,7 +207,8 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
             evaluate_s = trainings * column.audio_hours * rate["s_per_training_and_audio_hour"]
         else:
             evaluate_s = trainings * column.clips * rate["s_per_training_and_clip"]
-        at_max = evaluate_s * PROTOCOL_MAX_EPOCHS / max(rate["mean_epochs_trained"], 1.0)
+        epochs = rate.get("mean_epochs_trained")  # unknown in records of older runs
+        at_max = evaluate_s * PROTOCOL_MAX_EPOCHS / max(epochs, 1.0) if epochs else math.nan
         total += embed_s + evaluate_s
         total_at_max += embed_s + at_max
         rows.append(
@@ -217,13 +219,15 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
                 "trainings": trainings,
                 "embed_min": round(embed_s / 60, 2),
                 "evaluate_min": round(evaluate_s / 60, 2),
-                "evaluate_min_at_max_epochs": round(at_max / 60, 2),
+                "evaluate_min_at_max_epochs": None if math.isnan(at_max) else round(at_max / 60, 2),
             }
         )
     return {
         "columns": rows,
         "total_min": round(total / 60, 1),
-        "total_min_at_max_epochs": round(total_at_max / 60, 1),
+        "total_min_at_max_epochs": None
+        if math.isnan(total_at_max)
+        else round(total_at_max / 60, 1),
     }
 
 
@@ -247,24 +251,36 @@ def main() -> int:
     )
     parser.add_argument("--tiny", action="store_true", help="a small check of the script")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="measure nothing: project again from a JSON this script wrote (for instance "
+        "after schemas/tasks.json changed), in every mode both stages were evaluated in",
+    )
     args = parser.parse_args()
     if args.tiny:
         args.scene_clips, args.event_clips, args.event_seconds = 80, 5, 20.0
         args.size, args.max_epochs = "small", 5
-    root = Path(tempfile.mkdtemp(prefix="hearbot-projection-"))
-    try:
-        measured = measure(args, root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    if args.from_json:
+        measured = json.loads(args.from_json.read_text())
+        evaluated = [set(stage["evaluate"]) for stage in measured["stages"].values()]
+        args.modes = [mode for mode in ("exact", "batched") if all(mode in e for e in evaluated)]
+    else:
+        root = Path(tempfile.mkdtemp(prefix="hearbot-projection-"))
+        try:
+            measured = measure(args, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
     measured["projection"] = {mode: project(measured, mode) for mode in args.modes}
     print(json.dumps(measured, indent=2))
     save(measured, args.out)
     for mode, projection in measured["projection"].items():
+        at_max = projection["total_min_at_max_epochs"]
         print(
             f"projected full verification of all {len(projection['columns'])} columns on "
             f"{measured['device']}, evaluation {mode}: {projection['total_min']} min "
             f"(every training to {PROTOCOL_MAX_EPOCHS} epochs: "
-            f"{projection['total_min_at_max_epochs']} min)"
+            + (f"{at_max} min)" if at_max is not None else "unknown, no epoch counts recorded)")
             + (" (a --tiny check: not a projection)" if args.tiny else "")
         )
     return 0
