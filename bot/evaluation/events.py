@@ -57,6 +57,25 @@ def median_filter_width(times: np.ndarray, median_filter_ms: float) -> int:
     return int(round(median_filter_ms / hop))  # noqa: RUF046 (numpy 1.x round gave a float)
 
 
+def median_above(probs: np.ndarray, width: int, threshold: float) -> np.ndarray:
+    """``median_filter(probs, size=(1, width, 1)) > threshold`` for (F, T, L) probabilities,
+    exactly, by counting instead of sorting (about 20x faster: validation scores events at
+    every check). scipy's median of a window is its element of rank width // 2 in ascending
+    order, so it exceeds the threshold when at least width - width // 2 of the window's values
+    do; frame i's window is i - width // 2 ... i - width // 2 + width - 1, mirrored at the ends
+    (scipy's mode "reflect" is numpy's pad mode "symmetric" while the pad is no longer than
+    the clip). Clips shorter than half the window, and NaN (whose rank scipy leaves to its
+    sort), go through scipy itself."""
+    before = width // 2
+    if before > probs.shape[1] or np.isnan(probs).any():
+        return median_filter(probs, size=(1, width, 1)) > threshold
+    above = (probs > threshold).astype(np.int32)
+    padded = np.pad(above, ((0, 0), (before, width - 1 - before), (0, 0)), mode="symmetric")
+    sums = np.zeros((padded.shape[0], padded.shape[1] + 1, padded.shape[2]), dtype=np.int32)
+    np.cumsum(padded, axis=1, out=sums[:, 1:])
+    return sums[:, width:] - sums[:, :-width] >= width - before
+
+
 def active_runs(active: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) frame index of every run of consecutive True values."""
     idx = np.flatnonzero(active)
@@ -150,10 +169,9 @@ def events_for_files(
     out: EventsByFile = {}
     for (_, width), members in groups.items():
         probs = np.stack([frames[names[i]][1] for i in members])
-        if width:
-            probs = median_filter(probs, size=(1, width, 1))
+        active = median_above(probs, width, threshold) if width else probs > threshold
         found = events_from_activity(
-            [frames[names[i]][0] for i in members], probs > threshold, labels, min_duration
+            [frames[names[i]][0] for i in members], active, labels, min_duration
         )
         for i, events in zip(members, found, strict=True):
             out[names[i]] = events
@@ -170,9 +188,11 @@ def events_from_activity(
     padded = np.zeros((*by_class.shape[:2], by_class.shape[2] + 2), dtype=np.int8)
     padded[:, :, 1:-1] = by_class
     edges = np.diff(padded, axis=2)
-    f_on, k_on, first = np.nonzero(edges == 1)
-    _, _, after = np.nonzero(edges == -1)
-    last = after - 1
+    # One pass: within a (file, class) row, rises (+1) and falls (-1) alternate in time order.
+    f_all, k_all, t_all = np.nonzero(edges)
+    rising = edges[f_all, k_all, t_all] == 1
+    f_on, k_on, first = f_all[rising], k_all[rising], t_all[rising]
+    last = t_all[~rising] - 1
     out: list[list[Event]] = [[] for _ in range(len(times))]
     if not len(first):
         return out
@@ -206,8 +226,9 @@ def _hits(
 ) -> np.ndarray:
     """sed_eval's hit matrix (ref x est): same label, |onset diff| <= collar, and with offsets
     |offset diff| <= max(collar, percentage_of_length * reference length)."""
-    ref_label = np.array([e[0] for e in ref], dtype=object)
-    est_label = np.array([e[0] for e in est], dtype=object)
+    codes: dict[str, int] = {}  # labels as integers: comparing objects costs 10x more
+    ref_label = np.array([codes.setdefault(e[0], len(codes)) for e in ref])
+    est_label = np.array([codes.setdefault(e[0], len(codes)) for e in est])
     ref_on, ref_off = np.array([e[1] for e in ref]), np.array([e[2] for e in ref])
     est_on, est_off = np.array([e[1] for e in est]), np.array([e[2] for e in est])
     hit = ref_label[:, None] == est_label[None, :]

@@ -267,6 +267,24 @@ def test_events_for_files_equals_frames_to_events_file_by_file(seed: int) -> Non
         assert list(got) == list(want) and got == want
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_median_above_equals_scipy_median_filter_then_threshold(seed: int) -> None:
+    # Even and odd windows, windows longer than the clip, values tied with the threshold, NaN.
+    rng = np.random.default_rng(seed)
+    for trial in range(500):
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 4)))
+        width = int(rng.integers(1, 30))
+        probs = rng.random(shape).astype(np.float32)
+        if trial % 3 == 0:
+            probs = (np.round(probs * 4) / 4).astype(np.float32)
+        if trial % 17 == 0:
+            probs[0, rng.integers(shape[1]), 0] = np.nan
+        threshold = float(rng.choice([0.5, 0.25, 0.3]))
+        want = median_filter(probs, size=(1, width, 1)) > threshold
+        got = ev.median_above(probs, width, threshold)
+        assert np.array_equal(got, want), (shape, width, threshold)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_matched_count_equals_scipy_maximum_matching(seed: int) -> None:
     from scipy.sparse import csr_matrix
