@@ -11,12 +11,17 @@ base = 94 M parameters on a GPU):
    WAV files, call the model through the HEAR API checks, write the per-file layout).
 
 Prints clips/s of both and the ratio embed / pure (the target is at least 0.7: reading,
-checking and writing cost under 30 %). Also the audio reader alone (the thread `hearbot embed`
-decodes with, no model): clips/s and real-time factor, which is the most any model could be
-fed. It must stay well above the model's rate: the issue's H200 figure for a 94 M model is
-about 8,500x real time, so one reader thread suffices where it reads faster than that.
+checking and writing cost under 30 %). `--model standin` uses benchmarks/models/
+hear_gpu_standin.py instead, on the CPU: a model that behaves like a GPU model from the host's
+side (launches holding the GIL, then a wait that releases it), so that a machine without a GPU
+can see whether reading and writing overlap the model.
+
+Also the audio reader alone (the thread `hearbot embed` decodes with, no model): clips/s and
+real-time factor, which is the most any model could be fed. It must stay well above the
+model's rate: the issue's H200 figure for a 94 M model is about 8,500x real time, so one
+reader thread suffices where it reads faster than that.
 Usage: .venv/bin/python benchmarks/embed_speed.py [--clips 400] [--seconds 4] [--size small]
-       [--device auto] [--repeat 2]
+       [--device auto] [--repeat 2] [--model standin]
 """
 
 from __future__ import annotations
@@ -107,6 +112,12 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=2, help="best of N runs of each")
+    parser.add_argument(
+        "--model",
+        choices=("reference", "standin"),
+        default="reference",
+        help="standin: a GPU model's host-side behaviour on the CPU (see above)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hearbot-embed-speed-"))
     try:
@@ -114,7 +125,13 @@ def main() -> int:
         device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
         device = "cpu" if device == "auto" else device
         size = args.size or ("base" if device == "cuda" else "small")
-        model = api.load("hear_reference_model", options={"size": size}, device=device)
+        if args.model == "standin":
+            device, name = "cpu", "hear_gpu_standin (24 ms per batch)"
+            torch.set_num_threads(1)  # the launches are tiny; leave the other core to I/O
+            model = api.load("hear_gpu_standin", device=device)
+        else:
+            name = f"hear_reference_model ({size})"
+            model = api.load("hear_reference_model", options={"size": size}, device=device)
         batch = embed.estimated_batch_size(args.seconds, 16000, args.batch_size)
         pure_forward(model, task_dir, batch)  # warm-up (kernels, allocator)
         pure = min(pure_forward(model, task_dir, batch)[0] for _ in range(args.repeat))
@@ -123,7 +140,7 @@ def main() -> int:
         reader = min(reader_alone(task_dir, 16000, batch)[0] for _ in range(args.repeat))
         report = {
             "device": str(model.device),
-            "model": f"hear_reference_model ({size})",
+            "model": name,
             "clips": clips,
             "seconds_per_clip": args.seconds,
             "batch_size": batch,
