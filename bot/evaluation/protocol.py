@@ -216,6 +216,17 @@ def check_frame_counts(data: TaskData) -> None:
             )
 
 
+def set_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """`torch.use_deterministic_algorithms` without its import of `torch._inductor.config`
+    (0.9 s of every evaluation's start-up, for a compiler flag eager training never reads):
+    the same switch, set where torch sets it."""
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # a torch without it: the public call
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+    else:
+        setter(mode, warn_only=warn_only)
+
+
 @contextmanager
 def deterministic_torch(device: torch.device) -> Iterator[None]:
     """seed_everything(42) for torch (CPU and CUDA generators), deterministic algorithms on;
@@ -225,13 +236,14 @@ def deterministic_torch(device: torch.device) -> Iterator[None]:
         # What Lightning sets for deterministic cuBLAS (it must precede the first cuBLAS call).
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     previous = torch.are_deterministic_algorithms_enabled()
+    previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(SEED)
-        torch.use_deterministic_algorithms(True)
+        set_deterministic_algorithms(True)
         try:
             yield
         finally:
-            torch.use_deterministic_algorithms(previous)
+            set_deterministic_algorithms(previous, warn_only=previous_warn_only)
 
 
 def _rows(data: TaskData, names: Sequence[str]) -> Rows:

@@ -171,3 +171,34 @@ def test_device_resolution() -> None:
     assert protocol.resolve_device("auto").type == expected
     with pytest.raises(ValueError):
         protocol.resolve_device("tpu")
+
+
+@pytest.mark.parametrize("before", [(False, False), (True, True)])
+def test_deterministic_torch_sets_and_restores_the_switch(before: tuple[bool, bool]) -> None:
+    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+    try:
+        with protocol.deterministic_torch(torch.device("cpu")):
+            assert torch.are_deterministic_algorithms_enabled()
+            assert not torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.are_deterministic_algorithms_enabled() == before[0]
+        assert torch.is_deterministic_algorithms_warn_only_enabled() == before[1]
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+def test_evaluation_does_not_import_the_compiler(tmp_path: Path) -> None:
+    # torch.use_deterministic_algorithms imports torch._inductor (0.9 s of start-up).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from bot.evaluation.protocol import deterministic_torch\n"
+        "with deterministic_torch(torch.device('cpu')):\n"
+        "    assert torch.are_deterministic_algorithms_enabled()\n"
+        "print('torch._inductor' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
