@@ -70,3 +70,30 @@ def test_using_an_entry_makes_it_the_most_recent(tmp_path: Path) -> None:
     with cache.using(tmp_path, "a"):
         pass
     assert [entry.key for entry in cache.entries(tmp_path)] == ["b", "a"]
+
+
+def test_an_idle_entry_is_walked_once_until_it_is_used_again(tmp_path: Path, monkeypatch) -> None:
+    make_entry(tmp_path, "a", 1, 1.0)
+    make_entry(tmp_path, "b", 2, 2.0)
+    sizes = {entry.key: entry.bytes for entry in cache.entries(tmp_path)}
+    assert sizes["a"] >= 1 << 20 and sizes["b"] >= 2 << 20
+    walked: list[str] = []
+    walk = cache.directory_bytes
+    monkeypatch.setattr(
+        cache, "directory_bytes", lambda root: walked.append(root.name) or walk(root)
+    )
+    assert {entry.key: entry.bytes for entry in cache.entries(tmp_path)} == sizes
+    assert walked == []  # both sizes recorded by the first listing
+    with cache.using(tmp_path, "a"):
+        grown = tmp_path / "embeddings" / "a" / "task" / "y.embedding.npy"
+        grown.write_bytes(os.urandom(1 << 20))
+        during = {entry.key: entry.bytes for entry in cache.entries(tmp_path)}
+        assert during["a"] >= 2 << 20 and walked == ["a"]  # in use: walked, not recorded
+        cache.entries(tmp_path)
+        assert walked == ["a", "a"]
+    after = {entry.key: entry.bytes for entry in cache.entries(tmp_path)}
+    assert after == during and walked == ["a", "a", "a"]  # the use voided the record
+    cache.entries(tmp_path)
+    assert walked == ["a", "a", "a"]
+    assert cache.evict(tmp_path, 0, lambda line: None) == ["b", "a"]
+    assert not list((tmp_path / cache.STATE).glob("*.bytes"))
