@@ -42,7 +42,7 @@ import torch  # noqa: E402
 
 from bot.evaluation import evaluate_task  # noqa: E402
 from bot.evaluation.cli import primary_score  # noqa: E402
-from tests.evaluation.synth import make_event_task, make_scene_task  # noqa: E402
+from tests.evaluation.synth import crosscheck_tasks, make_scene_task  # noqa: E402
 from tests.evaluation.test_batched import converging_task  # noqa: E402
 
 REFENV = REPO / ".refenv" / "bin" / "python"
@@ -120,19 +120,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tasks: dict[str, Path] = {
-            "crosscheck/scene_kfold": make_scene_task(
-                root / "cc_kfold",
-                split_mode="new_split_kfold",
-                splits=("fold00", "fold01", "fold02"),
-                seed=1,
-            ),
-            "crosscheck/scene_multilabel": make_scene_task(
-                root / "cc_ml",
-                prediction_type="multilabel",
-                evaluation=("mAP", "d_prime", "aucroc"),
-                seed=2,
-            ),
-            "crosscheck/events": make_event_task(root / "cc_events", seed=3),
+            f"crosscheck/{name}": task for name, task in crosscheck_tasks(root / "cc").items()
         }
         for name in ("scene_kfold", "scene_multilabel", "events"):
             tasks[f"converging/{name}"] = converging_task(root / "conv", name)

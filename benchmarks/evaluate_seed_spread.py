@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 from bot.evaluation import evaluate_task  # noqa: E402
 from bot.evaluation.cli import primary_score  # noqa: E402
-from tests.evaluation.synth import make_event_task, make_scene_task  # noqa: E402
+from tests.evaluation.synth import crosscheck_tasks, make_scene_task  # noqa: E402
 
 KIT_SEED = 42
 
@@ -60,23 +60,7 @@ def score(task: Path, mode: str, seed: int, out: Path) -> float:
 
 
 def tasks(root: Path, larger: bool) -> dict[str, Path]:
-    found = {
-        "crosscheck/scene_kfold": make_scene_task(
-            root / "kfold",
-            split_mode="new_split_kfold",
-            splits=("fold00", "fold01", "fold02"),
-            seed=1,
-            grid={},
-        ),
-        "crosscheck/scene_multilabel": make_scene_task(
-            root / "multilabel",
-            prediction_type="multilabel",
-            evaluation=("mAP", "d_prime", "aucroc"),
-            seed=2,
-            grid={},
-        ),
-        "crosscheck/events": make_event_task(root / "events", seed=3, grid={}),
-    }
+    found = {f"crosscheck/{name}": task for name, task in crosscheck_tasks(root, grid={}).items()}
     if larger:
         found["larger/scene_multilabel"] = make_scene_task(
             root / "larger",

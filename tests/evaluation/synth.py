@@ -176,3 +176,26 @@ def make_event_task(
         Path(f"{base}.timestamps.json").write_text(json.dumps(times.tolist()))
         Path(f"{base}.target-labels.json").write_text(json.dumps(per_frame, indent=4))
     return task_dir
+
+
+def crosscheck_tasks(root: Path, grid: dict[str, list] | None = None) -> dict[str, Path]:
+    """The three small tasks the official-kit cross-check runs (test_crosscheck_official.py)
+    and the benchmarks compare on: a 3-fold scene task, a multilabel scene task and an event
+    task, under `root`. `grid` replaces their fast grid ({}: the protocol's own)."""
+    return {
+        "scene_kfold": make_scene_task(
+            root / "kfold",
+            split_mode="new_split_kfold",
+            splits=("fold00", "fold01", "fold02"),
+            seed=1,
+            grid=grid,
+        ),
+        "scene_multilabel": make_scene_task(
+            root / "multilabel",
+            prediction_type="multilabel",
+            evaluation=("mAP", "d_prime", "aucroc"),
+            seed=2,
+            grid=grid,
+        ),
+        "events": make_event_task(root / "events", seed=3, grid=grid),
+    }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.evaluation.synth import make_event_task, make_scene_task
+from tests.evaluation.synth import crosscheck_tasks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFENV = REPO_ROOT / ".refenv" / "bin" / "python"
@@ -23,21 +23,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_scene_kfold_multilabel_and_event_tasks_match_the_official_kit(tmp_path: Path) -> None:
-    tasks = [
-        make_scene_task(
-            tmp_path / "kfold",
-            split_mode="new_split_kfold",
-            splits=("fold00", "fold01", "fold02"),
-            seed=1,
-        ),
-        make_scene_task(
-            tmp_path / "multilabel",
-            prediction_type="multilabel",
-            evaluation=("mAP", "d_prime", "aucroc"),
-            seed=2,
-        ),
-        make_event_task(tmp_path / "events", seed=3),
-    ]
+    tasks = list(crosscheck_tasks(tmp_path).values())
     completed = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "crosscheck.py"), *map(str, tasks)],
         capture_output=True,
