@@ -51,7 +51,7 @@ from bot.schemas import leaderboard_facts  # noqa: E402
 
 GRID_POINTS = 8
 PROTOCOL_MAX_EPOCHS = 500
-TRAINED = re.compile(r"^(grid point|split) .*epochs_trained=(\d+)")
+TRAINED = re.compile(r"^(grid point|split) .*epochs_trained=(\d+) validation_s=([0-9.]+)")
 
 
 def gpu_peak(device: torch.device) -> int:
@@ -104,13 +104,16 @@ def column_trainings(column: Any) -> int:
 def evaluate_stage(
     args: argparse.Namespace, embeddings: Path, out: Path, mode: str, clips: int, hours: float
 ) -> dict[str, Any]:
-    """Evaluate one embedded task in `mode`; its time, trainings and epochs per training."""
+    """Evaluate one embedded task in `mode`; its time, trainings, epochs per training and the
+    share of the time spent validating (eval-mode outputs and scoring) rather than training."""
     epochs: list[int] = []
+    validation_s: list[float] = []
 
     def log(line: str) -> None:
         match = TRAINED.match(line)
         if match:
             epochs.append(int(match.group(2)))
+            validation_s.append(float(match.group(3)))
 
     start = time.perf_counter()
     evaluate_task(embeddings, device=args.device, max_epochs=args.max_epochs, out_dir=out,
@@ -122,6 +125,7 @@ def evaluate_stage(
         "s": round(seconds, 2),
         "trainings": len(epochs),
         "mean_epochs_trained": round(mean_epochs, 1),
+        "validation_share": round(sum(validation_s) / seconds, 3),
         "s_per_training_and_clip": float(f"{seconds / trainings / clips:.4g}"),
         "s_per_training_and_audio_hour": float(f"{seconds / trainings / hours:.4g}"),
     }
@@ -132,7 +136,8 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     saved at once."""
     generated = tasks(root / "tasks", args)
     model = api.load("hear_reference_model", options={"size": args.size}, device=args.device)
-    if model.device.type == "cuda":
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    if model.device.type == "cuda":  # for the model only: evaluation keeps torch's defaults
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats(model.device)
@@ -177,6 +182,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "evaluate": {},
         }
         finished(kind, "embedded", stages[kind])
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
     for mode in args.modes:
         for kind, task_dir in generated.items():
             result = evaluate_stage(

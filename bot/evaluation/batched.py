@@ -427,6 +427,7 @@ def train_batch(
     alive = list(range(len(members)))  # members[alive[j]] is row j of the stacks
     shared_valid = len({id(v) for v in valids}) == 1
     epoch = 0
+    validation_s = 0.0
     while alive:
         for start in range(0, data.length, batch):
             xb, yb, cb, mb = data.batch(start, batch)
@@ -443,6 +444,7 @@ def train_batch(
             adam_step(params, exp_avg, exp_avg_sq, steps, lr.to(params[0].dtype), stepping)
         finished: set[int] = set()
         if (epoch + 1) % every == 0:
+            validation_started = time.perf_counter()
             outputs = _validation_logits(params, buffers, members, alive, shared_valid, batch)
             for j, logits in enumerate(outputs):
                 member = members[alive[j]]
@@ -460,6 +462,7 @@ def train_batch(
                     )
                 if member.stopper.should_stop(monitor.value):
                     finished.add(j)
+            validation_s += time.perf_counter() - validation_started
         for j, m in enumerate(alive):
             if epoch + 1 >= members[m].conf["max_epochs"]:
                 finished.add(j)
@@ -478,11 +481,10 @@ def train_batch(
         epoch += 1
     minutes = (time.time() - started) / 60
     out = []
-    for member in members:
-        assert member.best is not None
-        out.append(
-            TrainedModel(dict(member.conf), member.model, member.best, mode, minutes, member.epochs)
-        )
+    share = validation_s / len(members)
+    for m in members:
+        assert m.best is not None
+        out.append(TrainedModel(dict(m.conf), m.model, m.best, mode, minutes, m.epochs, share))
     return out
 
 

@@ -256,7 +256,7 @@ def _describe(result: TrainedModel) -> str:
     conf["initialization"] = result.conf["initialization"].__name__
     return (
         f"validation_score={result.best.score} epoch={result.best.epoch} "
-        f"epochs_trained={result.epochs} conf={conf}"
+        f"epochs_trained={result.epochs} validation_s={result.validation_s:.3f} conf={conf}"
     )
 
 

@@ -16,7 +16,8 @@ does, reproduced step by step on the global torch generator:
   otherwise a strict improvement resets the wait count, else it grows and training stops once
   it reaches `patience`; training also ends after max_epochs.
 The monitored and stored values are the logged ones (`scores.logged`). The best state is kept
-in memory instead of a checkpoint file.
+in memory instead of a checkpoint file. On CUDA, full batches replay one captured graph of the
+step's kernels (`step_graph`): the same bits, a fraction of the launch cost.
 """
 
 from __future__ import annotations
@@ -36,9 +37,13 @@ from bot.evaluation.errors import ProtocolError
 from bot.evaluation.metrics import Metric, primary_value
 from bot.evaluation.model import Classifier, build_classifier
 from bot.evaluation.scores import logged
+from bot.evaluation.step_graph import GraphedStep, capture_step
 
 Mode = Literal["max", "min"]
 Log = Callable[[str], None]
+# On CUDA, replay full training batches from a captured graph (`step_graph`): the same bits as
+# eager steps, without Python's launch cost per kernel. A switch for tests and benchmarks.
+CUDA_GRAPHS = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,10 @@ class TrainedModel:
     score_mode: Mode
     time_in_min: float
     epochs: int = 0  # epochs trained before it stopped (early stopping or max_epochs)
+    # Wall seconds of its validations (eval-mode outputs and scoring, event post-processing
+    # included): what is not training steps. In batched mode, an equal share of the batch's
+    # validations, so that the members' values add up to the batch's.
+    validation_s: float = 0.0
 
 
 @dataclass
@@ -198,13 +207,19 @@ def _train_epoch(
     x: torch.Tensor,
     y: torch.Tensor,
     batch: int,
+    graphed: GraphedStep | None = None,
 ) -> None:
+    """One epoch of batches in order; full batches through `graphed` when given (on CUDA:
+    the same bits, see `step_graph`)."""
     model.train()
     for start in range(0, len(x), batch):
         xb, yb = x[start : start + batch], y[start : start + batch]
-        optimizer.zero_grad()
-        loss = model.loss(model(xb), yb)
-        loss.backward()
+        if graphed is not None and len(xb) == graphed.rows:
+            graphed.run(xb, yb)
+        else:
+            optimizer.zero_grad()
+            loss = model.loss(model(xb), yb)
+            loss.backward()
         optimizer.step()
 
 
@@ -251,16 +266,22 @@ def train_grid_point(
     vx, vy = tensors(valid, spec.device)
     batch, every, mode = conf["batch_size"], conf["check_val_every_n_epoch"], spec.score_mode
     stopper = EarlyStopping(conf["patience"], mode)
+    graphed = None
+    if CUDA_GRAPHS and spec.device.type == "cuda" and len(x) >= 2 * batch:
+        graphed = capture_step(model, model.loss, x[:batch], y[:batch])
     best: Checkpoint | None = None
     epochs = 0
+    validation_s = 0.0
     for epoch in range(conf["max_epochs"]):
         epochs = epoch + 1
         dataloader_seed_draw()
-        _train_epoch(model, optimizer, x, y, batch)
+        _train_epoch(model, optimizer, x, y, batch, graphed)
         if (epoch + 1) % every:
             continue
         dataloader_seed_draw()
+        validation_started = time.perf_counter()
         monitor = _monitor(spec, model, vx, vy, valid, batch)
+        validation_s += time.perf_counter() - validation_started
         if best is None or improves(monitor.value, best.score, mode):
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best = Checkpoint(
@@ -269,7 +290,8 @@ def train_grid_point(
         if stopper.should_stop(monitor.value):
             break
     assert best is not None
-    return TrainedModel(dict(conf), model, best, mode, (time.time() - started) / 60, epochs)
+    minutes = (time.time() - started) / 60
+    return TrainedModel(dict(conf), model, best, mode, minutes, epochs, validation_s)
 
 
 def test_scores(

@@ -120,6 +120,10 @@ def test_a_member_trains_exactly_as_the_sequential_path(
     for k in range(len(confs)):
         sequential = _sequential_from_same_init(spec, confs, k, train, valid, data.dim)
         _assert_same_training(batch[k], sequential, valid.x)
+        assert 0 < sequential.validation_s < sequential.time_in_min * 60
+    # Validation time is shared among the members: together, the batch's, within its time.
+    assert len({m.validation_s for m in batch}) == 1
+    assert 0 < sum(m.validation_s for m in batch) < batch[0].time_in_min * 60
 
 
 def test_folds_of_different_sizes_train_exactly_as_one_by_one(
