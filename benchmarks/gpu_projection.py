@@ -16,7 +16,9 @@ peak GPU memory, and a projection for the whole leaderboard (schemas/tasks.json)
   stop early, after as many epochs as the measured ones did on average; `at_max_epochs` also
   gives the bound where every training runs the protocol's 500 epochs.
 
-Every finished stage is printed and saved to --out at once, so a run cut short still reports.
+Every finished stage is printed and saved to --out at once, so a run cut short still reports;
+--scene-from takes the scene stage from an earlier record of the same device and measures the
+event stage alone.
 Embedding runs in this process (`bot.hear.embed.embed_task`, as the sandboxed worker runs it;
 the sandbox adds a process start per task). Usage, on a GPU:
     .venv/bin/python benchmarks/gpu_projection.py
@@ -59,6 +61,8 @@ def gpu_peak(device: torch.device) -> int:
 
 
 def tasks(root: Path, args: argparse.Namespace) -> dict[str, Path]:
+    """The synthetic tasks to measure: scene and event, or the event task alone when the scene
+    stage comes from an earlier record (--scene-from)."""
     scene = dataclasses.replace(
         SPECS["synth_tones"],
         task_name="projection_scene",
@@ -73,10 +77,22 @@ def tasks(root: Path, args: argparse.Namespace) -> dict[str, Path]:
         clips_per_split=(train, max(1, event_clips // 5), max(1, event_clips // 5)),
         sample_duration=args.event_seconds,
     )
-    return {
-        "scene": write_task(scene, root, [16000], seed=0),
-        "event": write_task(event, root, [16000], seed=1),
-    }
+    generated = {} if args.scene_from else {"scene": write_task(scene, root, [16000], seed=0)}
+    generated["event"] = write_task(event, root, [16000], seed=1)
+    return generated
+
+
+def earlier_scene_stage(path: Path, device: str, modes: list[str]) -> tuple[dict[str, Any], float]:
+    """The scene stage and peak GPU memory (GB) of a record this script wrote on `device`, with
+    every mode in `modes` evaluated."""
+    record = json.loads(path.read_text())
+    if record.get("device") != device:
+        raise SystemExit(f"--scene-from {path}: measured on {record.get('device')}, not {device}")
+    stage = record["stages"]["scene"]
+    missing = [mode for mode in modes if mode not in stage["evaluate"]]
+    if missing:
+        raise SystemExit(f"--scene-from {path}: the scene stage has no {', '.join(missing)} mode")
+    return stage, float(record["peak_gpu_memory_gb"])
 
 
 def synchronize(device: torch.device) -> None:
@@ -153,6 +169,13 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "stages": stages,
         "peak_gpu_memory_gb": 0.0,
     }
+
+    if args.scene_from:
+        stages["scene"], peak_gb = earlier_scene_stage(
+            args.scene_from, measured["device"], args.modes
+        )
+        measured["scene_from"] = str(args.scene_from)
+        peaks.append(int(peak_gb * 1e9))
 
     def finished(kind: str, step: str, what: dict[str, Any]) -> None:
         measured["peak_gpu_memory_gb"] = round(max(peaks) / 1e9, 2)
@@ -254,6 +277,12 @@ def main() -> int:
     parser.add_argument("--max-epochs", type=int, default=None, help="default: the protocol's")
     parser.add_argument(
         "--modes", nargs="+", choices=("exact", "batched"), default=["exact", "batched"]
+    )
+    parser.add_argument(
+        "--scene-from",
+        type=Path,
+        help="measure the event stage only: take the scene stage from a record this script "
+        "wrote on the same device",
     )
     parser.add_argument("--tiny", action="store_true", help="a small check of the script")
     parser.add_argument("--out", type=Path, help="also write the JSON here")

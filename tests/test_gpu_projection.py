@@ -84,3 +84,15 @@ def test_the_recorded_h100_run_projects_again(tmp_path: Path) -> None:
     lines = [line for line in done.stdout.splitlines() if line.startswith("projected")]
     assert len(lines) == 1 and "NVIDIA H100" in lines[0] and "evaluation exact" in lines[0]
     assert out.is_file() and "batched" not in out.read_text().split('"projection"')[1]
+
+
+def test_a_scene_stage_is_taken_only_from_the_same_device_with_every_mode(
+    projection: ModuleType,
+) -> None:
+    device = "cuda (NVIDIA H100 80GB HBM3)"
+    stage, peak = projection.earlier_scene_stage(RECORD, device, ["exact"])
+    assert stage["clips"] == 20000 and peak == 35.96
+    with pytest.raises(SystemExit, match="not cuda \\(NVIDIA H200\\)"):
+        projection.earlier_scene_stage(RECORD, "cuda (NVIDIA H200)", ["exact"])
+    with pytest.raises(SystemExit, match="no batched mode"):
+        projection.earlier_scene_stage(RECORD, device, ["exact", "batched"])

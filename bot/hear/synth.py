@@ -39,6 +39,7 @@ DEFAULT_SAMPLE_RATE = 16000
 TONE_FUNDAMENTALS = (220.0, 330.0, 495.0, 742.5, 1113.75)
 MIXTURE_LABELS = ("beep", "chirp", "crackle", "hum")
 EVENT_LABELS = ("beep", "buzz", "whistle")
+EVENT_SPAN_S = 4.0
 DCASE_POSTPROCESSING = {"median_filter_ms": [250], "min_duration": [125, 250]}
 
 
@@ -228,7 +229,8 @@ def _mixture_clip(file: str, duration: float, params: np.random.Generator) -> Cl
 def _event_clip(file: str, duration: float, params: np.random.Generator) -> Clip:
     events: list[dict[str, Any]] = []
     busy: dict[str, list[tuple[float, float]]] = {label: [] for label in EVENT_LABELS}
-    for _ in range(int(params.integers(2, 5))):
+    # 2 to 4 events per EVENT_SPAN_S of audio: long clips are as busy as short ones.
+    for _ in range(int(params.integers(2, 5)) * max(1, round(duration / EVENT_SPAN_S))):
         label = EVENT_LABELS[int(params.integers(len(EVENT_LABELS)))]
         length = params.uniform(0.3, 0.8)
         start = params.uniform(0.05, duration - length - 0.05)
