@@ -13,8 +13,12 @@ peak GPU memory, and a projection for the whole leaderboard (schemas/tasks.json)
 - evaluation: the protocol's trainings per column (per task directory, 8 grid points, plus one
   per further fold for k-fold tasks) times the measured seconds per training and per clip
   (scene: one row per clip) or per audio hour (event: rows are frames) of its type. Trainings
-  stop early, after as many epochs as the measured ones did on average; `at_max_epochs` also
-  gives the bound where every training runs the protocol's 500 epochs.
+  stop early, after as many epochs as the measured ones did on average. Two more figures:
+  `at_floor_epochs`, where every training runs at least as long as early stopping lets a
+  training with finite validation scores run ((patience + 1) validations: 63 epochs, 210 on
+  DCASE 2016, which validates every 10), since a synthetic task's trainings can stop sooner
+  than a real task's; and `at_max_epochs`, the bound where every training runs the protocol's
+  500 epochs.
 
 Every finished stage is printed and saved to --out at once, so a run cut short still reports;
 --scene-from takes the scene stage from an earlier record of the same device and measures the
@@ -47,12 +51,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks" / "models"))
 
 from bot.evaluation import evaluate_task  # noqa: E402
+from bot.evaluation.protocol import PARAM_GRID, TASK_SPECIFIC_PARAM_GRID  # noqa: E402
 from bot.hear import api, embed  # noqa: E402
 from bot.hear.synth import SPECS, write_task  # noqa: E402
 from bot.schemas import leaderboard_facts  # noqa: E402
 
 GRID_POINTS = 8
-PROTOCOL_MAX_EPOCHS = 500
+PROTOCOL_MAX_EPOCHS = PARAM_GRID["max_epochs"][0]
 TRAINED = re.compile(r"^(grid point|split) .*epochs_trained=(\d+) validation_s=([0-9.]+)")
 
 
@@ -115,6 +120,16 @@ def column_trainings(column: Any) -> int:
     first split and, for k-fold tasks, the winner once on each further split."""
     per_dir = GRID_POINTS + ((column.folds or 1) - 1)
     return per_dir * len(column.task_dirs)
+
+
+def floor_epochs(column: Any) -> int:
+    """The fewest epochs a training of the column's task runs when its validation scores are
+    finite: early stopping ends it after patience + 1 validations at the soonest."""
+    grid = dict(PARAM_GRID)
+    for task, specific in TASK_SPECIFIC_PARAM_GRID.items():
+        if any(d == task or d.startswith(f"{task}-") for d in column.task_dirs):
+            grid.update(specific)
+    return (grid["patience"][0] + 1) * grid["check_val_every_n_epoch"][0]
 
 
 def evaluate_stage(
@@ -226,7 +241,7 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
     """Minutes per column and in all, for evaluation `mode` (see the module's docstring)."""
     stages = measured["stages"]
     rows = []
-    total = total_at_max = 0.0
+    total = total_at_floor = total_at_max = 0.0
     for column in leaderboard_facts().columns:
         stage = stages[column.embedding_type]
         rate = stage["evaluate"][mode]
@@ -237,8 +252,11 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
         else:
             evaluate_s = trainings * column.clips * rate["s_per_training_and_clip"]
         epochs = rate.get("mean_epochs_trained")  # unknown in records of older runs
-        at_max = evaluate_s * PROTOCOL_MAX_EPOCHS / max(epochs, 1.0) if epochs else math.nan
+        per_epoch = evaluate_s / max(epochs, 1.0) if epochs else math.nan
+        at_floor = per_epoch * max(epochs or 0.0, floor_epochs(column))
+        at_max = per_epoch * PROTOCOL_MAX_EPOCHS
         total += embed_s + evaluate_s
+        total_at_floor += embed_s + at_floor
         total_at_max += embed_s + at_max
         rows.append(
             {
@@ -248,16 +266,21 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
                 "trainings": trainings,
                 "embed_min": round(embed_s / 60, 2),
                 "evaluate_min": round(evaluate_s / 60, 2),
-                "evaluate_min_at_max_epochs": None if math.isnan(at_max) else round(at_max / 60, 2),
+                "evaluate_min_at_floor_epochs": minutes(at_floor, 2),
+                "evaluate_min_at_max_epochs": minutes(at_max, 2),
             }
         )
     return {
         "columns": rows,
         "total_min": round(total / 60, 1),
-        "total_min_at_max_epochs": None
-        if math.isnan(total_at_max)
-        else round(total_at_max / 60, 1),
+        "total_min_at_floor_epochs": minutes(total_at_floor, 1),
+        "total_min_at_max_epochs": minutes(total_at_max, 1),
     }
+
+
+def minutes(seconds: float, digits: int) -> float | None:
+    """Rounded minutes; None where the epochs were not recorded (NaN)."""
+    return None if math.isnan(seconds) else round(seconds / 60, digits)
 
 
 def main() -> int:
@@ -310,12 +333,16 @@ def main() -> int:
     print(json.dumps(measured, indent=2))
     save(measured, args.out)
     for mode, projection in measured["projection"].items():
-        at_max = projection["total_min_at_max_epochs"]
+        at_floor, at_max = (projection[f"total_min_at_{k}_epochs"] for k in ("floor", "max"))
+        bounds = (
+            f"every training at least until early stopping could end it: {at_floor} min; "
+            f"every training to {PROTOCOL_MAX_EPOCHS} epochs: {at_max} min"
+            if at_max is not None
+            else "no epoch counts recorded"
+        )
         print(
             f"projected full verification of all {len(projection['columns'])} columns on "
-            f"{measured['device']}, evaluation {mode}: {projection['total_min']} min "
-            f"(every training to {PROTOCOL_MAX_EPOCHS} epochs: "
-            + (f"{at_max} min)" if at_max is not None else "unknown, no epoch counts recorded)")
+            f"{measured['device']}, evaluation {mode}: {projection['total_min']} min ({bounds})"
             + (" (a --tiny check: not a projection)" if args.tiny else "")
         )
     return 0

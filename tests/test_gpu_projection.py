@@ -65,11 +65,25 @@ def test_scene_scales_by_clips_and_events_by_audio_hours(projection: ModuleType)
     )
     total = sum(row["embed_min"] + row["evaluate_min"] for row in result["columns"])
     assert result["total_min"] == pytest.approx(total, abs=0.1)
+    # at least the early-stopping floor: DCASE validates every 10 epochs (210 > 50), ESC-50
+    # every 3 (63 > 50); with 100 measured epochs, ESC-50 keeps its own and DCASE does not
+    assert rows["DCASE 2016"]["evaluate_min_at_floor_epochs"] == pytest.approx(
+        4.2 * rows["DCASE 2016"]["evaluate_min"], abs=0.01
+    )
+    assert rows["ESC-50"]["evaluate_min_at_floor_epochs"] == pytest.approx(
+        1.26 * rows["ESC-50"]["evaluate_min"], abs=0.01
+    )
+    longer = {r["column"]: r for r in projection.project(_measured(100.0), "exact")["columns"]}
+    assert longer["ESC-50"]["evaluate_min_at_floor_epochs"] == longer["ESC-50"]["evaluate_min"]
+    assert longer["DCASE 2016"]["evaluate_min_at_floor_epochs"] == pytest.approx(
+        2.1 * longer["DCASE 2016"]["evaluate_min"], abs=0.01
+    )
 
 
 def test_unknown_epochs_leave_the_bound_unknown(projection: ModuleType) -> None:
     result = projection.project(_measured(None), "exact")
     assert result["total_min_at_max_epochs"] is None
+    assert result["total_min_at_floor_epochs"] is None
     assert all(row["evaluate_min_at_max_epochs"] is None for row in result["columns"])
     assert not math.isnan(result["total_min"])
 
