@@ -13,7 +13,7 @@ import pytest
 from bot.github.shard_artifacts import artifact_name
 from bot.schemas import leaderboard_facts
 from tests.fake_github import FakeGitHub
-from tests.fake_github.scenario import bot_comments, github, open_submission
+from tests.fake_github.scenario import SubmissionPR, bot_comments, github, open_submission
 from tests.github.test_verify_report import (
     accepted_verify,
     fetch,
@@ -23,6 +23,15 @@ from tests.github.test_verify_report import (
 from tests.github.verification_result import shard_result, write_artifact
 
 SHARDS = 3
+Submitted = tuple[SubmissionPR, dict[str, str]]
+
+
+@pytest.fixture
+def submitted(fake: FakeGitHub, github_env: dict[str, str], tmp_path: Path) -> Submitted:
+    """A submission PR whose validation passed and whose /verify was accepted: the PR and the
+    accepting job's outputs (columns, pr, sha)."""
+    pr = open_submission(fake)
+    return pr, accepted_verify(fake, tmp_path, pr.number)
 
 
 def plan(
@@ -62,12 +71,11 @@ def merge_and_report(
 
 def test_three_shards_merge_into_one_report(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     shards = plan(outputs, tmp_path, monkeypatch)
 
     assert [s["shard"] for s in shards] == [1, 2, 3]
@@ -91,12 +99,11 @@ def test_three_shards_merge_into_one_report(
 
 def test_a_failed_shard_is_an_error_on_its_columns_only(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     shards = plan(outputs, tmp_path, monkeypatch)
     lost = shards[1]
     for shard in (shards[0], shards[2]):
@@ -117,12 +124,11 @@ def test_a_failed_shard_is_an_error_on_its_columns_only(
 
 def test_a_mismatch_in_one_shard_fails_the_submission(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     shards = plan(outputs, tmp_path, monkeypatch)
     for shard in shards:
         outcomes = dict.fromkeys(shard["columns"], "reproduced")
@@ -138,12 +144,11 @@ def test_a_mismatch_in_one_shard_fails_the_submission(
 
 def test_no_shard_result_and_a_failed_matrix_is_an_error(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     plan(outputs, tmp_path, monkeypatch)
 
     assert merge_and_report(outputs, tmp_path, "failure") == (0, 0)
@@ -154,13 +159,9 @@ def test_no_shard_result_and_a_failed_matrix_is_an_error(
 
 
 def test_a_plan_for_requested_columns_skips_unclaimed_work(
-    fake: FakeGitHub,
-    github_env: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    submitted: Submitted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    _, outputs = submitted
     outputs["columns"] = json.dumps(["FSD50K", "Beehive"])
 
     shards = plan(outputs, tmp_path, monkeypatch)
@@ -173,12 +174,11 @@ def test_a_plan_for_requested_columns_skips_unclaimed_work(
 
 def test_a_stale_plan_runs_no_gpu_shard_and_reports_stale(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     pushed = fake.commit({"leaderboard.csv": b"x"}, parents=(pr.head_sha,))
     fake.push(pr.number, pushed)
 
@@ -194,12 +194,11 @@ def test_a_stale_plan_runs_no_gpu_shard_and_reports_stale(
 
 def test_a_shard_that_finds_the_pr_moved_makes_the_run_stale(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     shards = plan(outputs, tmp_path, monkeypatch)  # planned before the push
     pushed = fake.commit({"leaderboard.csv": b"x"}, parents=(pr.head_sha,))
     fake.push(pr.number, pushed)
@@ -213,13 +212,12 @@ def test_a_shard_that_finds_the_pr_moved_makes_the_run_stale(
 
 def test_every_shard_rejected_is_an_error_that_points_at_the_log(
     fake: FakeGitHub,
-    github_env: dict[str, str],
+    submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pr = open_submission(fake)
-    outputs = accepted_verify(fake, tmp_path, pr.number)
+    pr, outputs = submitted
     for shard in plan(outputs, tmp_path, monkeypatch):
         folder = tmp_path / "shards" / artifact_name(shard["shard"])
         write_artifact(folder, None, **{"result.json": b'{"a": NaN}'})
