@@ -290,6 +290,7 @@ def train_grid_point(
         if stopper.should_stop(monitor.value):
             break
     assert best is not None
+    model.zero_grad(set_to_none=True)  # gradients a graph wrote keep its memory pool alive
     minutes = (time.time() - started) / 60
     return TrainedModel(dict(conf), model, best, mode, minutes, epochs, validation_s)
 
