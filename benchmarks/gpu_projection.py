@@ -51,7 +51,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks" / "models"))
 
 from bot.evaluation import evaluate_task  # noqa: E402
-from bot.evaluation.protocol import PARAM_GRID, TASK_SPECIFIC_PARAM_GRID  # noqa: E402
+from bot.evaluation.protocol import PARAM_GRID, kit_grid  # noqa: E402
+from bot.fileio import write_atomic  # noqa: E402
 from bot.hear import api, embed  # noqa: E402
 from bot.hear.synth import SPECS, write_task  # noqa: E402
 from bot.schemas import leaderboard_facts  # noqa: E402
@@ -110,9 +111,7 @@ def save(document: dict[str, Any], out: Path | None) -> None:
     limit still leaves every finished stage behind."""
     if out is None:
         return
-    partial = out.with_name(out.name + ".tmp")
-    partial.write_text(json.dumps(document, indent=2) + "\n")
-    partial.replace(out)
+    write_atomic(out, (json.dumps(document, indent=2) + "\n").encode())
 
 
 def column_trainings(column: Any) -> int:
@@ -124,12 +123,10 @@ def column_trainings(column: Any) -> int:
 
 def floor_epochs(column: Any) -> int:
     """The fewest epochs a training of the column's task runs when its validation scores are
-    finite: early stopping ends it after patience + 1 validations at the soonest."""
-    grid = dict(PARAM_GRID)
-    for task, specific in TASK_SPECIFIC_PARAM_GRID.items():
-        if any(d == task or d.startswith(f"{task}-") for d in column.task_dirs):
-            grid.update(specific)
-    return (grid["patience"][0] + 1) * grid["check_val_every_n_epoch"][0]
+    finite: early stopping ends it after patience + 1 validations at the soonest. A task
+    directory is named <task_name>-<version>-<mode>."""
+    grids = [kit_grid(task_dir.split("-", 1)[0]) for task_dir in column.task_dirs]
+    return max((g["patience"][0] + 1) * g["check_val_every_n_epoch"][0] for g in grids)
 
 
 def evaluate_stage(

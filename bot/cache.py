@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.fileio import write_atomic
 from bot.sandbox import directory_bytes
 
 STATE = "cache-state"
@@ -78,9 +79,8 @@ def _entry_bytes(work: Path, folder: Path, last_used: float) -> int:
         size = directory_bytes(folder)
         if idle:  # the use stamp cannot change while the lock is held
             stamp = _last_used(work, folder)
-            tmp = record.with_name(record.name + ".tmp")
-            tmp.write_text(json.dumps({"bytes": size, "last_used": stamp}) + "\n")
-            tmp.replace(record)
+            document = json.dumps({"bytes": size, "last_used": stamp}) + "\n"
+            write_atomic(record, document.encode(), durable=False)  # a lost record is re-walked
     return size
 
 

@@ -73,12 +73,17 @@ def _is_kind(value: Any, kind: type) -> bool:
     return isinstance(value, int) if kind is int else True
 
 
+def kit_grid(task_name: str) -> dict[str, list[Any]]:
+    """The kit's grid for a task before its metadata's own: PARAM_GRID updated by
+    TASK_SPECIFIC_PARAM_GRID[task_name]."""
+    return {**PARAM_GRID, **TASK_SPECIFIC_PARAM_GRID.get(task_name, {})}
+
+
 def task_grid(data: TaskData, max_epochs: int | None) -> dict[str, list[Any]]:
     """PARAM_GRID, updated by TASK_SPECIFIC_PARAM_GRID[task_name] and then by the metadata's
     evaluation_params.task_specific_param_grid (numeric keys only here). `max_epochs` (not
     part of the protocol) replaces the max_epochs values when given."""
-    grid = dict(PARAM_GRID)
-    grid.update(TASK_SPECIFIC_PARAM_GRID.get(data.metadata.task_name, {}))
+    grid = kit_grid(data.metadata.task_name)
     extra = data.metadata.evaluation_params.get("task_specific_param_grid", {})
     rel = "task_metadata.json"
     if not isinstance(extra, dict):
