@@ -1,10 +1,14 @@
 """Batched training (`--mode batched`) against the sequential path, and its bound on scores.
 
 In float64 and without dropout (the only random draws left are the initial weights), a member
-of a batch must train exactly as the sequential path trains the same configuration from the
-same initial weights: same best epoch and score, same weights up to float64 rounding. In the
-kit's float32 with dropout, batched runs other random draws, so only the scores' closeness is
-checked (the issue's bound: within 0.02 of exact on the synthetic tasks).
+of a batch trains the same configuration from the same initial weights as the sequential
+path, but through other kernels: stacked `bmm` where the sequential path runs `addmm`, which
+round differently. What is guaranteed, and tested, is the same training up to that rounding:
+the same number of epochs, the same best epoch and post-processing, the same best score
+wherever validation outputs are not within rounding of a decision (true of these tasks), and
+weights and outputs equal to a tolerance set by float64 and this depth (`_assert_same_training`).
+In the kit's float32 with dropout, batched runs other random draws, so only the scores'
+closeness is checked (the issue's bound: within 0.02 of exact on the synthetic tasks).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from bot.evaluation.protocol import (
     task_spec,
 )
 from bot.evaluation.train import TaskSpec, TrainedModel, classifier_for, train_grid_point
+from tests import numeric
 from tests.evaluation.synth import make_event_task, make_scene_task
 
 NO_DROPOUT_GRID = {"max_epochs": [9], "hidden_dim": [16], "dropout": [0.0], "batch_size": [16]}
@@ -38,7 +43,7 @@ NO_DROPOUT_GRID = {"max_epochs": [9], "hidden_dim": [16], "dropout": [0.0], "bat
 @pytest.fixture(autouse=True)
 def one_thread_own_rng() -> Iterator[None]:
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(numeric.test_threads(1))
     with torch.random.fork_rng():
         yield
     torch.set_num_threads(before)
@@ -70,12 +75,24 @@ def _sequential_from_same_init(
     return train_grid_point(spec, confs[k], train, valid, dim)
 
 
-def _assert_same_training(batched: TrainedModel, sequential: TrainedModel, x: Any) -> None:
-    """Same best epoch, score and post-processing, same weights and same eval outputs on `x`.
+# float64 rounds at 1.1e-16; the two paths' kernels differ there, and 9 epochs of Adam carry it
+# forward. Weights: measured <= 3.6e-10 relative, held to 1e-6. Outputs: a Linear bias feeding
+# BatchNorm has a zero gradient up to rounding, which Adam turns into steps of +-lr either way;
+# BatchNorm cancels the bias itself but not exactly the running mean it shifted during
+# training, so outputs differ by more than weights: measured <= 6.3e-9 of the outputs' largest
+# magnitude (ATEN_CPU_CAPABILITY=default|avx2|avx512 on an Intel Xeon; rtol 1e-6 alone failed
+# there on a logit near 0), held to 1e-6 of it. Either is far below what moves a decision.
+WEIGHT_RTOL, WEIGHT_ATOL = 1e-6, 1e-9
+OUTPUT_TOLERANCE = 1e-6  # of max |output|
 
-    A Linear bias feeding BatchNorm has a zero gradient up to rounding, which Adam turns into
-    steps of +-lr either way: that bias and the running mean it shifts are compared through
-    the outputs only (BatchNorm cancels them)."""
+
+def _assert_same_training(batched: TrainedModel, sequential: TrainedModel, x: Any) -> None:
+    """Same epochs, best epoch, score and post-processing; weights and eval outputs on `x`
+    equal up to the two paths' rounding (see OUTPUT_TOLERANCE).
+
+    The bias feeding BatchNorm and the running mean it shifts are compared through the
+    outputs only (BatchNorm cancels them)."""
+    assert batched.epochs == sequential.epochs
     assert batched.best.epoch == sequential.best.epoch
     assert batched.best.score == pytest.approx(sequential.best.score, abs=1e-9)
     assert batched.best.postprocessing == sequential.best.postprocessing
@@ -86,19 +103,22 @@ def _assert_same_training(batched: TrainedModel, sequential: TrainedModel, x: An
         if name.endswith("num_batches_tracked"):
             assert int(got) == int(value)
         elif not name.endswith(("running_mean", "0.bias", "4.bias")) or "projection" in name:
-            assert torch.allclose(got, value, rtol=1e-6, atol=1e-9), name
+            assert torch.allclose(got, value, rtol=WEIGHT_RTOL, atol=WEIGHT_ATOL), name
     outputs = []
     for trained in (batched, sequential):
         trained.model.load_state_dict(trained.best.state)
-        outputs.append(trained.model.eval()(torch.from_numpy(x)))
-    assert torch.allclose(outputs[0], outputs[1], rtol=1e-6, atol=1e-9)
+        outputs.append(trained.model.eval()(torch.from_numpy(x)).detach())
+    scale = outputs[1].abs().max().item()
+    difference = (outputs[0] - outputs[1]).abs().max().item()
+    assert difference <= OUTPUT_TOLERANCE * scale, (difference, scale)
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize(
     ("prediction_type", "evaluation", "hidden_layers"),
     [("multilabel", ["mAP"], 1), ("multiclass", ["top1_acc"], 2)],
 )
-def test_a_member_trains_exactly_as_the_sequential_path(
+def test_a_member_trains_as_the_sequential_path_up_to_rounding(
     tmp_path: Path, float64: None, prediction_type: str, evaluation: list[str], hidden_layers: int
 ) -> None:
     # 50 training rows in batches of 16: the last batch of each epoch has 2 rows.
@@ -126,7 +146,8 @@ def test_a_member_trains_exactly_as_the_sequential_path(
     assert 0 < sum(m.validation_s for m in batch) < batch[0].time_in_min * 60
 
 
-def test_folds_of_different_sizes_train_exactly_as_one_by_one(
+@pytest.mark.numeric
+def test_folds_of_different_sizes_train_as_one_by_one_up_to_rounding(
     tmp_path: Path, float64: None
 ) -> None:
     task = make_event_task(
@@ -234,6 +255,7 @@ def converging_task(root: Path, name: str) -> Path:
     return make_event_task(root / name, files_per_split=30, noise=1.2, seed=3, grid=CONVERGING_GRID)
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize("name", ["scene_kfold", "scene_multilabel", "events"])
 def test_batched_scores_stay_within_the_bound_of_exact(
     tmp_path_factory: pytest.TempPathFactory, name: str
@@ -242,7 +264,7 @@ def test_batched_scores_stay_within_the_bound_of_exact(
     exact = primary_score(evaluate_task(task, device="cpu", mode="exact"))
     batched = primary_score(evaluate_task(task, device="cpu", mode="batched"))
     assert 0.5 < exact < 0.99  # learnt, and not saturated (a saturated bound cannot fail)
-    assert abs(batched - exact) <= BOUND, (name, exact, batched)
+    assert numeric.within(f"batched vs exact, {name}", batched, exact, BOUND), (exact, batched)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -13,6 +13,8 @@ from scipy.ndimage import median_filter
 
 from bot.evaluation import events as ev
 
+pytestmark = pytest.mark.numeric  # compares floats: see tests/numeric.py
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # dcase_util imports pkg_resources
     import sed_eval

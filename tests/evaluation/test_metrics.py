@@ -13,6 +13,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from bot.evaluation import metrics
 from bot.evaluation.scores import logged
 
+pytestmark = pytest.mark.numeric  # compares floats: see tests/numeric.py
+
 
 def one_hot(classes: np.ndarray, n: int) -> np.ndarray:
     return np.eye(n, dtype=np.float32)[classes]

@@ -75,6 +75,7 @@ def _own_rng():
         yield
 
 
+@pytest.mark.numeric
 def test_classifier_layout_and_init_consume_the_stream_like_the_kit() -> None:
     torch.manual_seed(0)
     model = build_classifier(
@@ -114,6 +115,7 @@ def test_classifier_layout_and_init_consume_the_stream_like_the_kit() -> None:
     assert torch.equal(torch.rand(1), after)
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize("seed", range(5))
 def test_mean_std_like_pandas(seed: int) -> None:
     values = np.random.default_rng(seed).random(int(seed) + 2).tolist()

@@ -18,6 +18,8 @@ from bot.evaluation.step_graph import capture_step
 from bot.evaluation.train import _train_epoch, classifier_for, train_grid_point
 from tests.evaluation.synth import make_event_task, make_scene_task
 
+pytestmark = pytest.mark.numeric  # compares floats: see tests/numeric.py
+
 # Batches of 16 rows: 50 training rows make 3 full batches and a last one of 2 rows.
 GRID = {"max_epochs": [9], "hidden_dim": [16], "dropout": [0.1], "batch_size": [16]}
 

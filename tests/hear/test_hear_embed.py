@@ -441,6 +441,7 @@ def test_spoken_digit_end_to_end(spoken_digit: Path, tmp_path: Path) -> None:
     assert len(list(out_task.rglob("*.embedding.npy"))) == 100
 
 
+@pytest.mark.numeric
 def test_a_run_killed_mid_split_resumes_to_the_same_files(
     synth_tasks: Path, tmp_path: Path
 ) -> None:
@@ -481,6 +482,7 @@ def test_a_run_killed_mid_split_resumes_to_the_same_files(
             assert (killed / rel).read_bytes() == (clean / rel).read_bytes(), rel
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize("task_name", [TONES, EVENTS])
 def test_a_batch_that_runs_out_of_memory_is_halved_not_failed(
     synth_tasks: Path, tmp_path: Path, task_name: str
@@ -497,6 +499,7 @@ def test_a_batch_that_runs_out_of_memory_is_halved_not_failed(
         assert np.array_equal(np.load(twin), np.load(path)), path
 
 
+@pytest.mark.numeric
 def test_variable_length_clips_are_batched_by_exact_length(synth_tasks: Path, tmp_path: Path):
     task = read_task(synth_tasks / VARLEN)
     items = task.splits["train"]
@@ -596,6 +599,7 @@ def test_a_model_whose_memory_torch_cannot_see_keeps_the_estimate() -> None:
     assert sizer.summary()["sized_by_device_memory"] is False
 
 
+@pytest.mark.numeric
 def test_batches_grow_to_the_device_memory_and_embeddings_do_not_change(
     long_clips: Path, tmp_path: Path
 ) -> None:
@@ -626,6 +630,7 @@ def test_batches_grow_to_the_device_memory_and_embeddings_do_not_change(
         assert np.array_equal(np.load(twin), np.load(path)), path
 
 
+@pytest.mark.numeric
 def test_a_grown_batch_that_runs_out_of_memory_caps_the_later_ones(
     long_clips: Path, tmp_path: Path
 ) -> None:
