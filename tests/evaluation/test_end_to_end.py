@@ -1,12 +1,13 @@
 """Whole runs on tiny synthetic tasks: the official kit's numbers, learning, form, determinism.
 
 EXPECTED holds what the official kit (heareval 2021.1.3 with pytorch-lightning 1.8.6,
-torchinfo 1.8.0, torch 2.13.0 CPU, one thread) wrote for these very directories; this package
-reproduced every value bit for bit on the machine that recorded them (and with 2 threads it
-matched the kit's 2-thread run bit for bit too). CPU kernels differ between processors and
-thread counts, and Adam amplifies that, so only the discrete outcomes (selected configuration,
-epochs, accuracies, event counts) are held exactly here and the continuous ones (losses, mAP,
-AUC, d') to 2e-3. One thread also keeps these runs fast on a loaded machine.
+torchinfo 1.8.0, torch 2.13.0 CPU, one thread) wrote for these very directories on the machine
+that recorded them (AMD EPYC, 2026-11-26), where hearbot reproduced every value bit for bit.
+Bit-equality holds only on the same machine with the same kernels and thread count, so:
+- with the reference environment present (.refenv), the kit runs here, in this test run, on
+  the same directories, and every value must match it exactly;
+- without it (CI), the stored values are held within TOLERANCES, measured across machines and
+  kernel paths (below), and the decisions (selected configuration, post-processing) exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.evaluation import (
 from bot.evaluation.embeddings import load_task
 from bot.evaluation.protocol import task_grid
 from bot.evaluation.scores import LOG_FILE, SCORES_FILE
+from tests import numeric, official_kit
 from tests.evaluation.synth import make_event_task, make_scene_task
 
 INF = math.inf
@@ -75,7 +77,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         },
         "selected": (2, 0.0032, "xavier_uniform_"),
         "postprocessing": [],
-        "exact": {"test_score", "test_top1_acc", "validation_score", "epoch"},
     },
     "scene_ml": {
         "splits": {
@@ -92,7 +93,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "aggregated": None,
         "selected": (2, 0.0032, "xavier_normal_"),
         "postprocessing": [],
-        "exact": {"epoch"},
     },
     "events": {
         "splits": {
@@ -112,19 +112,56 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "aggregated": None,
         "selected": (2, 0.0032, "xavier_normal_"),
         "postprocessing": [["median_filter_ms", 250], ["min_duration", 125]],
-        "exact": {
-            "test_score",
-            "test_event_onset_200ms_fms",
-            "test_event_onset_200ms_fms_f_measure",
-            "test_event_onset_200ms_fms_precision",
-            "test_event_onset_200ms_fms_recall",
-            "test_segment_1s_er",
-            "test_segment_1s_er_error_rate",
-            "validation_score",
-            "epoch",
-        },
     },
 }
+
+# How far a stored value may be from this machine's: twice the largest difference measured over
+# nine kernel paths (the recording machine, and an Intel Xeon with AVX512 under
+# ATEN_CPU_CAPABILITY=default|avx2|avx512 and MKL_CBWR=COMPATIBLE, 1 and 2 threads), and at
+# least one clip for accuracies (1/40 here), 0.001 for other scores and one validation interval
+# (3 epochs) for the best epoch. Measured worst, 2026-12-05: scene_kfold validation 0.025 (one
+# clip), losses 0.0021, test scores 0; scene_ml scores 0.00084, d' 0.0052, validation 0.0015;
+# events: the best epoch moved by 3 (11 -> 8 under MKL_CBWR=COMPATIBLE), onset F 0.028, recall
+# 0.158, segment error rate 0.233, loss 0.069. The event task is that sensitive at this size:
+# its stored numbers say little, so its fidelity rests on the decisions below, on the kit run
+# in the same test run where .refenv exists, and on tests/evaluation/test_crosscheck_official.py.
+# `python scripts/numeric_matrix.py -k end_to_end` shows these margins on any machine.
+TOLERANCES: dict[str, dict[str, float]] = {
+    "scene_kfold": {
+        "test_loss": 0.005,
+        "test_score": 0.025,
+        "test_top1_acc": 0.025,
+        "test_mAP": 0.001,
+        "test_d_prime": 0.001,
+        "test_aucroc": 0.001,
+        "validation_score": 0.05,
+        "epoch": 3,
+        "test_score_mean": 0.025,
+        "test_score_std": 0.025,
+    },
+    "scene_ml": {
+        "test_loss": 0.002,
+        "test_score": 0.002,
+        "test_mAP": 0.002,
+        "test_aucroc": 0.0015,
+        "test_d_prime": 0.011,
+        "validation_score": 0.003,
+        "epoch": 3,
+    },
+    "events": {
+        "test_loss": 0.14,
+        "test_score": 0.06,
+        "test_event_onset_200ms_fms": 0.06,
+        "test_event_onset_200ms_fms_f_measure": 0.06,
+        "test_event_onset_200ms_fms_precision": 0.06,
+        "test_event_onset_200ms_fms_recall": 0.32,
+        "test_segment_1s_er": 0.47,
+        "test_segment_1s_er_error_rate": 0.47,
+        "validation_score": 0.034,
+        "epoch": 6,
+    },
+}
+THREADS = numeric.test_threads(1)  # the kit's recorded run used one intra-op thread
 
 
 def make_tasks(root: Path) -> dict[str, Path]:
@@ -150,7 +187,7 @@ def make_tasks(root: Path) -> dict[str, Path]:
 def one_thread() -> Any:
     """The kit's reference ran with 1 intra-op thread; the thread count changes CPU sums."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
     yield
     torch.set_num_threads(before)
 
@@ -163,27 +200,51 @@ def runs(
     return {name: (path, evaluate_task(path, device="cpu")) for name, path in tasks.items()}
 
 
-def _close(got: float, want: float, exact: bool) -> bool:
-    if math.isinf(want) or math.isnan(want):
-        return got == want or (math.isnan(want) and math.isnan(got))
-    return got == want if exact else abs(got - want) <= 2e-3
+def _selected(hparams: dict[str, Any]) -> tuple[Any, ...]:
+    init = re.sub(r"<function (\w+) at 0x[0-9a-f]+>", r"\1", hparams["initialization"])
+    return (hparams["hidden_layers"], hparams["lr"], init)
 
 
+@pytest.fixture(scope="module")
+def reference(runs: dict[str, tuple[Path, dict]]) -> dict[str, dict[str, Any]]:
+    """What each run must match: the kit computed now on the same directories (exactly), or
+    EXPECTED within TOLERANCES when the reference environment is absent."""
+    if not official_kit.present():
+        return {name: {**EXPECTED[name], "tolerances": TOLERANCES[name]} for name in EXPECTED}
+    references = {}
+    for name, (path, _) in runs.items():
+        kit = official_kit.run(path, threads=THREADS)
+        splits = EXPECTED[name]["splits"]
+        aggregated = EXPECTED[name]["aggregated"]
+        references[name] = {
+            "splits": {s: {k: kit[s][k] for k in keys} for s, keys in splits.items()},
+            "aggregated": aggregated and {k: kit["aggregated_scores"][k] for k in aggregated},
+            "selected": _selected(kit["hparams"]),
+            "postprocessing": kit["postprocessing"],
+            "tolerances": dict.fromkeys(TOLERANCES[name], 0.0),  # same machine: same bits
+        }
+    return references
+
+
+@pytest.mark.numeric
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_reproduces_the_official_kit(runs: dict, name: str) -> None:
+def test_reproduces_the_official_kit(
+    runs: dict, reference: dict[str, dict[str, Any]], name: str
+) -> None:
     _, result = runs[name]
-    expected = EXPECTED[name]
+    expected = reference[name]
+    tolerances = expected["tolerances"]
     for split, values in expected["splits"].items():
         got = result[split]
         assert list(got) == [*values, "time_in_min"]
         for key, want in values.items():
-            assert _close(got[key], want, key in expected["exact"]), (split, key, got[key], want)
+            what = f"{name}/{split}/{key}"
+            assert numeric.within(what, got[key], want, tolerances[key]), (what, got[key], want)
     if expected["aggregated"]:
         for key, want in expected["aggregated"].items():
-            assert _close(result["aggregated_scores"][key], want, False)
-    hparams = result["hparams"]
-    init = re.sub(r"<function (\w+) at 0x[0-9a-f]+>", r"\1", hparams["initialization"])
-    assert (hparams["hidden_layers"], hparams["lr"], init) == expected["selected"]
+            got = result["aggregated_scores"][key]
+            assert numeric.within(f"{name}/{key}", got, want, tolerances[key]), (key, got, want)
+    assert _selected(result["hparams"]) == expected["selected"]
     assert result["postprocessing"] == expected["postprocessing"]
     assert result["score_mode"] == "max"
 
@@ -219,6 +280,7 @@ def _numbers(result: dict) -> dict:
     }
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize("name", ["scene_kfold", "events"])
 def test_two_runs_are_identical_with_rows_memory_mapped_or_in_memory(
     runs: dict, tmp_path: Path, name: str
