@@ -22,3 +22,8 @@ Modules, one behaviour each:
 - ``verification`` ``report-verification``: pass/fail/error/stale on the PR
 - ``cli``, ``verify_cli`` the ``hearbot github ...`` subcommands
 """
+
+from collections.abc import Callable
+
+# Where a command says what it did, one line at a time (``print`` in the workflows' logs).
+Say = Callable[[str], None]

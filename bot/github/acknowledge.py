@@ -11,9 +11,8 @@ link or forge a marker. ``/override`` also sets the verify check run and labels;
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from bot.github import labels
+from bot.github import Say, labels
 from bot.github.client import GitHubClient
 from bot.github.commands import HELP
 from bot.github.decision import Decision
@@ -21,7 +20,6 @@ from bot.github.posting import apply_label_changes, current_section, post_check_
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, text
 
-Say = Callable[[str], None]
 SECTION = "commands"
 HEADING = "#### Maintainer commands"
 MAX_LOG_ENTRIES = 10

@@ -15,14 +15,13 @@ and reads the head once more afterwards: a push while fetching also ends as ``st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from bot.fileio import write_atomic
+from bot.github import Say
 from bot.github.client import GitHubClient
 from bot.github.pr_data import read_pull_request
 
-Say = Callable[[str], None]
 OUTPUT_FILES = ("base.csv", "head.csv", "manifest.json", "tasks.txt", "stale.json")
 
 

@@ -13,11 +13,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.github import checks, labels
+from bot.github import Say, checks, labels
 from bot.github.client import GitHubClient, NotFoundError, PullInfo
 from bot.github.env import ConfigError
 from bot.github.posting import apply_label_changes, upsert_section
@@ -25,7 +24,6 @@ from bot.github.pr_data import PullRequestData, read_pull_request
 from bot.report import STICKY_MARKER, render_markdown
 from bot.validation import validate
 
-Say = Callable[[str], None]
 # The validation report's share of the sticky comment (the rest: commands, verification).
 VALIDATION_SECTION_CHARS = 44_000
 

@@ -13,19 +13,17 @@ is untrusted data (``bot.github.artifact``). The outcome is one of:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.github import labels
+from bot.github import Say, labels
 from bot.github.artifact import ArtifactError, read_artifact
 from bot.github.client import GitHubClient
 from bot.github.posting import apply_label_changes, post_check_run, upsert_section
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, render_verification, text
 
-Say = Callable[[str], None]
 SECTION = "verification"
 VERIFICATION_SECTION_CHARS = 16_000
 RETRY_HINT = "A maintainer can re-run it with `/verify`."
