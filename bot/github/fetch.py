@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.fileio import write_atomic
 from bot.github import Say
 from bot.github.client import GitHubClient
+from bot.github.posting import reread_head
 from bot.github.pr_data import read_pull_request
 
 OUTPUT_FILES = ("base.csv", "head.csv", "manifest.json", "tasks.txt", "stale.json")
@@ -40,9 +41,9 @@ def fetch_submission(
     """ "fetched" or "stale"; ``out`` then holds exactly the files for that case."""
     for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
-    pull = client.pull(pr)
-    if pull.head_sha != sha:
-        return _stale(out, pr, sha, pull.head_sha, say)
+    pull, moved_to = reread_head(client, pr, sha)
+    if moved_to is not None:
+        return _stale(out, pr, sha, moved_to, say)
     data = read_pull_request(client, pull)
     manifests = data.submission.manifests
     if len(manifests) != 1:
@@ -50,9 +51,9 @@ def fetch_submission(
             f"pull request #{pr} at {sha[:12]} has {len(manifests)} submission manifest(s); "
             "verification needs exactly one (see the validation report)"
         )
-    current = client.pull(pr)
-    if current.head_sha != sha:
-        return _stale(out, pr, sha, current.head_sha, say)
+    _, moved_to = reread_head(client, pr, sha)
+    if moved_to is not None:
+        return _stale(out, pr, sha, moved_to, say)
     (manifest_bytes,) = manifests.values()
     write_atomic(out / "base.csv", data.submission.base_csv)
     write_atomic(out / "head.csv", data.submission.head_csv)

@@ -19,7 +19,7 @@ from typing import Any
 from bot.github import Say, checks, labels
 from bot.github.client import GitHubClient, NotFoundError, PullInfo
 from bot.github.env import ConfigError
-from bot.github.posting import apply_label_changes, upsert_section
+from bot.github.posting import apply_label_changes, reread_head, upsert_section
 from bot.github.pr_data import PullRequestData, read_pull_request
 from bot.report import STICKY_MARKER, render_markdown
 from bot.validation import validate
@@ -76,10 +76,10 @@ def report_validation(
     for pull in pulls:
         data = read_pull_request(client, pull)
         result = build_result(repository, data)
-        current = client.pull(pull.number)
-        if current.head_sha != pull.head_sha:
+        current, moved_to = reread_head(client, pull.number, pull.head_sha)
+        if moved_to is not None:
             say(
-                f"PR #{pull.number} moved from {pull.head_sha} to {current.head_sha} while it "
+                f"PR #{pull.number} moved from {pull.head_sha} to {moved_to} while it "
                 "was being validated; nothing is posted for the stale commit."
             )
             continue

@@ -20,7 +20,7 @@ from typing import Any
 from bot.github import Say, labels
 from bot.github.artifact import ArtifactError, read_artifact
 from bot.github.client import GitHubClient
-from bot.github.posting import apply_label_changes, post_check_run, upsert_section
+from bot.github.posting import apply_label_changes, post_check_run, reread_head, upsert_section
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, render_verification, text
 
@@ -80,9 +80,9 @@ def report_verification(
     say: Say = print,
 ) -> Outcome:
     outcome = decide(artifact_dir, pr, sha, job_result, merged=merged)
-    pull = client.pull(pr)  # right before posting: did the head move?
-    if pull.head_sha != sha and outcome.verdict != "stale":
-        outcome = Outcome("stale", f"the head moved to {pull.head_sha}", outcome.result)
+    pull, moved_to = reread_head(client, pr, sha)
+    if moved_to is not None and outcome.verdict != "stale":
+        outcome = Outcome("stale", f"the head moved to {moved_to}", outcome.result)
     section = render_section(outcome, sha)
     say(f"PR #{pr} at {sha}: {outcome.verdict}: {outcome.reason}")
     say("  " + upsert_section(client, pr, SECTION, section, bot_login))
