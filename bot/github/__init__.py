@@ -16,11 +16,14 @@ Modules, one behaviour each:
 - ``decision``  what the command job decided, as checked job outputs
 - ``accept``    ``accept-command``: event -> decision bound to the PR's head SHA
 - ``acknowledge`` the command log in the sticky comment, /override, /verify-cancel
-- ``fetch``     ``fetch-submission``: the PR's files at the accepted SHA, or stale.json
+- ``fetch``     ``fetch-submission``: the PR's files at the accepted SHA, or stale.json; the columns
+  its row claims
 - ``artifact``  the verify job's artifact, read as untrusted data
 - ``verify_check`` the check run ``hear-leaderboard / verify``
 - ``verification`` ``report-verification``: pass/fail/error/stale on the PR
-- ``cli``, ``verify_cli`` the ``hearbot github ...`` subcommands
+- ``shards``, ``shard_artifacts``, ``shard_merge`` the fan-out: plan GPU shards, read and merge
+  their results
+- ``cli``       every ``hearbot github ...`` subcommand, with one error and exit path
 """
 
 from collections.abc import Callable

@@ -10,6 +10,7 @@ Runs in the GPU job, before the (token-less) verify step. It re-reads the PR hea
 - ``tasks.txt``     the columns to verify, one per line (empty: every claimed column)
 
 and reads the head once more afterwards: a push while fetching also ends as ``stale.json``.
+``claimed_columns`` reads such a folder back for ``plan-shards``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from bot.github import Say
 from bot.github.client import GitHubClient
 from bot.github.posting import reread_head
 from bot.github.pr_data import read_pull_request
+from bot.schemas import leaderboard_facts
+from bot.validation import BaseFileError, Submission, validate
 
 OUTPUT_FILES = ("base.csv", "head.csv", "manifest.json", "tasks.txt", "stale.json")
 
@@ -71,3 +74,20 @@ def _stale(out: Path, pr: int, sha: str, current: str, say: Say) -> str:
     write_atomic(out / "stale.json", json.dumps(note, indent=2).encode() + b"\n")
     say(f"pull request #{pr} moved from {sha} to {current}: stale, nothing to verify")
     return "stale"
+
+
+def claimed_columns(folder: Path) -> frozenset[str] | None:
+    """The columns the fetched submission's row claims, or None when the files are absent
+    (stale) or the submission does not pass validation (``hearbot verify`` then runs nothing)."""
+    paths = [folder / name for name in ("base.csv", "head.csv", "manifest.json")]
+    if not all(path.is_file() for path in paths):
+        return None
+    base, head, manifest = (path.read_bytes() for path in paths)
+    try:
+        result = validate(Submission(base, head, named_manifest=(str(paths[2]), manifest)))
+    except BaseFileError:
+        return None
+    if result["errors"] or result["submission"] is None:
+        return None
+    row = result["submission"]["row"]
+    return frozenset(name for name in leaderboard_facts().score_columns if row.get(name))
