@@ -51,8 +51,8 @@ def annotations(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "start_line": finding["line"],
                     "end_line": finding["line"],
                     "annotation_level": level,
-                    "title": _clip(heading, MAX_TITLE_CHARS),
-                    "message": _clip(message, MAX_ANNOTATION_MESSAGE_CHARS),
+                    "title": clip(heading, MAX_TITLE_CHARS),
+                    "message": clip(message, MAX_ANNOTATION_MESSAGE_CHARS),
                 }
             )
     return found
@@ -85,8 +85,8 @@ def check_run_requests(
         for start in range(0, len(sent), ANNOTATIONS_PER_REQUEST)
     ] or [[]]
     base_output = {
-        "title": _clip(title(result), MAX_TITLE_CHARS),
-        "summary": _clip(summary_markdown, MAX_OUTPUT_CHARS),
+        "title": clip(title(result), MAX_TITLE_CHARS),
+        "summary": clip(summary_markdown, MAX_OUTPUT_CHARS),
         "text": output_text(result, len(sent), len(all_annotations)),
     }
     first: dict[str, Any] = {
@@ -108,5 +108,5 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
