@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.github.result_types import Result
+
 CHECK_NAME = "hear-leaderboard / validate"
 ANNOTATED_PATH = "leaderboard.csv"
 ANNOTATIONS_PER_REQUEST = 50
@@ -24,11 +26,11 @@ MAX_TITLE_CHARS = 255
 MAX_ANNOTATION_MESSAGE_CHARS = 4_000
 
 
-def conclusion(result: dict[str, Any]) -> str:
+def conclusion(result: Result) -> str:
     return "success" if result["ok"] else "failure"
 
 
-def title(result: dict[str, Any]) -> str:
+def title(result: Result) -> str:
     errors, warnings = len(result["errors"]), len(result["warnings"])
     note = f", {_count(warnings, 'warning')}" if warnings else ""
     if result["ok"]:
@@ -36,7 +38,7 @@ def title(result: dict[str, Any]) -> str:
     return f"Invalid submission: {_count(errors, 'error')}{note}"
 
 
-def annotations(result: dict[str, Any]) -> list[dict[str, Any]]:
+def annotations(result: Result) -> list[dict[str, Any]]:
     """Every finding with a line, errors first, as Checks API annotation objects."""
     found = []
     for level, findings in (("failure", result["errors"]), ("warning", result["warnings"])):
@@ -58,7 +60,7 @@ def annotations(result: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def output_text(result: dict[str, Any], annotated: int, total: int) -> str:
+def output_text(result: Result, annotated: int, total: int) -> str:
     unplaced = sum(1 for f in result["errors"] + result["warnings"] if f.get("line") is None)
     parts = []
     if total:
@@ -71,7 +73,7 @@ def output_text(result: dict[str, Any], annotated: int, total: int) -> str:
 
 
 def check_run_requests(
-    result: dict[str, Any], summary_markdown: str, head_sha: str, *, create: bool
+    result: Result, summary_markdown: str, head_sha: str, *, create: bool
 ) -> list[dict[str, Any]]:
     """The requests that report ``result``: a create (or an update) then PATCH batches.
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from bot.github import Say, checks, labels
 from bot.github.client import GitHubClient, NotFoundError, PullInfo
 from bot.github.env import ConfigError
 from bot.github.posting import apply_label_changes, reread_head, upsert_section
 from bot.github.pr_data import PullRequestData, read_pull_request
+from bot.github.result_types import Result
 from bot.report import STICKY_MARKER, render_markdown
 from bot.validation import validate
 
@@ -46,8 +47,8 @@ def resolve_pulls(client: GitHubClient, target: Target) -> list[PullInfo]:
     return client.open_pulls_with_head(target.head_sha)
 
 
-def build_result(repository: str, data: PullRequestData) -> dict[str, Any]:
-    result = validate(data.submission)
+def build_result(repository: str, data: PullRequestData) -> Result:
+    result = cast(Result, validate(data.submission))
     result["pull_request"] = {
         "repository": repository,
         "number": data.pull.number,
@@ -94,7 +95,7 @@ def report_validation(
 def post(
     client: GitHubClient,
     pull: PullInfo,
-    result: dict[str, Any],
+    result: Result,
     body: str,
     bot_login: str,
     say: Say,
@@ -113,7 +114,7 @@ def upsert_comment(client: GitHubClient, number: int, body: str, bot_login: str)
     return upsert_section(client, number, "validation", body, bot_login)
 
 
-def report_check_run(client: GitHubClient, head_sha: str, result: dict[str, Any], body: str) -> str:
+def report_check_run(client: GitHubClient, head_sha: str, result: Result, body: str) -> str:
     """Update the latest check run of that name on the SHA if it has no annotations yet (GitHub
     appends annotations on update, so re-using an annotated one would repeat them); else
     create one. GitHub shows the newest check run of a name."""
@@ -140,9 +141,7 @@ def apply_labels(client: GitHubClient, pull: PullInfo, ok: bool) -> str:
     return apply_label_changes(client, pull.number, labels.label_changes(pull.labels, ok))
 
 
-def planned_posts(
-    pull: PullInfo, result: dict[str, Any], body: str, bot_login: str
-) -> dict[str, Any]:
+def planned_posts(pull: PullInfo, result: Result, body: str, bot_login: str) -> dict[str, Any]:
     """What a real run would post, for ``--dry-run``."""
     summary = body.replace(STICKY_MARKER, "", 1).lstrip("\n")
     changes = labels.label_changes(pull.labels, result["ok"])

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bot.github import Say, labels
 from bot.github.artifact import ArtifactError, read_artifact
 from bot.github.client import GitHubClient
 from bot.github.outcomes import OUTCOMES, Outcome
 from bot.github.posting import apply_label_changes, post_check_run, reread_head, upsert_section
+from bot.github.result_types import Result
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, render_verification, text
 
@@ -34,7 +34,7 @@ RETRY_HINT = "A maintainer can re-run it with `/verify`."
 class Report:
     outcome: Outcome
     reason: str  # plain text (rendered escaped)
-    result: dict[str, Any] | None = None
+    result: Result | None = None
 
 
 def decide(
