@@ -5,6 +5,8 @@ one sticky comment section and one check run, whatever the shards did."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,93 +71,124 @@ def merge_and_report(
     return merge, report
 
 
-def test_three_shards_merge_into_one_report(
-    fake: FakeGitHub,
-    submitted: Submitted,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    pr, outputs = submitted
-    shards = plan(outputs, tmp_path, monkeypatch)
+@dataclass(frozen=True)
+class Seen:
+    """What a fan-out left behind, for a case's own assertions."""
 
-    assert [s["shard"] for s in shards] == [1, 2, 3]
-    planned = sorted(name for s in shards for name in s["columns"])
+    fake: FakeGitHub
+    pr: SubmissionPR
+    shards: list[dict[str, Any]]  # the plan's matrix entries
+    merged: Path  # merge-results' output folder
+    log: str  # what the commands printed
+
+    def section(self) -> str:
+        return verification_section(self.fake, self.pr.number)
+
+
+# What one shard's GPU job leaves: a result, the bytes of a result.json, or no artifact at all.
+Left = dict[str, Any] | bytes | None
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """One plan -> shard artifacts -> merge-results -> report-verification --merged run."""
+
+    name: str
+    leaves: Callable[[dict[str, Any]], Left]  # by each planned shard
+    job_result: str  # the verify matrix's result, as the report job passes it
+    conclusion: str  # of the check run hear-leaderboard / verify
+    then: Callable[[Seen], None]
+
+
+def reproduced(shard: dict[str, Any]) -> Left:
+    return shard_result(dict.fromkeys(shard["columns"], "reproduced"))
+
+
+def all_but_shard_2(shard: dict[str, Any]) -> Left:
+    return None if shard["shard"] == 2 else reproduced(shard)
+
+
+def mismatch_in_shard_3(shard: dict[str, Any]) -> Left:
+    outcomes = dict.fromkeys(shard["columns"], "reproduced")
+    if shard["shard"] == 3:
+        outcomes[shard["columns"][0]] = "mismatch"
+    return shard_result(outcomes)
+
+
+def one_report_of_every_column(seen: Seen) -> None:
+    assert [s["shard"] for s in seen.shards] == [1, 2, 3]
+    planned = sorted(name for s in seen.shards for name in s["columns"])
     assert planned == sorted(leaderboard_facts().score_columns)  # the row claims them all
-    for shard in shards:
-        outcomes = dict.fromkeys(shard["columns"], "reproduced")
-        write_artifact(tmp_path / "shards" / artifact_name(shard["shard"]), shard_result(outcomes))
-
-    assert merge_and_report(outputs, tmp_path) == (0, 0)
-
-    assert verify_check(fake, pr.head_sha) == (
+    assert verify_check(seen.fake, seen.pr.head_sha) == (
         "success",
         "Verified: the claimed scores were reproduced",
     )
-    assert len(bot_comments(fake, pr.number)) == 1
-    section = verification_section(fake, pr.number)
-    assert "Reproduced 19 claimed column" in section
-    assert "verified" in fake.labels_on(pr.number)
+    assert len(bot_comments(seen.fake, seen.pr.number)) == 1
+    assert "Reproduced 19 claimed column" in seen.section()
+    assert "verified" in seen.fake.labels_on(seen.pr.number)
 
 
-def test_a_failed_shard_is_an_error_on_its_columns_only(
-    fake: FakeGitHub,
-    submitted: Submitted,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    pr, outputs = submitted
-    shards = plan(outputs, tmp_path, monkeypatch)
-    lost = shards[1]
-    for shard in (shards[0], shards[2]):
-        outcomes = dict.fromkeys(shard["columns"], "reproduced")
-        write_artifact(tmp_path / "shards" / artifact_name(shard["shard"]), shard_result(outcomes))
-
-    # the matrix job's result is `failure` because shard 2 failed; the merge accounts for it
-    assert merge_and_report(outputs, tmp_path, "failure") == (0, 0)
-
-    assert verify_check(fake, pr.head_sha)[0] == "action_required"
-    section = verification_section(fake, pr.number)
+def errors_on_shard_2s_columns(seen: Seen) -> None:
+    section = seen.section()
     assert "Shard 2" in section and "re-run it with `/verify`" in section
-    merged = json.loads((tmp_path / "merged" / "result.json").read_text())
+    merged = json.loads((seen.merged / "result.json").read_text())
     errors = [c["column"] for c in merged["verification"]["columns"] if c["outcome"] == "error"]
-    assert errors == lost["columns"]
-    assert "verified" not in fake.labels_on(pr.number)
+    assert errors == seen.shards[1]["columns"]
+    assert "verified" not in seen.fake.labels_on(seen.pr.number)
 
 
-def test_a_mismatch_in_one_shard_fails_the_submission(
+def labelled_failed(seen: Seen) -> None:
+    assert "verification-failed" in seen.fake.labels_on(seen.pr.number)
+
+
+def no_result_and_the_job_named(seen: Seen) -> None:
+    assert not (seen.merged / "result.json").exists()
+    assert "the verify job ended as failure" in seen.section()
+
+
+def the_log_says_why(seen: Seen) -> None:
+    assert "produced no usable result: its artifact was rejected" in seen.log
+    assert "no shard left a usable result" in seen.section()
+
+
+FAN_OUTS = [
+    FanOut("three shards merge into one report", reproduced, "success", "success",
+           one_report_of_every_column),
+    # the matrix job's result is `failure` because shard 2 failed; the merge accounts for it
+    FanOut("a failed shard is an error on its columns only", all_but_shard_2, "failure",
+           "action_required", errors_on_shard_2s_columns),
+    FanOut("a mismatch in one shard fails the submission", mismatch_in_shard_3, "success",
+           "failure", labelled_failed),
+    FanOut("no shard result and a failed matrix is an error", lambda shard: None, "failure",
+           "action_required", no_result_and_the_job_named),
+    FanOut("every shard rejected is an error that points at the log",
+           lambda shard: b'{"a": NaN}', "success", "action_required", the_log_says_why),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FAN_OUTS, ids=[case.name.replace(" ", "-") for case in FAN_OUTS])
+def test_the_shards_merge_into_one_report(
+    case: FanOut,
     fake: FakeGitHub,
     submitted: Submitted,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     pr, outputs = submitted
     shards = plan(outputs, tmp_path, monkeypatch)
     for shard in shards:
-        outcomes = dict.fromkeys(shard["columns"], "reproduced")
-        if shard["shard"] == 3:
-            outcomes[shard["columns"][0]] = "mismatch"
-        write_artifact(tmp_path / "shards" / artifact_name(shard["shard"]), shard_result(outcomes))
+        left = case.leaves(shard)
+        folder = tmp_path / "shards" / artifact_name(shard["shard"])
+        if isinstance(left, bytes):
+            write_artifact(folder, None, **{"result.json": left})
+        elif left is not None:
+            write_artifact(folder, left)
 
-    assert merge_and_report(outputs, tmp_path) == (0, 0)
+    assert merge_and_report(outputs, tmp_path, case.job_result) == (0, 0)
 
-    assert verify_check(fake, pr.head_sha)[0] == "failure"
-    assert "verification-failed" in fake.labels_on(pr.number)
-
-
-def test_no_shard_result_and_a_failed_matrix_is_an_error(
-    fake: FakeGitHub,
-    submitted: Submitted,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    pr, outputs = submitted
-    plan(outputs, tmp_path, monkeypatch)
-
-    assert merge_and_report(outputs, tmp_path, "failure") == (0, 0)
-
-    assert not (tmp_path / "merged" / "result.json").exists()
-    assert verify_check(fake, pr.head_sha)[0] == "action_required"
-    assert "the verify job ended as failure" in verification_section(fake, pr.number)
+    assert verify_check(fake, pr.head_sha)[0] == case.conclusion
+    case.then(Seen(fake, pr, shards, tmp_path / "merged", capsys.readouterr().out))
 
 
 def test_a_plan_for_requested_columns_skips_unclaimed_work(
@@ -208,22 +241,3 @@ def test_a_shard_that_finds_the_pr_moved_makes_the_run_stale(
                    **{"stale.json": note})  # fmt: skip
     assert merge_and_report(outputs, tmp_path) == (0, 0)
     assert verify_check(fake, pr.head_sha)[0] == "neutral"
-
-
-def test_every_shard_rejected_is_an_error_that_points_at_the_log(
-    fake: FakeGitHub,
-    submitted: Submitted,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    pr, outputs = submitted
-    for shard in plan(outputs, tmp_path, monkeypatch):
-        folder = tmp_path / "shards" / artifact_name(shard["shard"])
-        write_artifact(folder, None, **{"result.json": b'{"a": NaN}'})
-
-    assert merge_and_report(outputs, tmp_path) == (0, 0)
-
-    assert "produced no usable result: its artifact was rejected" in capsys.readouterr().out
-    assert verify_check(fake, pr.head_sha)[0] == "action_required"
-    assert "no shard left a usable result" in verification_section(fake, pr.number)
