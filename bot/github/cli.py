@@ -132,6 +132,16 @@ def _add(commands: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.
     return parser
 
 
+def _pr_and_sha(parser: argparse.ArgumentParser) -> None:
+    """The trusted PR number and head SHA, as the command job accepted them."""
+    parser.add_argument("--pr", required=True, type=pr_number, metavar="N")
+    parser.add_argument("--sha", required=True, type=sha, metavar="SHA")
+
+
+def _columns_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--columns", default="[]", help="JSON list of columns (default: all)")
+
+
 def _add_validation_command(commands: Any) -> None:
     report = _add(
         commands,
@@ -198,9 +208,8 @@ def _add_verification_commands(commands: Any) -> None:
         cmd_fetch_submission,
         help="fetch a PR's CSVs and manifest at the accepted SHA through the API, as data",
     )
-    fetch.add_argument("--pr", required=True, type=pr_number, metavar="N")
-    fetch.add_argument("--sha", required=True, type=sha, metavar="SHA")
-    fetch.add_argument("--columns", default="[]", help="JSON list of columns (default: all)")
+    _pr_and_sha(fetch)
+    _columns_option(fetch)
     fetch.add_argument("--out", required=True, type=Path, metavar="DIR")
 
     report = _add(
@@ -210,8 +219,7 @@ def _add_verification_commands(commands: Any) -> None:
         help="report the verify job's artifact on the PR (comment section, check run, labels)",
     )
     report.add_argument("--artifact", required=True, type=Path, metavar="DIR")
-    report.add_argument("--pr", required=True, type=pr_number, metavar="N")
-    report.add_argument("--sha", required=True, type=sha, metavar="SHA")
+    _pr_and_sha(report)
     report.add_argument(
         "--job-result",
         required=True,
@@ -241,7 +249,7 @@ def _add_fanout_commands(commands: Any) -> None:
         ),
     )
     plan.add_argument("--submission", required=True, type=Path, metavar="DIR")
-    plan.add_argument("--columns", default="[]", help="JSON list of columns (default: all)")
+    _columns_option(plan)
     plan.add_argument("--max-shards", required=True, type=shard_count, metavar="N")
     plan.add_argument(
         "--hours-per-shard",
@@ -263,9 +271,8 @@ def _add_fanout_commands(commands: Any) -> None:
     )
     merge.add_argument("--shards", required=True, type=Path, metavar="DIR")
     merge.add_argument("--planned", required=True, type=Path, metavar="FILE")
-    merge.add_argument("--columns", default="[]", help="JSON list of columns (default: all)")
-    merge.add_argument("--pr", required=True, type=pr_number, metavar="N")
-    merge.add_argument("--sha", required=True, type=sha, metavar="SHA")
+    _columns_option(merge)
+    _pr_and_sha(merge)
     merge.add_argument("--out", required=True, type=Path, metavar="DIR")
 
 
