@@ -10,15 +10,30 @@ Modules, one behaviour each:
 - ``checks``    the check-run payload: title, summary, annotations in batches of 50
 - ``labels``    which labels to add and remove
 - ``flow``      ``report-validation``: re-resolve, re-validate, re-check the SHA, post
-- ``posting``   the shared writes: one sticky-comment section, a named check run, labels
-- ``commands``  the maintainer commands a comment may hold, parsed strictly
-- ``permissions`` who may command: write, maintain or admin, asked of the API; never bots
+- ``posting``   the shared writes: one sticky-comment section, a named check run, labels; and
+  ``reread_head``, the fresh look at the PR's head right before posting
+- ``commands``  the one command table (word -> ``Action``, who, usage, parser, handler) and the
+  strict parser of a comment; ``Action`` is what verify.yml's ``if:`` conditions compare with
+- ``command_handlers`` what each accepted command does in the acknowledge job, and its log line
+- ``permissions`` who may command (``Who``): write, maintain or admin, asked of the API; never
+  bots
 - ``decision``  what the command job decided, as checked job outputs
 - ``accept``    ``accept-command``: event -> decision bound to the PR's head SHA
-- ``acknowledge`` the command log in the sticky comment, /override, /verify-cancel
-- ``fetch``     ``fetch-submission``: the PR's files at the accepted SHA, or stale.json
+- ``acknowledge`` the command log in the sticky comment: a command's handler, or a refusal
+- ``fetch``     ``fetch-submission``: the PR's files at the accepted SHA, or stale.json; the columns
+  its row claims
 - ``artifact``  the verify job's artifact, read as untrusted data
+- ``result_types`` the result document's parts as TypedDicts (schemas/result.schema.json)
+- ``outcomes``  pass/fail/error/stale (``Outcome``) and what each means on the PR: check
+  conclusion, title, labels
 - ``verify_check`` the check run ``hear-leaderboard / verify``
 - ``verification`` ``report-verification``: pass/fail/error/stale on the PR
-- ``cli``, ``verify_cli`` the ``hearbot github ...`` subcommands
+- ``shards``, ``shard_artifacts``, ``shard_merge`` the fan-out: plan GPU shards, read and merge
+  their results
+- ``cli``       every ``hearbot github ...`` subcommand, with one error and exit path
 """
+
+from collections.abc import Callable
+
+# Where a command says what it did, one line at a time (``print`` in the workflows' logs).
+Say = Callable[[str], None]

@@ -15,15 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.github.client import GitHubClient, NotFoundError
-from bot.github.commands import Command, Malformed, parse_columns, parse_command
+from bot.github.commands import COMMANDS, Action, Command, Malformed, parse_columns, parse_command
 from bot.github.decision import MAX_PR_NUMBER, TIMESTAMP_RE, Decision
 from bot.github.env import LOGIN_RE, ConfigError
 from bot.github.events import SHA_RE
-from bot.github.permissions import is_bot, may_command
+from bot.github.permissions import Who, is_bot, may_use
 
 Clock = Callable[[], str]
 PR_INPUT_RE = re.compile(r"^[1-9][0-9]{0,9}$")
-_ACTION_OF = {"verify": "verify", "verify-cancel": "cancel", "override": "override"}
 
 
 def utc_now() -> str:
@@ -50,36 +49,39 @@ def accept(
 def accept_comment(client: GitHubClient, payload: dict[str, Any], now: Clock) -> Decision:
     comment, issue = payload.get("comment"), payload.get("issue")
     if payload.get("action") != "created" or not isinstance(comment, dict):
-        return Decision("ignore")  # edited or deleted comments never start anything
+        return Decision(Action.IGNORE)  # edited or deleted comments never start anything
     if not isinstance(issue, dict) or not isinstance(issue.get("pull_request"), dict):
-        return Decision("ignore")  # a plain issue, not a pull request
+        return Decision(Action.IGNORE)  # a plain issue, not a pull request
     user = comment.get("user")
     login = user.get("login") if isinstance(user, dict) else None
     if not isinstance(login, str) or not LOGIN_RE.match(login):
-        return Decision("ignore")
+        return Decision(Action.IGNORE)
     if is_bot(login, user.get("type") if isinstance(user, dict) else None):
-        return Decision("ignore")
+        return Decision(Action.IGNORE)
     body = comment.get("body")
     parsed = parse_command(body) if isinstance(body, str) else None
     number = issue.get("number")
     if parsed is None or type(number) is not int or not 0 < number < MAX_PR_NUMBER:
-        return Decision("ignore")
+        return Decision(Action.IGNORE)
     created = comment.get("created_at")
     when = created if isinstance(created, str) and TIMESTAMP_RE.match(created) else now()
-    command = parsed.name if isinstance(parsed, Command) else ""
+    spec = COMMANDS[parsed.name] if isinstance(parsed, Command) else None
+    command = spec.word if spec is not None else ""
     base = {"pr": number, "requester": login, "requested_at": when, "command": command}
-    if not may_command(client, login):
-        return Decision("deny", **base)
+    # A malformed command is answered with HELP only to those who may use the commands.
+    if not may_use(client, login, spec.who if spec is not None else Who.MAINTAINERS):
+        return Decision(Action.DENY, **base)
     if isinstance(parsed, Malformed):
-        return Decision("help", note=parsed.problem, **base)
+        return Decision(Action.HELP, note=parsed.problem, **base)
     try:
         pull = client.pull(number)
     except NotFoundError:
-        return Decision("ignore")
+        return Decision(Action.IGNORE)
     if pull.state != "open":
-        return Decision("help", note=f"pull request #{number} is not open", **base)
+        return Decision(Action.HELP, note=f"pull request #{number} is not open", **base)
+    assert spec is not None
     return Decision(
-        _ACTION_OF[parsed.name],
+        spec.action,
         sha=pull.head_sha,
         columns=parsed.columns,
         verdict=parsed.verdict,
@@ -104,16 +106,17 @@ def accept_dispatch(client: GitHubClient, payload: dict[str, Any], now: Clock) -
     login = sender.get("login") if isinstance(sender, dict) else None
     if not isinstance(login, str) or not LOGIN_RE.match(login):
         raise ConfigError("the workflow_dispatch event has no usable sender login")
-    base = {"pr": int(pr_text), "requester": login, "requested_at": now(), "command": "verify"}
-    if not may_command(client, login):  # dispatching needs write already; checked all the same
-        return Decision("deny", **base)
+    spec = COMMANDS["verify"]  # a manual run is a /verify
+    base = {"pr": int(pr_text), "requester": login, "requested_at": now(), "command": spec.word}
+    if not may_use(client, login, spec.who):  # dispatching needs write already; checked again
+        return Decision(Action.DENY, **base)
     try:
         pull = client.pull(int(pr_text))
     except NotFoundError:
         raise ConfigError(f"pull request #{pr_text} does not exist") from None
     if pull.head_sha != sha:
-        return Decision("stale", sha=sha, note=pull.head_sha, **base)
-    return Decision("verify", sha=sha, columns=columns, **base)
+        return Decision(Action.STALE, sha=sha, note=pull.head_sha, **base)
+    return Decision(Action.VERIFY, sha=sha, columns=columns, **base)
 
 
 def _check_repository(payload: dict[str, Any], repository: str) -> None:

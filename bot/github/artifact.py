@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import strict_json
+from bot.github.result_types import Result, StaleNote
 from bot.schemas import json_pointer, schema_errors
 
 RESULT_FILE = "result.json"
@@ -30,8 +31,8 @@ class ArtifactError(ValueError):
 
 @dataclass(frozen=True)
 class Artifact:
-    result: dict[str, Any] | None
-    stale: dict[str, Any] | None
+    result: Result | None
+    stale: StaleNote | None
 
 
 def read_artifact(directory: Path, pr: int, sha: str) -> Artifact:
@@ -74,7 +75,7 @@ def _json(path: Path) -> Any:
         raise ArtifactError(f"{path.name} is not strict JSON: {str(exc)[:200]}") from None
 
 
-def _result(data: Any, pr: int, sha: str) -> dict[str, Any]:
+def _result(data: Any, pr: int, sha: str) -> Result:
     errors = schema_errors("result.schema.json", data)
     if errors:
         first = errors[0]
@@ -91,7 +92,7 @@ def _result(data: Any, pr: int, sha: str) -> dict[str, Any]:
     return data
 
 
-def _stale(data: Any, pr: int, sha: str) -> dict[str, Any]:
+def _stale(data: Any, pr: int, sha: str) -> StaleNote:
     if (
         not isinstance(data, dict)
         or set(data) != {"pr", "sha", "current_head_sha"}

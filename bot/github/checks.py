@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.github.result_types import Result
+
 CHECK_NAME = "hear-leaderboard / validate"
 ANNOTATED_PATH = "leaderboard.csv"
 ANNOTATIONS_PER_REQUEST = 50
@@ -24,11 +26,11 @@ MAX_TITLE_CHARS = 255
 MAX_ANNOTATION_MESSAGE_CHARS = 4_000
 
 
-def conclusion(result: dict[str, Any]) -> str:
+def conclusion(result: Result) -> str:
     return "success" if result["ok"] else "failure"
 
 
-def title(result: dict[str, Any]) -> str:
+def title(result: Result) -> str:
     errors, warnings = len(result["errors"]), len(result["warnings"])
     note = f", {_count(warnings, 'warning')}" if warnings else ""
     if result["ok"]:
@@ -36,7 +38,7 @@ def title(result: dict[str, Any]) -> str:
     return f"Invalid submission: {_count(errors, 'error')}{note}"
 
 
-def annotations(result: dict[str, Any]) -> list[dict[str, Any]]:
+def annotations(result: Result) -> list[dict[str, Any]]:
     """Every finding with a line, errors first, as Checks API annotation objects."""
     found = []
     for level, findings in (("failure", result["errors"]), ("warning", result["warnings"])):
@@ -51,14 +53,14 @@ def annotations(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "start_line": finding["line"],
                     "end_line": finding["line"],
                     "annotation_level": level,
-                    "title": _clip(heading, MAX_TITLE_CHARS),
-                    "message": _clip(message, MAX_ANNOTATION_MESSAGE_CHARS),
+                    "title": clip(heading, MAX_TITLE_CHARS),
+                    "message": clip(message, MAX_ANNOTATION_MESSAGE_CHARS),
                 }
             )
     return found
 
 
-def output_text(result: dict[str, Any], annotated: int, total: int) -> str:
+def output_text(result: Result, annotated: int, total: int) -> str:
     unplaced = sum(1 for f in result["errors"] + result["warnings"] if f.get("line") is None)
     parts = []
     if total:
@@ -71,7 +73,7 @@ def output_text(result: dict[str, Any], annotated: int, total: int) -> str:
 
 
 def check_run_requests(
-    result: dict[str, Any], summary_markdown: str, head_sha: str, *, create: bool
+    result: Result, summary_markdown: str, head_sha: str, *, create: bool
 ) -> list[dict[str, Any]]:
     """The requests that report ``result``: a create (or an update) then PATCH batches.
 
@@ -85,8 +87,8 @@ def check_run_requests(
         for start in range(0, len(sent), ANNOTATIONS_PER_REQUEST)
     ] or [[]]
     base_output = {
-        "title": _clip(title(result), MAX_TITLE_CHARS),
-        "summary": _clip(summary_markdown, MAX_OUTPUT_CHARS),
+        "title": clip(title(result), MAX_TITLE_CHARS),
+        "summary": clip(summary_markdown, MAX_OUTPUT_CHARS),
         "text": output_text(result, len(sent), len(all_annotations)),
     }
     first: dict[str, Any] = {
@@ -108,5 +110,5 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,11 +1,20 @@
-"""``hearbot github ...``: the commands the privileged report workflow and maintainers run.
+"""``hearbot github ...``: every subcommand the workflows and maintainers run, with one error
+and exit path (``run``) and one escaping of workflow commands (``one_line``).
 
-Exit codes of ``report-validation``:
+- ``report-validation`` (report.yml): re-validate a PR from API data, post comment, check, labels;
+- ``accept-command``, ``acknowledge``, ``fetch-submission``, ``report-verification`` (verify.yml,
+  docs/maintainers.md): the steps of a maintainer's ``/verify`` and the other commands;
+- ``plan-shards``, ``merge-results`` (verify.yml's fan-out): split the GPU work into shards and
+  merge the shards' untrusted results; neither needs a token.
 
-- 0: reported (whatever the verdict: a failing check run is a successful report), or nothing
-  to report (no open PR at that SHA, or the PR moved on: a stale SHA gets no report);
-- 1: the default branch's own leaderboard.csv is unusable (fix the repository, then re-run);
-- 2: bad environment, arguments or event payload (the message names the variable or field);
+Exit codes, for all of them:
+
+- 0: done (whatever the verdict: a failing check run, a refused, stale or failed verification is
+  a successful report), or nothing to report (no open PR at that SHA, or it moved on);
+- 1: the input is refused: ``report-validation``, the default branch's own leaderboard.csv is
+  unusable (fix the repository, then re-run); ``fetch-submission``, the PR does not have exactly
+  one manifest to verify;
+- 2: bad environment, arguments, event payload, decision, plan or columns (the message names it);
 - 3: GitHub API failure after retries: an infrastructure error, nothing reported as passing;
   re-run the workflow.
 """
@@ -13,26 +22,97 @@ Exit codes of ``report-validation``:
 from __future__ import annotations
 
 import argparse
+import functools
+import json
+import math
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.github.env import ConfigError, load_env
-from bot.github.events import read_event, workflow_run_target
-from bot.github.shard_cli import register_shard_commands
-from bot.github.verify_cli import register_verification_commands
+from bot import strict_json
+from bot.fileio import write_atomic
+from bot.github.artifact import RESULT_FILE, STALE_FILE
+from bot.github.env import ConfigError, GitHubEnv, load_env
+from bot.github.events import SHA_RE, read_event, workflow_run_target
 from bot.validation import BaseFileError
 
 if TYPE_CHECKING:
+    from bot.github.client import GitHubClient
     from bot.github.flow import Target
 
-# PyGithub (bot.github.client, bot.github.flow) is imported by the command itself, so that
-# registering the command costs `hearbot validate` nothing at start-up.
+# PyGithub (bot.github.client and the modules that use it) is imported by the command itself,
+# so that registering the commands costs `hearbot validate` nothing at start-up.
 
 EXIT_OK = 0
-EXIT_BASE_BROKEN = 1
+EXIT_REFUSED = 1
 EXIT_CONFIG = 2
 EXIT_INFRASTRUCTURE = 3
+JOB_RESULTS = ("success", "failure", "cancelled", "skipped")
+MAX_PLAN_BYTES = 64 * 1024
+INFRASTRUCTURE_MESSAGE = (
+    "error: infrastructure failure, not a verdict on the submission: {}. "
+    "Nothing was reported as passing; re-run the workflow."
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class ShardArgumentError(ValueError):
+    """An argument or input file of plan-shards or merge-results is unusable."""
+
+
+# --- the one error and exit path ------------------------------------------------------------
+
+
+def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
+    """Run one subcommand; every failure it may meet becomes its exit code and one message."""
+    from bot.github.client import InfrastructureError
+    from bot.github.fetch import SubmissionShapeError
+    from bot.github.shards import PlanError
+
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        return fail(command, EXIT_CONFIG, f"error: {exc}")
+    except (PlanError, ShardArgumentError) as exc:
+        return fail(command, EXIT_CONFIG, f"error: {exc}", annotation=str(exc))
+    except BaseFileError as exc:
+        return fail(command, EXIT_REFUSED, f"error: the default branch is broken: {exc}")
+    except SubmissionShapeError as exc:
+        return fail(command, EXIT_REFUSED, f"error: {exc}")
+    except InfrastructureError as exc:
+        return fail(command, EXIT_INFRASTRUCTURE, INFRASTRUCTURE_MESSAGE.format(exc))
+
+
+def fail(command: str, code: int, message: str, *, annotation: str | None = None) -> int:
+    """Say why on stderr and, in a workflow, as an error annotation (default: the message)."""
+    print(f"hearbot github {command}: {message}", file=sys.stderr)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        shown = message if annotation is None else annotation
+        print(f"::error title=hearbot github::{one_line(shown)}", file=sys.stderr)
+    return code
+
+
+def one_line(text: str) -> str:
+    """Workflow-command escaping, so the message cannot start a command of its own."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+@contextmanager
+def github_client(env: GitHubEnv) -> Iterator[GitHubClient]:
+    from bot.github.client import GitHubClient
+
+    client = GitHubClient(env)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# --- the argparse tree ----------------------------------------------------------------------
 
 
 def register_github_commands(subparsers: Any) -> None:
@@ -41,8 +121,32 @@ def register_github_commands(subparsers: Any) -> None:
         "github", help="GitHub integration: report on pull requests (needs GITHUB_* env)"
     )
     commands = github.add_subparsers(dest="github_command", metavar="COMMAND", required=True)
-    report = commands.add_parser(
+    _add_validation_command(commands)
+    _add_verification_commands(commands)
+    _add_fanout_commands(commands)
+
+
+def _add(commands: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(name, **kwargs)
+    parser.set_defaults(func=functools.partial(run, name, handler))
+    return parser
+
+
+def _pr_and_sha(parser: argparse.ArgumentParser) -> None:
+    """The trusted PR number and head SHA, as the command job accepted them."""
+    parser.add_argument("--pr", required=True, type=pr_number, metavar="N")
+    parser.add_argument("--sha", required=True, type=sha, metavar="SHA")
+
+
+def _columns_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--columns", default="[]", help="JSON list of columns (default: all)")
+
+
+def _add_validation_command(commands: Any) -> None:
+    report = _add(
+        commands,
         "report-validation",
+        cmd_report_validation,
         help="re-validate a PR from API data and post the sticky comment, check run and labels",
         description=(
             "Re-resolves the pull request through the GitHub API (from the workflow_run "
@@ -62,44 +166,241 @@ def register_github_commands(subparsers: Any) -> None:
         help="workflow_run event payload (default: $GITHUB_EVENT_PATH)",
     )
     source.add_argument(
-        "--pr", type=_pr_number, metavar="N", help="report on pull request N at its current head"
+        "--pr", type=pr_number, metavar="N", help="report on pull request N at its current head"
     )
     report.add_argument(
         "--dry-run",
         action="store_true",
         help="read and validate, then print what would be posted instead of posting it",
     )
-    report.set_defaults(func=cmd_report_validation)
-    register_verification_commands(commands)
-    register_shard_commands(commands)
+
+
+def _add_verification_commands(commands: Any) -> None:
+    accept = _add(
+        commands,
+        "accept-command",
+        cmd_accept_command,
+        help="decide what an issue_comment or workflow_dispatch event asks for (read-only)",
+        description=(
+            "Reads the event ($GITHUB_EVENT_PATH, $GITHUB_EVENT_NAME), checks the commenter's "
+            "permission through the API, binds the request to the PR's current head SHA, and "
+            "writes the job outputs action, pr, sha, columns, requester and decision to "
+            "$GITHUB_OUTPUT (or prints them)."
+        ),
+    )
+    accept.add_argument(
+        "--event", metavar="PATH", help="event payload (default $GITHUB_EVENT_PATH)"
+    )
+    accept.add_argument("--event-name", help="event name (default $GITHUB_EVENT_NAME)")
+    accept.add_argument("--output", metavar="PATH", help="outputs file (default $GITHUB_OUTPUT)")
+
+    ack = _add(
+        commands,
+        "acknowledge",
+        cmd_acknowledge,
+        help="answer a command in the sticky comment (and cancel runs or record an override)",
+    )
+    ack.add_argument("--decision", required=True, help="the decision JSON from accept-command")
+
+    fetch = _add(
+        commands,
+        "fetch-submission",
+        cmd_fetch_submission,
+        help="fetch a PR's CSVs and manifest at the accepted SHA through the API, as data",
+    )
+    _pr_and_sha(fetch)
+    _columns_option(fetch)
+    fetch.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+    report = _add(
+        commands,
+        "report-verification",
+        cmd_report_verification,
+        help="report the verify job's artifact on the PR (comment section, check run, labels)",
+    )
+    report.add_argument("--artifact", required=True, type=Path, metavar="DIR")
+    _pr_and_sha(report)
+    report.add_argument(
+        "--job-result",
+        required=True,
+        choices=JOB_RESULTS,
+        help="needs.verify.result: anything but success is an error",
+    )
+    report.add_argument(
+        "--merged",
+        action="store_true",
+        help="the artifact is merge-results' output, which already marks the columns of "
+        "failed shards as errors: report it whatever the job result",
+    )
+
+
+def _add_fanout_commands(commands: Any) -> None:
+    plan = _add(
+        commands,
+        "plan-shards",
+        cmd_plan_shards,
+        help="split the columns to verify into GPU shards balanced by audio hours",
+        description=(
+            "Reads the submission fetch-submission wrote (DIR/base.csv, head.csv, "
+            "manifest.json; absent when stale) to learn which columns the row claims, and "
+            'writes the matrix {"include": [{"shard", "columns", "hours"}]} to --output '
+            "(and, with --github-output, as the job output `matrix`, with `stale` true when "
+            "fetch-submission found the PR had moved on: then no GPU shard needs to run)."
+        ),
+    )
+    plan.add_argument("--submission", required=True, type=Path, metavar="DIR")
+    _columns_option(plan)
+    plan.add_argument("--max-shards", required=True, type=shard_count, metavar="N")
+    plan.add_argument(
+        "--hours-per-shard",
+        type=hours,
+        default=None,
+        metavar="H",
+        help="use fewer shards when they would hold less than H audio hours (empty: no target)",
+    )
+    plan.add_argument("--output", required=True, type=Path, metavar="FILE")
+    plan.add_argument(
+        "--github-output", action="store_true", help="also append matrix=... to $GITHUB_OUTPUT"
+    )
+
+    merge = _add(
+        commands,
+        "merge-results",
+        cmd_merge_results,
+        help="merge the GPU shards' results (untrusted) into one result folder",
+    )
+    merge.add_argument("--shards", required=True, type=Path, metavar="DIR")
+    merge.add_argument("--planned", required=True, type=Path, metavar="FILE")
+    _columns_option(merge)
+    _pr_and_sha(merge)
+    merge.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+
+# --- the subcommands: read the options, call the module that does the work ------------------
 
 
 def cmd_report_validation(args: argparse.Namespace) -> int:
-    from bot.github.client import GitHubClient, InfrastructureError
     from bot.github.flow import report_validation
 
-    try:
-        env = load_env(os.environ)
-        target = _target(args, env.event_path, env.repository)
-    except ConfigError as exc:
-        return _fail(EXIT_CONFIG, f"error: {exc}")
-    client = GitHubClient(env)
-    try:
+    env = load_env(os.environ)
+    target = _target(args, env.event_path, env.repository)
+    with github_client(env) as client:
         return report_validation(
             client, env.repository, env.bot_login, target, dry_run=args.dry_run
         )
-    except ConfigError as exc:
-        return _fail(EXIT_CONFIG, f"error: {exc}")
-    except BaseFileError as exc:
-        return _fail(EXIT_BASE_BROKEN, f"error: the default branch is broken: {exc}")
-    except InfrastructureError as exc:
-        return _fail(
-            EXIT_INFRASTRUCTURE,
-            f"error: infrastructure failure, not a verdict on the submission: {exc}. "
-            "Nothing was reported as passing; re-run the workflow.",
+
+
+def cmd_accept_command(args: argparse.Namespace) -> int:
+    from bot.github.accept import accept
+    from bot.github.decision import write_outputs
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        path = args.event or env.event_path
+        name = args.event_name or os.environ.get("GITHUB_EVENT_NAME", "")
+        if not path:
+            raise ConfigError("GITHUB_EVENT_PATH is not set; pass --event PATH")
+        decision = accept(client, env.repository, name, read_event(path))
+    output = args.output or os.environ.get("GITHUB_OUTPUT")
+    if output:
+        write_outputs(output, decision)
+    else:
+        print(json.dumps(decision.outputs(), indent=2))
+    print(f"decision: {decision.action} (pr {decision.pr}, sha {decision.sha})")
+    return EXIT_OK
+
+
+def cmd_acknowledge(args: argparse.Namespace) -> int:
+    from bot.github.acknowledge import acknowledge
+    from bot.github.decision import Decision
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        decision = Decision.from_json(args.decision)
+        run_id = os.environ.get("GITHUB_RUN_ID", "")
+        own = int(run_id) if run_id.isascii() and run_id.isdigit() else None
+        return acknowledge(client, env.bot_login, decision, own_run_id=own)
+
+
+def cmd_fetch_submission(args: argparse.Namespace) -> int:
+    from bot.github.fetch import fetch_submission
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        columns = json_columns(args.columns)
+        fetch_submission(client, args.pr, args.sha, columns, args.out)
+    return EXIT_OK
+
+
+def cmd_report_verification(args: argparse.Namespace) -> int:
+    from bot.github.verification import report_verification
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        report_verification(
+            client,
+            env.bot_login,
+            args.pr,
+            args.sha,
+            args.artifact,
+            args.job_result,
+            merged=args.merged,
         )
-    finally:
-        client.close()
+    return EXIT_OK
+
+
+def cmd_plan_shards(args: argparse.Namespace) -> int:
+    from bot.github.fetch import claimed_columns
+    from bot.github.shards import columns_to_plan, matrix, plan_shards
+
+    requested = _requested(args.columns)
+    columns, spread = columns_to_plan(requested, claimed_columns(args.submission))
+    shards = plan_shards(columns, args.max_shards if spread else 1, args.hours_per_shard)
+    document = matrix(shards)
+    compact = json.dumps(document, separators=(",", ":"))
+    output = os.environ.get("GITHUB_OUTPUT", "") if args.github_output else ""
+    if args.github_output and not output:
+        raise ShardArgumentError("--github-output: GITHUB_OUTPUT is not set")
+    stale = (args.submission / STALE_FILE).is_file()
+    write_atomic(args.output, json.dumps(document, indent=2).encode() + b"\n")
+    if output:
+        with open(output, "a", encoding="utf-8") as handle:
+            handle.write(f"matrix={compact}\nstale={'true' if stale else 'false'}\n")
+    if stale:
+        print("stale: the pull request moved on; no GPU shard needs to run")
+    for shard in shards:
+        print(f"shard {shard.number}: {shard.hours:.1f} h: {', '.join(shard.columns)}")
+    return EXIT_OK
+
+
+def cmd_merge_results(args: argparse.Namespace) -> int:
+    from bot.github.shard_artifacts import read_shard_inputs
+    from bot.github.shard_merge import merge_shards
+    from bot.github.shards import parse_plan
+    from bot.schemas import leaderboard_facts
+
+    plan = parse_plan(_read_plan(args.planned))
+    listed = _requested(args.columns) or leaderboard_facts().score_columns
+    inputs, notes = read_shard_inputs(args.shards, plan, args.pr, args.sha)
+    merged = merge_shards(plan, listed, inputs)
+    for name in (RESULT_FILE, STALE_FILE):
+        (args.out / name).unlink(missing_ok=True)
+    for note in [*notes, *merged.notes]:
+        print(note)
+    if merged.stale is not None:
+        write_atomic(args.out / STALE_FILE, json.dumps(merged.stale, indent=2).encode() + b"\n")
+        print(f"stale: the head moved to {merged.stale['current_head_sha']}")
+    elif merged.result is not None:
+        data = json.dumps(merged.result, indent=2, allow_nan=False).encode() + b"\n"
+        write_atomic(args.out / RESULT_FILE, data)
+        verification = merged.result["verification"]
+        print(f"merged {len(plan)} shard(s): {verification['verdict']}")
+    else:
+        print("no shard left a result; nothing to merge")
+    return EXIT_OK
+
+
+# --- reading options and input files --------------------------------------------------------
 
 
 def _target(args: argparse.Namespace, event_path: str | None, repository: str) -> Target:
@@ -113,22 +414,73 @@ def _target(args: argparse.Namespace, event_path: str | None, repository: str) -
     return Target(head_sha=workflow_run_target(read_event(path), repository).head_sha)
 
 
-def _pr_number(text: str) -> int:
+def json_columns(text: str) -> tuple[str, ...]:
+    """``--columns``: a JSON list of leaderboard column names (empty: every column)."""
+    from bot.github.commands import Malformed, parse_columns
+
+    try:
+        names = json.loads(text)
+    except ValueError:
+        raise ConfigError("--columns is not a JSON list") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) and "," not in n for n in names):
+        raise ConfigError("--columns must be a JSON list of column names")
+    columns = parse_columns(", ".join(names))
+    if isinstance(columns, Malformed):
+        raise ConfigError(f"--columns: {columns.problem}")
+    return columns
+
+
+def _requested(text: str) -> tuple[str, ...]:
+    try:
+        return json_columns(text)
+    except ConfigError as exc:
+        raise ShardArgumentError(str(exc)) from None
+
+
+def _read_plan(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ShardArgumentError(f"--planned {path}: {exc.strerror}") from None
+    if len(data) > MAX_PLAN_BYTES:
+        raise ShardArgumentError(f"--planned {path} is larger than {MAX_PLAN_BYTES} bytes")
+    try:
+        return strict_json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ShardArgumentError(f"--planned {path} is not strict JSON: {exc}") from None
+
+
+def pr_number(text: str) -> int:
     if not text.isascii() or not text.isdigit() or text.startswith("0") or len(text) > 10:
         raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number")
     return int(text)
 
 
-def _fail(code: int, message: str) -> int:
-    print(f"hearbot github report-validation: {message}", file=sys.stderr)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(f"::error title=hearbot github::{_one_line(message)}", file=sys.stderr)
-    return code
+def sha(text: str) -> str:
+    if not SHA_RE.match(text):
+        raise argparse.ArgumentTypeError(f"{text[:50]!r} is not a 40-character lowercase hex SHA")
+    return text
 
 
-def _one_line(text: str) -> str:
-    """Workflow-command escaping, so the message cannot start a command of its own."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def shard_count(text: str) -> int:
+    from bot.github.shards import MAX_SHARDS
+
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_SHARDS:
+        message = f"{text[:20]!r} is not a shard count from 1 to {MAX_SHARDS}"
+        raise argparse.ArgumentTypeError(message)
+    return int(text)
+
+
+def hours(text: str) -> float | None:
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a positive number of hours")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

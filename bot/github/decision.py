@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot import strict_json
-from bot.github.commands import MAX_REASON_CHARS, VERDICTS
+from bot.github.commands import COMMANDS, MAX_REASON_CHARS, VERDICTS, Action, OverrideVerdict
 from bot.github.env import LOGIN_RE, ConfigError
 from bot.github.events import SHA_RE
 from bot.schemas import leaderboard_facts
 
-ACTIONS = ("verify", "cancel", "override", "deny", "help", "stale", "ignore")
-COMMAND_NAMES = ("", "verify", "verify-cancel", "override")
+ACTIONS = tuple(action.value for action in Action)
+COMMAND_NAMES = ("", *COMMANDS)  # "": no well-formed command
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 MAX_PR_NUMBER = 10**10
 MAX_NOTE_CHARS = 1000
@@ -28,18 +28,22 @@ MAX_NOTE_CHARS = 1000
 
 @dataclass(frozen=True)
 class Decision:
-    action: str
+    action: Action
     pr: int | None = None
     sha: str | None = None
     columns: tuple[str, ...] = ()
     requester: str | None = None
     requested_at: str | None = None
     command: str = ""
-    verdict: str | None = None
+    verdict: OverrideVerdict | None = None
     note: str | None = None  # the override reason, the help's problem, the stale head
 
     def __post_init__(self) -> None:
         check(self)
+        # from JSON, the values come as plain strings
+        object.__setattr__(self, "action", Action(self.action))
+        if self.verdict is not None:
+            object.__setattr__(self, "verdict", OverrideVerdict(self.verdict))
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -63,7 +67,7 @@ class Decision:
     def outputs(self) -> dict[str, str]:
         """The job outputs: each a single line of checked characters."""
         return {
-            "action": self.action,
+            "action": self.action.value,
             "pr": "" if self.pr is None else str(self.pr),
             "sha": self.sha or "",
             "columns": json.dumps(list(self.columns), ensure_ascii=True),
@@ -100,9 +104,9 @@ def check(decision: Decision) -> None:
         not isinstance(d.note, str) or len(d.note) > max(MAX_REASON_CHARS, MAX_NOTE_CHARS)
     ):
         raise ConfigError("decision.note is not a short string")
-    if d.action in ("verify", "override") and (d.pr is None or d.sha is None):
-        raise ConfigError(f"a {d.action!r} decision needs pr and sha")
-    if d.action == "override" and (d.verdict is None or not d.note):
+    if d.action in (Action.VERIFY, Action.OVERRIDE) and (d.pr is None or d.sha is None):
+        raise ConfigError(f"a {str(d.action)!r} decision needs pr and sha")
+    if d.action == Action.OVERRIDE and (d.verdict is None or not d.note):
         raise ConfigError("an 'override' decision needs a verdict and a reason")
 
 

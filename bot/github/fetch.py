@@ -10,19 +10,22 @@ Runs in the GPU job, before the (token-less) verify step. It re-reads the PR hea
 - ``tasks.txt``     the columns to verify, one per line (empty: every claimed column)
 
 and reads the head once more afterwards: a push while fetching also ends as ``stale.json``.
+``claimed_columns`` reads such a folder back for ``plan-shards``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from bot.fileio import write_atomic
+from bot.github import Say
 from bot.github.client import GitHubClient
+from bot.github.posting import reread_head
 from bot.github.pr_data import read_pull_request
+from bot.schemas import leaderboard_facts
+from bot.validation import BaseFileError, Submission, validate
 
-Say = Callable[[str], None]
 OUTPUT_FILES = ("base.csv", "head.csv", "manifest.json", "tasks.txt", "stale.json")
 
 
@@ -41,9 +44,9 @@ def fetch_submission(
     """ "fetched" or "stale"; ``out`` then holds exactly the files for that case."""
     for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
-    pull = client.pull(pr)
-    if pull.head_sha != sha:
-        return _stale(out, pr, sha, pull.head_sha, say)
+    pull, moved_to = reread_head(client, pr, sha)
+    if moved_to is not None:
+        return _stale(out, pr, sha, moved_to, say)
     data = read_pull_request(client, pull)
     manifests = data.submission.manifests
     if len(manifests) != 1:
@@ -51,9 +54,9 @@ def fetch_submission(
             f"pull request #{pr} at {sha[:12]} has {len(manifests)} submission manifest(s); "
             "verification needs exactly one (see the validation report)"
         )
-    current = client.pull(pr)
-    if current.head_sha != sha:
-        return _stale(out, pr, sha, current.head_sha, say)
+    _, moved_to = reread_head(client, pr, sha)
+    if moved_to is not None:
+        return _stale(out, pr, sha, moved_to, say)
     (manifest_bytes,) = manifests.values()
     write_atomic(out / "base.csv", data.submission.base_csv)
     write_atomic(out / "head.csv", data.submission.head_csv)
@@ -71,3 +74,20 @@ def _stale(out: Path, pr: int, sha: str, current: str, say: Say) -> str:
     write_atomic(out / "stale.json", json.dumps(note, indent=2).encode() + b"\n")
     say(f"pull request #{pr} moved from {sha} to {current}: stale, nothing to verify")
     return "stale"
+
+
+def claimed_columns(folder: Path) -> frozenset[str] | None:
+    """The columns the fetched submission's row claims, or None when the files are absent
+    (stale) or the submission does not pass validation (``hearbot verify`` then runs nothing)."""
+    paths = [folder / name for name in ("base.csv", "head.csv", "manifest.json")]
+    if not all(path.is_file() for path in paths):
+        return None
+    base, head, manifest = (path.read_bytes() for path in paths)
+    try:
+        result = validate(Submission(base, head, named_manifest=(str(paths[2]), manifest)))
+    except BaseFileError:
+        return None
+    if result["errors"] or result["submission"] is None:
+        return None
+    row = result["submission"]["row"]
+    return frozenset(name for name in leaderboard_facts().score_columns if row.get(name))

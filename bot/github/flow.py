@@ -13,19 +13,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from bot.github import checks, labels
+from bot.github import Say, checks, labels
 from bot.github.client import GitHubClient, NotFoundError, PullInfo
 from bot.github.env import ConfigError
-from bot.github.posting import apply_label_changes, upsert_section
+from bot.github.posting import apply_label_changes, reread_head, upsert_section
 from bot.github.pr_data import PullRequestData, read_pull_request
+from bot.github.result_types import Result
 from bot.report import STICKY_MARKER, render_markdown
 from bot.validation import validate
 
-Say = Callable[[str], None]
 # The validation report's share of the sticky comment (the rest: commands, verification).
 VALIDATION_SECTION_CHARS = 44_000
 
@@ -48,8 +47,8 @@ def resolve_pulls(client: GitHubClient, target: Target) -> list[PullInfo]:
     return client.open_pulls_with_head(target.head_sha)
 
 
-def build_result(repository: str, data: PullRequestData) -> dict[str, Any]:
-    result = validate(data.submission)
+def build_result(repository: str, data: PullRequestData) -> Result:
+    result = cast(Result, validate(data.submission))
     result["pull_request"] = {
         "repository": repository,
         "number": data.pull.number,
@@ -78,10 +77,10 @@ def report_validation(
     for pull in pulls:
         data = read_pull_request(client, pull)
         result = build_result(repository, data)
-        current = client.pull(pull.number)
-        if current.head_sha != pull.head_sha:
+        current, moved_to = reread_head(client, pull.number, pull.head_sha)
+        if moved_to is not None:
             say(
-                f"PR #{pull.number} moved from {pull.head_sha} to {current.head_sha} while it "
+                f"PR #{pull.number} moved from {pull.head_sha} to {moved_to} while it "
                 "was being validated; nothing is posted for the stale commit."
             )
             continue
@@ -96,7 +95,7 @@ def report_validation(
 def post(
     client: GitHubClient,
     pull: PullInfo,
-    result: dict[str, Any],
+    result: Result,
     body: str,
     bot_login: str,
     say: Say,
@@ -115,7 +114,7 @@ def upsert_comment(client: GitHubClient, number: int, body: str, bot_login: str)
     return upsert_section(client, number, "validation", body, bot_login)
 
 
-def report_check_run(client: GitHubClient, head_sha: str, result: dict[str, Any], body: str) -> str:
+def report_check_run(client: GitHubClient, head_sha: str, result: Result, body: str) -> str:
     """Update the latest check run of that name on the SHA if it has no annotations yet (GitHub
     appends annotations on update, so re-using an annotated one would repeat them); else
     create one. GitHub shows the newest check run of a name."""
@@ -142,9 +141,7 @@ def apply_labels(client: GitHubClient, pull: PullInfo, ok: bool) -> str:
     return apply_label_changes(client, pull.number, labels.label_changes(pull.labels, ok))
 
 
-def planned_posts(
-    pull: PullInfo, result: dict[str, Any], body: str, bot_login: str
-) -> dict[str, Any]:
+def planned_posts(pull: PullInfo, result: Result, body: str, bot_login: str) -> dict[str, Any]:
     """What a real run would post, for ``--dry-run``."""
     summary = body.replace(STICKY_MARKER, "", 1).lstrip("\n")
     changes = labels.label_changes(pull.labels, result["ok"])

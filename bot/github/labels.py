@@ -1,4 +1,5 @@
-"""Labels: every reported PR has ``submission`` and exactly one of ``valid`` / ``invalid``.
+"""Labels: every reported PR has ``submission`` and exactly one of ``valid`` / ``invalid``; a
+verified one at most one of ``verified`` / ``verification-failed`` (``bot.github.outcomes``).
 
 GitHub compares label names case-insensitively, and so does this module.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from bot.github.outcomes import OUTCOMES, VERIFICATION_LABELS, Outcome
 
 SUBMISSION = "submission"
 VALID = "valid"
@@ -28,19 +31,15 @@ def label_changes(current: Iterable[str], ok: bool) -> LabelChanges:
     return LabelChanges(add=add, remove=remove)
 
 
-VERIFIED = "verified"
-VERIFICATION_FAILED = "verification-failed"
-
-
 def verification_label_changes(current: Iterable[str], outcome: str) -> LabelChanges:
-    """``pass``: verified; ``fail``: verification-failed; ``stale``: neither (the head moved, so
-    nothing stays marked verified); ``error``: unchanged (a retry decides)."""
+    """The verification labels that ``outcome`` keeps (``bot.github.outcomes.OUTCOMES``) added,
+    the other one removed; ``error`` changes nothing (a retry decides)."""
     current = list(current)
     have = {name.casefold() for name in current}
-    wanted = {"pass": (VERIFIED,), "fail": (VERIFICATION_FAILED,), "stale": ()}.get(outcome)
+    wanted = OUTCOMES[Outcome(outcome)].labels
     if wanted is None:
         return LabelChanges(add=(), remove=())
-    unwanted = {VERIFIED, VERIFICATION_FAILED} - set(wanted)
+    unwanted = set(VERIFICATION_LABELS) - set(wanted)
     add = tuple(name for name in wanted if name not in have)
     remove = tuple(name for name in current if name.casefold() in unwanted)
     return LabelChanges(add=add, remove=remove)

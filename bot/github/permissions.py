@@ -8,9 +8,17 @@ allowed, whatever their permission: a workflow's own comments must not start GPU
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot.github.client import GitHubClient
 
 ALLOWED_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+
+
+class Who(StrEnum):
+    """Who may use a command (``bot.github.commands.COMMANDS``)."""
+
+    MAINTAINERS = "maintainers"  # write, maintain or admin (``may_command``); never bots
 
 
 def is_bot(login: str, user_type: object) -> bool:
@@ -29,3 +37,10 @@ def allows_commands(permission: tuple[str, str] | None) -> bool:
 
 def may_command(client: GitHubClient, login: str) -> bool:
     return allows_commands(client.collaborator_permission(login))
+
+
+def may_use(client: GitHubClient, login: str, who: Who) -> bool:
+    """Whether ``login`` (not a bot: the caller checked) may use a command meant for ``who``."""
+    if who is Who.MAINTAINERS:
+        return may_command(client, login)
+    raise AssertionError(f"no permission rule for {who!r}")

@@ -1,14 +1,25 @@
 """Writes shared by the reporting commands: one sticky-comment section, a named check run,
-label changes. Each returns a one-line description of what it did, for the job log."""
+label changes. Each returns a one-line description of what it did, for the job log.
+
+Before any of them, a command re-reads the pull request (``reread_head``): what it is about to
+post was worked out for one SHA, and a PR that moved on meanwhile must not get it (threat
+model 7)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.github import sticky
-from bot.github.client import GitHubClient
+from bot.github.client import GitHubClient, PullInfo
 from bot.github.labels import LabelChanges
 from bot.report import STICKY_MARKER
+
+
+def reread_head(client: GitHubClient, number: int, sha: str) -> tuple[PullInfo, str | None]:
+    """The pull request as it is now, and the head it moved to when that is no longer ``sha``
+    (None while ``sha`` is still its head). Always a fresh API read."""
+    pull = client.pull(number)
+    return pull, (None if pull.head_sha == sha else pull.head_sha)
 
 
 def upsert_section(

@@ -18,9 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from bot.github.artifact import Artifact
+from bot.github.checks import clip
+from bot.github.result_types import ColumnEntry, Result, StaleNote
 from bot.github.shards import PlanError, Shard
 from bot.schemas import leaderboard_facts, schema_errors
 from bot.verdict import ColumnEvidence, judge_column, overall_verdict
@@ -42,8 +44,8 @@ class ShardInput:
 
 @dataclass(frozen=True)
 class Merged:
-    result: dict[str, Any] | None  # None: no shard left a result (see notes)
-    stale: dict[str, Any] | None
+    result: Result | None  # None: no shard left a result (see notes)
+    stale: StaleNote | None
     notes: tuple[str, ...]
 
 
@@ -68,7 +70,7 @@ def merge_shards(
     stale = [given[n].artifact.stale for n in sorted(shards) if _stale(given.get(n))]
     if stale:
         return Merged(None, stale[0], tuple(notes))
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, Result] = {}
     failed: dict[int, str] = {}
     for number in sorted(shards):
         item = given.get(number)
@@ -106,9 +108,9 @@ def _stale(item: ShardInput | None) -> bool:
 
 
 def _owned_entries(
-    shards: dict[int, Shard], results: dict[int, dict[str, Any]], notes: list[str]
-) -> dict[str, dict[str, Any]]:
-    entries: dict[str, dict[str, Any]] = {}
+    shards: dict[int, Shard], results: dict[int, Result], notes: list[str]
+) -> dict[str, ColumnEntry]:
+    entries: dict[str, ColumnEntry] = {}
     for number, result in sorted(results.items()):
         own = set(shards[number].columns)
         seen: set[str] = set()
@@ -125,7 +127,7 @@ def _owned_entries(
     return entries
 
 
-def _claimed(result: dict[str, Any]) -> dict[str, float]:
+def _claimed(result: Result) -> dict[str, float]:
     """The row's claims as the shards read them, for the entries of failed shards."""
     row = (result.get("submission") or {}).get("row") or {}
     claims = {}
@@ -139,7 +141,7 @@ def _claimed(result: dict[str, Any]) -> dict[str, float]:
     return claims
 
 
-def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> dict[str, Any]:
+def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> ColumnEntry:
     column = leaderboard_facts().column(name)
     return {
         "column": name,
@@ -149,12 +151,12 @@ def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> 
         "delta": None,
         "tolerance": column.tolerance,
         "task_dirs": list(column.task_dirs),
-        "detail": _cut(f"Shard {shard} produced no score: {problem}. {RETRY_HINT}", 4000),
+        "detail": clip(f"Shard {shard} produced no score: {problem}. {RETRY_HINT}", 4000),
         "log_tail": None,
     }
 
 
-def _differences(results: dict[int, dict[str, Any]], block: str) -> list[str]:
+def _differences(results: dict[int, Result], block: str) -> list[str]:
     first = min(results)
     reference = results[first]["verification"][block]
     notes = []
@@ -169,7 +171,7 @@ def _differences(results: dict[int, dict[str, Any]], block: str) -> list[str]:
     return notes
 
 
-def _verdict(results: dict[int, dict[str, Any]], columns: list[dict[str, Any]]) -> tuple[str, str]:
+def _verdict(results: dict[int, Result], columns: list[ColumnEntry]) -> tuple[str, str]:
     invalid = [n for n, result in sorted(results.items()) if result["errors"]]
     if invalid:
         return "fail", results[invalid[0]]["verification"]["reason"]
@@ -177,13 +179,13 @@ def _verdict(results: dict[int, dict[str, Any]], columns: list[dict[str, Any]]) 
 
 
 def _document(
-    base: dict[str, Any],
-    results: dict[int, dict[str, Any]],
-    columns: list[dict[str, Any]],
+    base: Result,
+    results: dict[int, Result],
+    columns: list[ColumnEntry],
     verdict: str,
     reason: str,
     notes: list[str],
-) -> dict[str, Any]:
+) -> Result:
     ordered = [results[n]["verification"] for n in sorted(results)]
     timings: dict[str, float] = {}
     for verification in ordered:
@@ -198,10 +200,10 @@ def _document(
     for verification in ordered:
         conformance += [c for c in verification["conformance"] if c not in conformance]
         stand_ins = {**verification["stand_ins"], **stand_ins}
-    merged = {key: value for key, value in base.items() if key != "verification"}
+    merged = cast(Result, {key: value for key, value in base.items() if key != "verification"})
     merged["verification"] = {
         "verdict": verdict,
-        "reason": _cut(" ".join([reason, *notes]), MAX_REASON_CHARS),
+        "reason": clip(" ".join([reason, *notes]), MAX_REASON_CHARS),
         "model": base["verification"]["model"],
         "environment": base["verification"]["environment"],
         "timings": timings,
@@ -214,7 +216,3 @@ def _document(
     if errors:  # every part came from schema-valid results: this is a bug here
         raise AssertionError(f"the merged result does not match the schema: {errors[0].message}")
     return merged
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,37 +1,25 @@
 """The check run ``hear-leaderboard / verify`` on the verified SHA (pure payloads).
 
-Conclusions: ``pass`` → success, ``fail`` → failure, ``error`` → action_required (a maintainer
-must act: re-run with ``/verify``; never success, and unlike ``neutral`` it does not satisfy a
-required check), ``stale`` → neutral (the check sits on a commit that is no longer the PR's
-head, so it gates nothing; the new head has no verify check until someone runs one).
-An ``/override`` sets success or failure and says so in the title.
+Its conclusion is the outcome's (``bot.github.outcomes.OUTCOMES``); the title is the outcome's,
+or an ``/override``'s own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.github.checks import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS
+from bot.github.checks import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, clip
+from bot.github.outcomes import OUTCOMES, Outcome
 
 VERIFY_CHECK_NAME = "hear-leaderboard / verify"
-CONCLUSIONS = {
-    "pass": "success",
-    "fail": "failure",
-    "error": "action_required",
-    "stale": "neutral",
-}
 
 
-def verify_check_payload(outcome: str, title: str, summary: str) -> dict[str, Any]:
+def verify_check_payload(outcome: Outcome, title: str, summary: str) -> dict[str, Any]:
     return {
         "status": "completed",
-        "conclusion": CONCLUSIONS[outcome],
+        "conclusion": OUTCOMES[outcome].conclusion,
         "output": {
-            "title": _clip(title, MAX_TITLE_CHARS),
-            "summary": _clip(summary, MAX_OUTPUT_CHARS),
+            "title": clip(title, MAX_TITLE_CHARS),
+            "summary": clip(summary, MAX_OUTPUT_CHARS),
         },
     }
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
