@@ -15,15 +15,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import __version__, strict_json
+from bot import __version__
+from bot.common import strict_json
+from bot.common.fileio import write_atomic
+from bot.common.schemas import SchemaFileError, json_pointer, schema_errors
 from bot.evaluation.cli import register_evaluate_command
-from bot.fileio import write_atomic
-from bot.findings import CODES
 from bot.github.cli import register_github_commands
 from bot.hear.commands import register_hear_commands
 from bot.report import render_markdown, render_text
-from bot.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
-from bot.schemas import SchemaFileError, json_pointer, schema_errors
+from bot.runner.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
+from bot.submission.findings import CODES
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "examples" / "submission"
@@ -69,8 +70,8 @@ def _emit(result: dict[str, Any], fmt: str, output: str | None) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from bot.gitrepo import GitError, submission_from_git
-    from bot.validation import BaseFileError, Submission, validate
+    from bot.submission.gitrepo import GitError, submission_from_git
+    from bot.submission.validate import BaseFileError, Submission, validate
 
     file_mode = args.base_file is not None or args.head_file is not None
     git_mode = args.repo is not None or args.base is not None or args.head is not None
@@ -163,7 +164,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from bot.schema_build import stale_schemas, write_schemas
+    from bot.common.schema_build import stale_schemas, write_schemas
 
     if args.write:
         written = write_schemas()
@@ -184,7 +185,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def demo_submission(leaderboard: Path, example_dir: Path):  # -> Submission
     """The example submission appended to a leaderboard, as a pull request would be."""
-    from bot.validation import Submission
+    from bot.submission.validate import Submission
 
     row = (example_dir / "row.csv").read_bytes().rstrip(b"\n")
     manifests = {
@@ -197,7 +198,7 @@ def demo_submission(leaderboard: Path, example_dir: Path):  # -> Submission
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.validate_only:
-        from bot.validation import validate
+        from bot.submission.validate import validate
 
         submission = demo_submission(Path(args.leaderboard), Path(args.example))
         result = validate(submission)
@@ -210,8 +211,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from bot.report import render_markdown as markdown
-    from bot.validation import BaseFileError, Submission
-    from bot.verify import VerifyOptions, verify, write_outputs
+    from bot.submission.validate import BaseFileError, Submission
+    from bot.verify.pipeline import VerifyOptions, verify, write_outputs
 
     tasks_dir = Path(args.tasks_dir)
     if not tasks_dir.is_dir():

@@ -18,12 +18,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.common.schemas import leaderboard_facts
 from bot.hear.synth import SPECS, write_tasks
-from bot.leaderboard.names import slug
 from bot.report import render_markdown, render_text
-from bot.schemas import leaderboard_facts
-from bot.validation import Submission
-from bot.verify import VerifyOptions, verify, write_outputs
+from bot.submission.leaderboard.names import slug
+from bot.submission.validate import Submission
+from bot.verify.pipeline import VerifyOptions, verify, write_outputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bot import strict_json
+from bot.common import strict_json
 from bot.evaluation.errors import EmbeddingError, MetadataError
 from bot.evaluation.events import Event
 from bot.hear.tasks import PANDAS_NA_STRINGS

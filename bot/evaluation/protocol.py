@@ -415,7 +415,7 @@ def evaluate_task(
     training (the space is freed when the run ends); `in_memory` holds them in RAM instead.
     Either way the numbers are the same.
 
-    When the embeddings were written by untrusted code (bot/verify.py), `metadata_dir` is the
+    When the embeddings were written by untrusted code (bot/verify/), `metadata_dir` is the
     original HEAR task, whose task_metadata.json, labelvocabulary.csv and split JSONs are read
     instead of the copies beside the embeddings, and `out_dir` is a directory that code cannot
     write to.

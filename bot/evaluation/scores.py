@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bot.fileio import write_atomic
+from bot.common.fileio import write_atomic
 
 SCORES_FILE = "test.predicted-scores.json"
 LOG_FILE = "hearbot-evaluate.log"

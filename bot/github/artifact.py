@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import strict_json
-from bot.schemas import json_pointer, schema_errors
+from bot.common import strict_json
+from bot.common.schemas import json_pointer, schema_errors
 
 RESULT_FILE = "result.json"
 STALE_FILE = "stale.json"

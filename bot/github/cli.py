@@ -21,7 +21,7 @@ from bot.github.env import ConfigError, load_env
 from bot.github.events import read_event, workflow_run_target
 from bot.github.shard_cli import register_shard_commands
 from bot.github.verify_cli import register_verification_commands
-from bot.validation import BaseFileError
+from bot.submission.validate import BaseFileError
 
 if TYPE_CHECKING:
     from bot.github.flow import Target

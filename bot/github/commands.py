@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.schemas import leaderboard_facts
+from bot.common.schemas import leaderboard_facts
 
 MAX_REASON_CHARS = 300
 MAX_COMMAND_LINE_CHARS = 2000

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.fileio import write_atomic
+from bot.common.fileio import write_atomic
 from bot.github.client import GitHubClient
 from bot.github.pr_data import read_pull_request
 

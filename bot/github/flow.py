@@ -23,7 +23,7 @@ from bot.github.env import ConfigError
 from bot.github.posting import apply_label_changes, upsert_section
 from bot.github.pr_data import PullRequestData, read_pull_request
 from bot.report import STICKY_MARKER, render_markdown
-from bot.validation import validate
+from bot.submission.validate import validate
 
 Say = Callable[[str], None]
 # The validation report's share of the sticky comment (the rest: commands, verification).

@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot import strict_json
-from bot.fileio import write_atomic
+from bot.common import strict_json
+from bot.common.fileio import write_atomic
 from bot.github.artifact import RESULT_FILE, STALE_FILE
 from bot.github.verify_cli import EXIT_CONFIG, EXIT_OK, _columns, _pr_number, _sha
 
@@ -100,10 +100,10 @@ def cmd_plan_shards(args: argparse.Namespace) -> int:
 
 
 def cmd_merge_results(args: argparse.Namespace) -> int:
+    from bot.common.schemas import leaderboard_facts
     from bot.github.shard_artifacts import read_shard_inputs
     from bot.github.shard_merge import merge_shards
     from bot.github.shards import PlanError, parse_plan
-    from bot.schemas import leaderboard_facts
 
     try:
         plan = parse_plan(_read_plan(args.planned))
@@ -142,8 +142,8 @@ def _requested(text: str) -> tuple[str, ...]:
 def _claimed(submission: Path) -> frozenset[str] | None:
     """The columns the submission's row claims, or None when the files are absent (stale) or
     the submission does not pass validation (``hearbot verify`` then runs nothing)."""
-    from bot.schemas import leaderboard_facts
-    from bot.validation import BaseFileError, Submission, validate
+    from bot.common.schemas import leaderboard_facts
+    from bot.submission.validate import BaseFileError, Submission, validate
 
     paths = [submission / name for name in ("base.csv", "head.csv", "manifest.json")]
     if not all(path.is_file() for path in paths):

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.common.schemas import leaderboard_facts, schema_errors
 from bot.github.artifact import Artifact
 from bot.github.shards import PlanError, Shard
-from bot.schemas import leaderboard_facts, schema_errors
-from bot.verdict import ColumnEvidence, judge_column, overall_verdict
+from bot.verify.verdict import ColumnEvidence, judge_column, overall_verdict
 
 RETRY_HINT = "A maintainer can re-run it with `/verify`."
 MAX_REASON_CHARS = 4000

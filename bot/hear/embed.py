@@ -56,7 +56,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from bot.fileio import write_atomic
+from bot.common.fileio import write_atomic
 from bot.hear import api
 from bot.hear.progress import Progress
 from bot.hear.tasks import (

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.schemas import leaderboard_facts, schema_errors
+from bot.common.schemas import leaderboard_facts, schema_errors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TARBALL = (

@@ -8,8 +8,8 @@ import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import urlsplit
 
-from bot.findings import Finding
-from bot.schemas import LeaderboardFacts
+from bot.common.schemas import LeaderboardFacts
+from bot.submission.findings import Finding
 
 _SCORE = re.compile(r"^-?(0|[1-9][0-9]*)(\.([0-9]+))?$")
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")

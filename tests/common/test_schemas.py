@@ -9,10 +9,10 @@ import re
 import pytest
 
 from bot.cli import codes_markdown
-from bot.findings import CODES
-from bot.leaderboard import cells
-from bot.schema_build import stale_schemas
-from bot.schemas import schema_errors
+from bot.common.schema_build import stale_schemas
+from bot.common.schemas import schema_errors
+from bot.submission.findings import CODES
+from bot.submission.leaderboard import cells
 from tests.rowgen import (
     BASE,
     BASE_ROWS,

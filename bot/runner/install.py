@@ -1,6 +1,6 @@
 """Installing a submission's pinned model into its own virtualenv, and fetching its weights.
 
-The manifest's install lines were validated (bot/submission.py): one pins the model by
+The manifest's install lines were validated (bot/submission/manifest.py): one pins the model by
 content. pip enforces the pins: `#sha256=` fragments and `--hash` lines are checked by pip,
 git URLs are fixed to a commit. Lines with `--hash` put pip in hash-checking mode, so they are
 installed first without dependencies; then everything else is resolved, the hashed packages
@@ -31,11 +31,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from bot.fileio import write_atomic
-from bot.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess
-from bot.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
-from bot.sandbox import run as sandbox_run
-from bot.submission import classify_install_line
+from bot.common.fileio import write_atomic
+from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess
+from bot.runner.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
+from bot.runner.sandbox import run as sandbox_run
+from bot.submission.manifest import classify_install_line
 
 RUNNER_REQUIREMENTS = ("numpy", "soundfile", "torch")  # what bot/hear itself imports
 MARKER = ".hearbot-installed.json"
@@ -100,7 +100,7 @@ def plan_install(
     *,
     without_dependencies: bool = False,
 ) -> InstallPlan:
-    """pip steps for a manifest's install lines (already validated by bot/submission.py).
+    """pip steps for a manifest's install lines (already validated by bot/submission/manifest.py).
 
     ``without_dependencies``: the content-pinned packages are installed with --no-deps and
     only the other lines are resolved.

@@ -11,13 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from bot import __version__
-from bot.findings import CODES, Finding
-from bot.leaderboard import cells
-from bot.leaderboard.diff import HeadRow, RowDiff, diff_rows
-from bot.leaderboard.names import comparison_keys, same_model, slug
-from bot.leaderboard.text import DecodedCsv, decode_csv
-from bot.schemas import LeaderboardFacts, leaderboard_facts
-from bot.submission import MANIFEST_DIR, check_manifest, manifest_path
+from bot.common.schemas import LeaderboardFacts, leaderboard_facts
+from bot.submission.findings import CODES, Finding
+from bot.submission.leaderboard import cells
+from bot.submission.leaderboard.diff import HeadRow, RowDiff, diff_rows
+from bot.submission.leaderboard.names import comparison_keys, same_model, slug
+from bot.submission.leaderboard.text import DecodedCsv, decode_csv
+from bot.submission.manifest import MANIFEST_DIR, check_manifest, manifest_path
 
 LEADERBOARD_PATH = "leaderboard.csv"
 MAX_HEAD_BYTES = 256 * 1024

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.leaderboard.names import comparison_keys, same_model, slug
+from bot.submission.leaderboard.names import comparison_keys, same_model, slug
 from tests.rowgen import EXISTING_MODELS, model_names
 
 PROPERTY = settings(derandomize=True, database=None, max_examples=150, deadline=None)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.schemas import Column
+from bot.common.schemas import Column
 
 OUTCOMES = ("reproduced", "mismatch", "above-claim", "not-claimed", "not-run", "error")
 

@@ -1,4 +1,4 @@
-"""bot.fileio.write_atomic: whole files or nothing, plain-open modes, no temp files left."""
+"""bot.common.fileio.write_atomic: whole files or nothing, plain-open modes, no temp files left."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import fileio
-from bot.fileio import write_atomic
+from bot.common import fileio
+from bot.common.fileio import write_atomic
 
 
 def _leftovers(directory: Path) -> list[str]:

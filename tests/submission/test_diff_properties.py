@@ -15,7 +15,7 @@ import random
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.leaderboard.diff import diff_rows
+from bot.submission.leaderboard.diff import diff_rows
 from tests.rowgen import BASE, BASE_ROWS, NEW_LINE, append, check, error_codes, good_rows
 
 PROPERTY = settings(

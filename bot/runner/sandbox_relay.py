@@ -19,7 +19,7 @@ JOIN_TIMEOUT_S = 30.0
 
 
 def pipe(a: socket.socket, b: socket.socket) -> None:
-    """Copy both ways until either side closes (bot/index_proxy.py uses it too)."""
+    """Copy both ways until either side closes (bot/runner/index_proxy.py uses it too)."""
 
     def copy(source: socket.socket, target: socket.socket) -> None:
         try:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.fileio import write_atomic
-from bot.schemas import SCHEMAS_DIR, LeaderboardFacts, leaderboard_facts
+from bot.common.fileio import write_atomic
+from bot.common.schemas import SCHEMAS_DIR, LeaderboardFacts, leaderboard_facts
 
 BASE_ID = "https://hear-leaderboard.invalid/schemas/"
 SCORE_PATTERN_TEMPLATE = r"^$|^(0|0\.[0-9]{{1,{n}}}|1|1\.0{{1,{n}}})$"

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.fileio import write_atomic
-from bot.sandbox import directory_bytes
+from bot.common.fileio import write_atomic
+from bot.runner.sandbox import directory_bytes
 
 STATE = "cache-state"
 EMBEDDINGS = "embeddings"

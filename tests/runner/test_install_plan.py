@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.install import InstallError, check_python, describe_pin, plan_install
+from bot.runner.install import InstallError, check_python, describe_pin, plan_install
 
 SHA = "a" * 64
 
@@ -62,7 +62,7 @@ def test_without_dependencies_installs_pinned_packages_alone() -> None:
 
 
 def test_sandboxed_pip_trusts_the_runners_ca_bundle(tmp_path: Path) -> None:
-    from bot.install import SYSTEM_CA_BUNDLE, trusted_certificates
+    from bot.runner.install import SYSTEM_CA_BUNDLE, trusted_certificates
 
     bundle = tmp_path / "corporate-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")

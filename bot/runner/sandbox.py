@@ -8,7 +8,7 @@ What a sandboxed command sees (docs/sandbox.md has the full list, with reasons):
 - writable: exactly one directory (`writable`), plus a private, size-limited /tmp;
 - a new /proc and a minimal /dev; on a GPU runner also the NVIDIA device nodes and /sys;
 - no network (its own empty network namespace), unless `network` names a proxy socket, which
-  is then the only way out (bot/index_proxy.py allows only the package index);
+  is then the only way out (bot/runner/index_proxy.py allows only the package index);
 - an environment built from scratch: nothing of the caller's is passed but a short allow-list
   of thread and locale settings, so no token or secret can reach it;
 - no user's home, no runner work directory, no checkout of the bot;
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NOBODY = 65534
-PROXY_SOCKET = "/run/hearbot-proxy.sock"  # where bot/index_proxy.py's socket is shown
+PROXY_SOCKET = "/run/hearbot-proxy.sock"  # where bot/runner/index_proxy.py's socket is shown
 ENV_ALLOW_LIST = (
     "LANG",
     "LC_ALL",

@@ -1,9 +1,10 @@
 """`hearbot verify`: validate, install, check the model, embed, evaluate, compare.
 
 The submission's code (its install and everything that imports it) runs in the sandbox
-(bot/sandbox.py) with the submission's own Python; evaluation and scoring run here, in trusted
-code, on the files the sandbox wrote, checked first (bot/sandbox.py `output_problems`, then
-the strict readers of bot/evaluation/embeddings.py) and read with the task's own metadata.
+(bot/runner/sandbox.py) with the submission's own Python; evaluation and scoring run here, in
+trusted code, on the files the sandbox wrote, checked first (bot/runner/sandbox.py
+`output_problems`, then the strict readers of bot/evaluation/embeddings.py) and read with the
+task's own metadata.
 Trusted results (scores, logs) are written where the sandbox cannot write.
 
 Work is kept under the work directory and reused by the next run, content-addressed: the
@@ -27,11 +28,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot import __version__, cache, strict_json
+from bot import __version__
+from bot.common import strict_json
+from bot.common.fileio import write_atomic
+from bot.common.schemas import Column, leaderboard_facts
 from bot.evaluation import evaluate_task, load_scores
-from bot.fileio import write_atomic
-from bot.index_proxy import IndexProxy
-from bot.install import (
+from bot.runner import cache
+from bot.runner.index_proxy import IndexProxy
+from bot.runner.install import (
     InstallError,
     check_python,
     describe_pin,
@@ -40,11 +44,10 @@ from bot.install import (
     layer_mounts,
     plan_install,
 )
-from bot.sandbox import Mount, Sandbox, SandboxError, output_problems, python_prefixes
-from bot.sandbox import run as sandbox_run
-from bot.schemas import Column, leaderboard_facts
-from bot.validation import Submission, validate
-from bot.verdict import (
+from bot.runner.sandbox import Mount, Sandbox, SandboxError, output_problems, python_prefixes
+from bot.runner.sandbox import run as sandbox_run
+from bot.submission.validate import Submission, validate
+from bot.verify.verdict import (
     ColumnEvidence,
     column_score,
     judge_column,
@@ -52,9 +55,14 @@ from bot.verdict import (
     overall_verdict,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BOT_PACKAGE = REPO_ROOT / "bot"
-WORKER_FILES = ("__init__.py", "fileio.py", "strict_json.py", "hear/*.py")
+BOT_PACKAGE = Path(__file__).resolve().parent.parent
+WORKER_FILES = (
+    "__init__.py",
+    "common/__init__.py",
+    "common/fileio.py",
+    "common/strict_json.py",
+    "hear/*.py",
+)
 SANDBOX_BOT = "/opt/hearbot/bot"  # the worker's code (a copy, not the checkout), read-only
 SANDBOX_OUT = "/sandbox/out"  # the one writable directory
 SANDBOX_TASKS = "/sandbox/tasks"
@@ -86,7 +94,7 @@ class VerifyOptions:
     """Local wheel directories pip may install from (offline runners, tests)."""
     sandbox: Sandbox = field(default_factory=Sandbox)
     package_index: str | None = None
-    """The index the install step may reach (through bot/index_proxy.py); None: no network."""
+    """The index the install step may reach (through bot/runner/index_proxy.py); None: none."""
     cache_max_gb: float = 200.0
     """Bound on the kept embeddings (least recently used evicted; never the one in use)."""
     evaluation_mode: str = "exact"

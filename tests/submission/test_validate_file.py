@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bot.validation import MAX_HEAD_BYTES, BaseFileError
+from bot.submission.validate import MAX_HEAD_BYTES, BaseFileError
 from tests.rowgen import (
     BASE,
     BASE_LINES,
@@ -392,8 +392,8 @@ def test_score_columns_are_the_header_tail():
 
 def test_every_registered_code_is_produced_by_some_submission():
     """No dead codes: each one in CODES comes out of a realistic scenario."""
-    from bot.findings import CODES
-    from bot.validation import ChangedFile
+    from bot.submission.findings import CODES
+    from bot.submission.validate import ChangedFile
     from tests.rowgen import EXAMPLE_MANIFEST_BYTES, EXAMPLE_MANIFEST_PATH, EXAMPLE_ROW
 
     manifest = {EXAMPLE_MANIFEST_PATH: EXAMPLE_MANIFEST_BYTES}

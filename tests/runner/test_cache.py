@@ -1,4 +1,4 @@
-"""bot/cache.py: the embedding cache is bounded by size, least recently used out first, and
+"""bot/runner/cache.py: the embedding cache is bounded by size, least recently used out first, and
 an entry in use is never evicted."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot import cache
+from bot.runner import cache
 
 
 def make_entry(work: Path, key: str, megabytes: int, used: float) -> None:

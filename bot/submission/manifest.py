@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot import strict_json
-from bot.findings import Finding
-from bot.schemas import json_pointer, schema_errors
+from bot.common import strict_json
+from bot.common.schemas import json_pointer, schema_errors
+from bot.submission.findings import Finding
 
 MANIFEST_DIR = "submissions"
 _NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.gitrepo import GitError, submission_from_git
-from bot.validation import ChangedFile, validate
+from bot.submission.gitrepo import GitError, submission_from_git
+from bot.submission.validate import ChangedFile, validate
 from tests.rowgen import (
     BASE,
     EXAMPLE_MANIFEST_BYTES,

@@ -2,7 +2,7 @@
 
 The sandbox has no network of its own. When a runner allows installs from a package index
 (`hearbot verify --package-index URL`), this trusted proxy listens on a Unix socket that is
-bound into the sandbox, and `bot/sandbox_relay.py` (inside) turns it into the HTTP proxy
+bound into the sandbox, and `bot/runner/sandbox_relay.py` (inside) turns it into the HTTP proxy
 127.0.0.1:3128 that pip is told to use. The proxy forwards `CONNECT host:port` tunnels and
 plain `http://` requests to the allowed hosts only; anything else gets `403` and is logged.
 Host names are resolved here, outside the sandbox; the sandbox itself cannot resolve any.
@@ -21,8 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from bot.sandbox import PROXY_SOCKET
-from bot.sandbox_relay import pipe
+from bot.runner.sandbox import PROXY_SOCKET
+from bot.runner.sandbox_relay import pipe
 
 RELAY_PORT = 3128
 SANDBOX_SOCKET = PROXY_SOCKET

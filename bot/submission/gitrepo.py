@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from bot.submission import MANIFEST_DIR
-from bot.validation import LEADERBOARD_PATH, ChangedFile, Submission
+from bot.submission.manifest import MANIFEST_DIR
+from bot.submission.validate import LEADERBOARD_PATH, ChangedFile, Submission
 
 _STATUS = {"A": "added", "M": "modified", "D": "removed", "T": "changed"}
 

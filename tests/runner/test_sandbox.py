@@ -1,6 +1,6 @@
-"""bot/sandbox.py and bot/index_proxy.py: what the sandbox shows, hides and limits, and that it
-fails closed. The hostile submissions (tests/verify/test_hostile_submissions.py) test it end to
-end through `hearbot verify`."""
+"""bot/runner/sandbox.py and bot/runner/index_proxy.py: what the sandbox shows, hides and
+limits, and that it fails closed. The hostile submissions
+(tests/verify/test_hostile_submissions.py) test it end to end through `hearbot verify`."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import sandbox
 from bot.cli import main
-from bot.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexProxy, allowed_hosts
-from bot.install import RELAY_SCRIPT, SANDBOX_RELAY
-from bot.sandbox import Limits, Mount, Sandbox, SandboxError
+from bot.runner import sandbox
+from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexProxy, allowed_hosts
+from bot.runner.install import RELAY_SCRIPT, SANDBOX_RELAY
+from bot.runner.sandbox import Limits, Mount, Sandbox, SandboxError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 OUT = "/sandbox/out"
 

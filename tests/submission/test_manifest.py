@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bot.submission import classify_install_line
-from bot.validation import ChangedFile
+from bot.submission.manifest import classify_install_line
+from bot.submission.validate import ChangedFile
 from tests.rowgen import (
     COMMIT,
     EXAMPLE_MANIFEST,
