@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bot.common.log import Log
 from bot.evaluation import events as ev
 from bot.evaluation.batched import group_by_shape, train_batch
 from bot.evaluation.embeddings import Rows, TaskData, concat_rows, load_task
@@ -63,7 +64,6 @@ NUMERIC_KEYS = {
     "dropout": float,
     "lr": float,
 }
-Log = Callable[[str], None]
 
 
 def _is_kind(value: Any, kind: type) -> bool:
@@ -390,7 +390,7 @@ def evaluate_task(
     *,
     device: str = "auto",
     grid_points: int = 8,
-    log: Callable[[str], None] | None = None,
+    log: Log | None = None,
     max_epochs: int | None = None,
     metadata_dir: Path | None = None,
     out_dir: Path | None = None,

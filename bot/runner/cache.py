@@ -15,18 +15,17 @@ import fcntl
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.common.fileio import write_atomic
+from bot.common.log import Log
 from bot.runner.sandbox import directory_bytes
 
 STATE = "cache-state"
 EMBEDDINGS = "embeddings"
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import socket
 import socketserver
 import tempfile
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from bot.common.log import Log
 from bot.runner.sandbox import PROXY_SOCKET
 from bot.runner.sandbox_relay import pipe
 
@@ -29,8 +29,6 @@ SANDBOX_SOCKET = PROXY_SOCKET
 MAX_HEADER_BYTES = 64 * 1024
 CONNECT_TIMEOUT_S = 30.0
 PYPI_FILES_HOST = "files.pythonhosted.org"
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from bot.common.fileio import write_atomic
+from bot.common.log import Log
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess
 from bot.runner.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
 from bot.runner.sandbox import run as sandbox_run
@@ -45,8 +46,6 @@ RELAY_SCRIPT = Path(__file__).resolve().parent / "sandbox_relay.py"
 SANDBOX_RELAY = "/opt/hearbot/sandbox_relay.py"
 _HASH_OPTION = re.compile(r"\s+--hash=sha256:[0-9a-f]{64}")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-Log = Callable[[str], None]
 
 
 class InstallError(RuntimeError):

@@ -42,6 +42,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.common.log import Log
+
 NOBODY = 65534
 PROXY_SOCKET = "/run/hearbot-proxy.sock"  # where bot/runner/index_proxy.py's socket is shown
 ENV_ALLOW_LIST = (
@@ -78,8 +80,6 @@ UNSAFE_REFUSED = (
     "--unsafe-no-sandbox is refused when CI or GITHUB_ACTIONS is set: a runner never runs "
     "submitted code outside the sandbox"
 )
-
-Log = Callable[[str], None]
 
 
 class SandboxError(RuntimeError):
