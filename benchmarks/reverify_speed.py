@@ -31,7 +31,8 @@ from bot.demo import STAND_INS, build_example_wheel, manifest, row  # noqa: E402
 from bot.hear.synth import write_tasks  # noqa: E402
 from bot.submission.leaderboard.names import slug  # noqa: E402
 from bot.submission.validate import Submission  # noqa: E402
-from bot.verify.pipeline import VerifyOptions, verify  # noqa: E402
+from bot.verify.options import VerifyOptions  # noqa: E402
+from bot.verify.pipeline import verify  # noqa: E402
 
 MODEL = "HEAR benchmark re-verify"
 

@@ -212,7 +212,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from bot.report import render_markdown as markdown
     from bot.submission.validate import BaseFileError, Submission
-    from bot.verify.pipeline import VerifyOptions, verify, write_outputs
+    from bot.verify.options import VerifyOptions
+    from bot.verify.pipeline import verify
+    from bot.verify.result import write_outputs
 
     tasks_dir = Path(args.tasks_dir)
     if not tasks_dir.is_dir():

@@ -23,7 +23,9 @@ from bot.hear.synth import SPECS, write_tasks
 from bot.report import render_markdown, render_text
 from bot.submission.leaderboard.names import slug
 from bot.submission.validate import Submission
-from bot.verify.pipeline import VerifyOptions, verify, write_outputs
+from bot.verify.options import VerifyOptions
+from bot.verify.pipeline import verify
+from bot.verify.result import write_outputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"

@@ -25,15 +25,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from bot.common.fileio import write_atomic
 from bot.common.log import Log
-from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess
+from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess, IndexProxy
 from bot.runner.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
 from bot.runner.sandbox import run as sandbox_run
 from bot.submission.manifest import classify_install_line
@@ -76,7 +77,7 @@ class InstallPlan:
 
 
 @dataclass(frozen=True)
-class Installed:
+class Virtualenv:
     python: Path
     venv: Path
     layer: Path
@@ -85,6 +86,91 @@ class Installed:
     reused: bool
     peak_bytes: int = 0
     """The largest memory the sandboxed pip steps used (0 when the virtualenv was reused)."""
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A submitted model ready to run: the Python that runs it and what it needs to see."""
+
+    python: Path
+    environment: str
+    """The environment's identity: the install plan's key and the virtualenv's name, or
+    ``current-environment`` (--no-install)."""
+    mounts: list[Mount]
+    """Read-only, at their own paths: the virtualenv and the runner's packages, or the
+    submitter's own PYTHONPATH entries (--no-install)."""
+    python_path: list[str]
+    """PYTHONPATH entries the model needs besides the worker's code (--no-install only)."""
+    weights: Path | None
+    """The manifest's weights file, checked by content (None when it names none)."""
+    provenance: list[dict[str, str]] = field(default_factory=list)
+    """Name and version of every installed distribution (empty with --no-install)."""
+    peak_bytes: int | None = None
+    """The largest memory the sandboxed pip steps used; None when nothing was installed."""
+
+
+def prepare(
+    manifest: Mapping[str, Any],
+    work: Path,
+    log: Log,
+    *,
+    install: bool = True,
+    find_links: list[Path] | None = None,
+    sandbox: Sandbox,
+    package_index: str | None = None,
+) -> Installed:
+    """Everything a validated manifest needs before its model can run: the weights (fetched
+    once, checked by content, under ``work/weights``), the Python requirement, the pinned
+    virtualenv (made or reused under ``work/venvs``; pip runs in ``sandbox``, reaching only
+    ``package_index`` when one is given) and the read-only mounts it runs with.
+
+    ``install=False`` runs the model in the current environment instead (its PYTHONPATH shown
+    read-only): a submitter's own check of a model that is not published yet."""
+    weights = None
+    if manifest.get("weights"):
+        spec = manifest["weights"]
+        weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
+    if not install:
+        log("install: --no-install: using the current environment (and its PYTHONPATH)")
+        inherited = inherited_python_path()
+        return Installed(
+            python=Path(sys.executable),
+            environment="current-environment",
+            mounts=[Mount(entry, str(entry)) for entry in inherited],
+            python_path=[str(entry) for entry in inherited],
+            weights=weights,
+        )
+    check_python(manifest.get("python"))
+    plan = plan_install(
+        list(manifest["install"]),
+        without_dependencies=bool(manifest.get("install_without_dependencies")),
+    )
+    venvs = work / "venvs"
+    links = list(find_links or [])
+    if package_index is None:
+        made = install_virtualenv(plan, venvs, log, links, sandbox=sandbox)
+    else:
+        with IndexProxy(package_index, log) as access:
+            made = install_virtualenv(plan, venvs, log, links, sandbox=sandbox, network=access)
+    return Installed(
+        python=made.python,
+        environment=f"{plan.key()}:{made.venv.name}",
+        mounts=[Mount(made.venv, str(made.venv)), *layer_mounts(made.layer)],
+        python_path=[],
+        weights=weights,
+        provenance=made.provenance,
+        peak_bytes=None if made.reused else made.peak_bytes,
+    )
+
+
+def inherited_python_path() -> list[Path]:
+    """The submitter's own PYTHONPATH entries (--no-install), shown read-only in the sandbox."""
+    entries = []
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        path = Path(entry).absolute() if entry else None
+        if path is not None and path.exists() and path not in entries:
+            entries.append(path)
+    return entries
 
 
 def runner_torch_version() -> str:
@@ -237,7 +323,7 @@ def layer_mounts(layer: Path) -> list[Mount]:
     return [Mount(layer, str(layer)), *(Mount(path, str(path)) for path in sorted(sites))]
 
 
-def install(
+def install_virtualenv(
     plan: InstallPlan,
     venvs_dir: Path,
     log: Log,
@@ -245,7 +331,7 @@ def install(
     *,
     sandbox: Sandbox,
     network: IndexAccess | None = None,
-) -> Installed:
+) -> Virtualenv:
     """Create (or reuse, by content address) the virtualenv for ``plan``.
 
     The virtualenv is made here (the standard library's venv: trusted); pip and everything it
@@ -260,7 +346,7 @@ def install(
     if marker.exists() and python.exists():
         log(f"install: reusing {venv} (same pins, same Python, same runner packages)")
         data = json.loads(marker.read_text())
-        return Installed(python, venv, layer, data["provenance"], 0.0, reused=True)
+        return Virtualenv(python, venv, layer, data["provenance"], 0.0, reused=True)
     if venv.exists():
         log(f"install: {venv} is incomplete; recreating it")
         shutil.rmtree(venv)
@@ -297,7 +383,7 @@ def install(
         marker, json.dumps({"provenance": provenance, "seconds": seconds}, indent=2).encode()
     )
     log(f"install: done in {seconds:.1f} s ({len(provenance)} packages)")
-    return Installed(python, venv, layer, provenance, seconds, reused=False, peak_bytes=peak)
+    return Virtualenv(python, venv, layer, provenance, seconds, reused=False, peak_bytes=peak)
 
 
 def trusted_certificates(environ: Mapping[str, str]) -> Path | None:

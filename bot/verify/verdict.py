@@ -15,11 +15,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from bot.common.schemas import Column
 
-OUTCOMES = ("reproduced", "mismatch", "above-claim", "not-claimed", "not-run", "error")
+
+class Outcome(StrEnum):
+    """A column's outcome (`verification.columns[].outcome`); the values are the JSON's."""
+
+    REPRODUCED = "reproduced"
+    MISMATCH = "mismatch"
+    ABOVE_CLAIM = "above-claim"
+    NOT_CLAIMED = "not-claimed"
+    NOT_RUN = "not-run"
+    ERROR = "error"
+
+
+class Verdict(StrEnum):
+    """The submission's verdict (`verification.verdict`); the values are the JSON's, and the
+    ones the workflows and the GitHub edge compare against."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+class CheckStatus(StrEnum):
+    """A HEAR API check's status in the conformance report (`verification.conformance`)."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class TaskStatus(StrEnum):
+    """A task's status in `verification.tasks`."""
+
+    SCORED = "scored"
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -51,33 +86,33 @@ def judge_column(evidence: ColumnEvidence) -> dict[str, Any]:
         "log_tail": evidence.log_tail,
     }
     if claimed is None:
-        outcome["outcome"] = "not-claimed"
+        outcome["outcome"] = Outcome.NOT_CLAIMED
         outcome["detail"] = "The row claims no score for this column."
         return outcome
     if evidence.missing_task_dirs:
-        outcome["outcome"] = "not-run"
+        outcome["outcome"] = Outcome.NOT_RUN
         outcome["detail"] = "Task data missing on this machine: " + ", ".join(
             evidence.missing_task_dirs
         )
         return outcome
     if evidence.error is not None or evidence.reproduced is None:
-        outcome["outcome"] = "error"
+        outcome["outcome"] = Outcome.ERROR
         outcome["detail"] = evidence.error or "No score was produced."
         return outcome
     delta = evidence.reproduced - claimed
     outcome["delta"] = delta
     gain = delta if column.higher_is_better else -delta
     if abs(delta) <= column.tolerance:
-        outcome["outcome"] = "reproduced"
+        outcome["outcome"] = Outcome.REPRODUCED
         outcome["detail"] = f"Within the tolerance of {column.tolerance}."
     elif gain < 0:
-        outcome["outcome"] = "mismatch"
+        outcome["outcome"] = Outcome.MISMATCH
         outcome["detail"] = (
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} worse than the claimed "
             f"{claimed} (tolerance {column.tolerance})."
         )
     else:
-        outcome["outcome"] = "above-claim"
+        outcome["outcome"] = Outcome.ABOVE_CLAIM
         outcome["detail"] = (
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} better than the claimed "
             f"{claimed} (tolerance {column.tolerance}): flagged for review, not failed."
@@ -98,22 +133,22 @@ def needs_exact_recheck(column: Column, claimed: str, reproduced: float) -> bool
     return column.tolerance < worse <= 2 * column.tolerance
 
 
-def overall_verdict(columns: list[dict[str, Any]]) -> tuple[str, str]:
+def overall_verdict(columns: list[dict[str, Any]]) -> tuple[Verdict, str]:
     """(verdict, one-line reason) from the judged columns."""
-    counts = {name: [c["column"] for c in columns if c["outcome"] == name] for name in OUTCOMES}
-    if counts["mismatch"]:
-        return "fail", "Not reproduced: " + ", ".join(counts["mismatch"]) + "."
-    if counts["error"]:
-        return "error", "Could not be computed: " + ", ".join(counts["error"]) + "."
-    checked = counts["reproduced"] + counts["above-claim"]
+    counts = {name: [c["column"] for c in columns if c["outcome"] == name] for name in Outcome}
+    if counts[Outcome.MISMATCH]:
+        return Verdict.FAIL, "Not reproduced: " + ", ".join(counts[Outcome.MISMATCH]) + "."
+    if counts[Outcome.ERROR]:
+        return Verdict.ERROR, "Could not be computed: " + ", ".join(counts[Outcome.ERROR]) + "."
+    checked = counts[Outcome.REPRODUCED] + counts[Outcome.ABOVE_CLAIM]
     if not checked:
-        return "error", "No claimed column could be checked on this machine."
+        return Verdict.ERROR, "No claimed column could be checked on this machine."
     reason = f"Reproduced {len(checked)} claimed column(s)"
-    if counts["not-run"]:
-        reason += f"; not run here: {', '.join(counts['not-run'])}"
-    if counts["above-claim"]:
-        reason += f"; above the claim: {', '.join(counts['above-claim'])}"
-    return "pass", reason + "."
+    if counts[Outcome.NOT_RUN]:
+        reason += f"; not run here: {', '.join(counts[Outcome.NOT_RUN])}"
+    if counts[Outcome.ABOVE_CLAIM]:
+        reason += f"; above the claim: {', '.join(counts[Outcome.ABOVE_CLAIM])}"
+    return Verdict.PASS, reason + "."
 
 
 def column_score(

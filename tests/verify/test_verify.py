@@ -337,20 +337,20 @@ def test_a_failed_exact_recheck_is_an_error_not_a_verdict(
     example_model_on_path: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.verify.pipeline
+    import bot.verify.task_runs
     from bot.common.schemas import leaderboard_facts
 
     root: Path = measured["root"]
     column = "FSD50K"
     tolerance = next(c.tolerance for c in leaderboard_facts().columns if c.name == column)
-    rescore = bot.verify.pipeline.TaskRuns.rescore
+    rescore = bot.verify.task_runs.TaskRuns.rescore
 
-    def exact_fails(self: bot.verify.pipeline.TaskRuns, task_dir: str, mode: str) -> dict:
+    def exact_fails(self: bot.verify.task_runs.TaskRuns, task_dir: str, mode: str) -> dict:
         if mode == "exact":
             raise RuntimeError("no space left on device")
         return rescore(self, task_dir, mode)
 
-    monkeypatch.setattr(bot.verify.pipeline.TaskRuns, "rescore", exact_fails)
+    monkeypatch.setattr(bot.verify.task_runs.TaskRuns, "rescore", exact_fails)
 
     def run(name: str, claim: float) -> dict:
         arguments = write_submission(root / name, f"Demo {name}", {column: f"{claim:.9f}"})
