@@ -215,6 +215,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from bot.verify.options import VerifyOptions
     from bot.verify.pipeline import verify
     from bot.verify.result import write_outputs
+    from bot.verify.verdict import Verdict
 
     tasks_dir = Path(args.tasks_dir)
     if not tasks_dir.is_dir():
@@ -247,7 +248,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     write_outputs(result, options.out, markdown(result))
     _emit(result, args.format, None)
     verdict = result["verification"]["verdict"]
-    return {"pass": EXIT_OK, "fail": EXIT_REJECTED}.get(verdict, EXIT_INFRA)
+    return {Verdict.PASS: EXIT_OK, Verdict.FAIL: EXIT_REJECTED}.get(verdict, EXIT_INFRA)
 
 
 UNSAFE_BANNER = """\

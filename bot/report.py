@@ -11,6 +11,8 @@ import re
 import unicodedata
 from typing import Any
 
+from bot.verify.verdict import CheckStatus, Outcome, Verdict
+
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
 MAX_COMMENT_CHARS = 65_000
 MAX_CELL_CHARS = 300
@@ -162,18 +164,19 @@ def fenced(value: str, limit: int = 6000) -> str:
 
 
 _OUTCOME_MARKS = {
-    "reproduced": "✅ reproduced",
-    "mismatch": "❌ mismatch",
-    "above-claim": "⚠️ above claim",
-    "not-claimed": "– not claimed",
-    "not-run": "⏭️ not run",
-    "error": "💥 error",
+    Outcome.REPRODUCED: "✅ reproduced",
+    Outcome.MISMATCH: "❌ mismatch",
+    Outcome.ABOVE_CLAIM: "⚠️ above claim",
+    Outcome.NOT_CLAIMED: "– not claimed",
+    Outcome.NOT_RUN: "⏭️ not run",
+    Outcome.ERROR: "💥 error",
 }
 _VERDICT_LINES = {
-    "pass": "✅ **Verified**",
-    "fail": "❌ **Not reproduced**",
-    "error": "⚠️ **Verification error**",
+    Verdict.PASS: "✅ **Verified**",
+    Verdict.FAIL: "❌ **Not reproduced**",
+    Verdict.ERROR: "⚠️ **Verification error**",
 }
+_EXPLAINED = (Outcome.MISMATCH, Outcome.ERROR, Outcome.NOT_RUN, Outcome.ABOVE_CLAIM)
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -192,7 +195,7 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|---|",
     ]
     for column in verification["columns"]:
-        if column["outcome"] == "not-claimed" and column["reproduced"] is None:
+        if column["outcome"] == Outcome.NOT_CLAIMED and column["reproduced"] is None:
             continue
         delta = "–" if column["delta"] is None else f"{column['delta']:+.4f}"
         lines.append(
@@ -200,11 +203,7 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
             f"{_number(column['reproduced'])} | {delta} | {column['tolerance']} | "
             f"{_OUTCOME_MARKS[column['outcome']]} |"
         )
-    explained = [
-        c
-        for c in verification["columns"]
-        if c["outcome"] in ("mismatch", "error", "not-run", "above-claim")
-    ]
+    explained = [c for c in verification["columns"] if c["outcome"] in _EXPLAINED]
     if explained:
         lines += [""]
         for column in explained:
@@ -212,7 +211,11 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
                 f"- {code(column['column'], in_table=False)}: {prose(column['detail'], 1000)}"
             )
     lines += _model_facts(verification)
-    failed_checks = [c for c in verification["conformance"] if c["status"] in ("fail", "warn")]
+    failed_checks = [
+        c
+        for c in verification["conformance"]
+        if c["status"] in (CheckStatus.FAIL, CheckStatus.WARN)
+    ]
     if failed_checks:
         lines += ["", "| HEAR API check | Status | Detail |", "|---|---|---|"]
         for check in failed_checks:
@@ -362,7 +365,7 @@ def render_text(result: dict[str, Any]) -> str:
         reason = _visible(verification["reason"], 4000)
         out.append(f"VERIFICATION {verification['verdict'].upper()}: {reason}")
         for column in verification["columns"]:
-            if column["outcome"] == "not-claimed":
+            if column["outcome"] == Outcome.NOT_CLAIMED:
                 continue
             delta = "" if column["delta"] is None else f" (Δ {column['delta']:+.4f})"
             claimed, reproduced = _number(column["claimed"]), _number(column["reproduced"])
@@ -370,6 +373,6 @@ def render_text(result: dict[str, Any]) -> str:
                 f"  {column['column']}: {column['outcome']}: claimed {claimed}, "
                 f"reproduced {reproduced}{delta}, tolerance {column['tolerance']}"
             )
-            if column["outcome"] in ("mismatch", "error", "not-run"):
+            if column["outcome"] in (Outcome.MISMATCH, Outcome.ERROR, Outcome.NOT_RUN):
                 out.append(f"    {_visible(column['detail'], 4000)}")
     return "\n".join(out) + "\n"
