@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from bot.common import strict_json
 from bot.evaluation.errors import EmbeddingError, MetadataError
@@ -149,8 +150,12 @@ _INT_RE = re.compile(r"-?[0-9]+")
 _FLOAT_RE = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
-def _pandas_round_trips(label: str) -> bool:
-    """Whether pandas.read_csv(...).astype(str), as the kit reads labels, gives `label` back."""
+def _unambiguous(label: str) -> bool:
+    """Whether `label` would come back as itself from pandas even alone in its column: not a
+    string pandas reads as missing, not padded, and a number only in the form pandas writes
+    it back. Stricter than pandas, which judges the column as a whole (`_as_the_kit_reads`):
+    '007' beside 'lab1' reads back as '007', but the same vocabulary without 'lab1' would
+    not, so such labels are refused either way."""
     if not label or label in PANDAS_NA_STRINGS or label != label.strip():
         return False
     if _INT_RE.fullmatch(label):
@@ -177,14 +182,35 @@ def read_vocabulary(task: str, root: Path) -> list[str]:
         idx, label = int(row[0]), row[1]
         if idx in by_idx or label in by_idx.values():
             raise MetadataError(task, rel, "csv", f"line {number}: duplicate idx or label")
-        if not _pandas_round_trips(label):
+        if not _unambiguous(label):
             raise MetadataError(
                 task, rel, "csv", f"line {number}: label {label!r} would not read back as itself"
             )
         by_idx[idx] = label
     if sorted(by_idx) != list(range(len(by_idx))) or not by_idx:
         raise MetadataError(task, rel, "csv", "idx must be 0..n-1")
-    return [by_idx[i] for i in range(len(by_idx))]
+    labels = [by_idx[i] for i in range(len(by_idx))]
+    try:
+        as_read = _as_the_kit_reads(path)
+    except ValueError as exc:  # pandas' ParserError among them
+        raise MetadataError(task, rel, "csv", f"pandas cannot read it: {exc}") from None
+    for label, read in zip(labels, as_read, strict=False):
+        if read != label:
+            raise MetadataError(
+                task, rel, "csv", f"label {label!r} would be read by the official kit as {read!r}"
+            )
+    if len(as_read) != len(labels):
+        raise MetadataError(task, rel, "csv", "pandas reads another number of labels")
+    return labels
+
+
+def _as_the_kit_reads(path: Path) -> list[str]:
+    """The labels in idx order as the official kit reads them: `pandas.read_csv`, then
+    `astype(str)` (heareval `label_vocab_as_dict`); a column of numbers comes back in
+    pandas' own form (an integer column loses leading zeros, a mixed one becomes floats)."""
+    frame = pd.read_csv(path)
+    frame["label"] = frame["label"].astype(str)
+    return [str(label) for label in frame.sort_values("idx")["label"]]
 
 
 def _label(task: str, rel: str, value: object, vocabulary: Mapping[str, int]) -> str:

@@ -44,7 +44,9 @@ LENGTH_TOLERANCE_SAMPLES = 1.0
 # query: a frame at t carries the events with start <= t < end + EVENT_END_EPSILON_MS.
 EVENT_END_EPSILON_MS = 0.0001
 # Strings pandas reads as NaN by default: the official kit reads labelvocabulary.csv with
-# pandas, so such a label would not survive the round trip.
+# pandas, so such a label would not survive the round trip. Listed here because this module
+# runs in the sandboxed worker, which has no pandas; trusted code reads the file with pandas
+# itself (bot/evaluation/embeddings.py), and a test pins this list to pandas' behaviour.
 PANDAS_NA_STRINGS = frozenset(
     [
         "#N/A",
