@@ -303,13 +303,27 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The one argparse tree: this module's commands, then each package's own."""
     parser = argparse.ArgumentParser(
         prog="hearbot", description="Validates and verifies HEAR leaderboard submissions."
     )
     parser.add_argument("--version", action="version", version=f"hearbot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formats = ("text", "json", "markdown")
+    _add_validate(commands)
+    _add_verify(commands)
+    _add_document_commands(commands)
+    _add_demo(commands)
+    register_hear_commands(commands)
+    register_evaluate_command(commands)
+    register_github_commands(commands)
+    return parser
 
+
+FORMATS = ("text", "json", "markdown")
+
+
+def _add_validate(commands: Any) -> None:
+    """`hearbot validate`: one appended row, from files or a git repository."""
     validate = commands.add_parser(
         "validate",
         help="check an appended leaderboard row (and its manifest)",
@@ -321,11 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--repo", help="a git repository to read the change from")
     validate.add_argument("--base", help="base revision (e.g. origin/main)")
     validate.add_argument("--head", help="head revision (e.g. HEAD)")
-    validate.add_argument("--format", choices=formats, default="text")
+    validate.add_argument("--format", choices=FORMATS, default="text")
     validate.add_argument("--output", help="also write the JSON result to this file")
     validate.add_argument("--today", type=_date, help="judge dates as of this day (YYYY-MM-DD)")
     validate.set_defaults(func=cmd_validate)
 
+
+def _add_verify(commands: Any) -> None:
+    """`hearbot verify`: the submission, then how to run and judge it."""
     verify = commands.add_parser(
         "verify",
         help="re-run a submitted model through the HEAR protocol and judge its claims",
@@ -334,13 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(schemas/tasks.json). Writes OUT/result.json and OUT/report.md. "
         "Exit 0: pass; 1: fail (a claim is not reproduced, or validation fails); 3: error.",
     )
-    verify.add_argument("--base-file", required=True, help="leaderboard.csv before the change")
-    verify.add_argument("--head-file", required=True, help="leaderboard.csv with the new row")
-    verify.add_argument("--manifest", required=True, help="the submission manifest")
-    verify.add_argument("--tasks-dir", required=True, help="HEAR task directories")
-    verify.add_argument(
-        "--tasks", nargs="+", metavar="COLUMN", help="only these leaderboard columns"
-    )
+    _add_verify_inputs(verify)
     verify.add_argument(
         "--no-install",
         action="store_true",
@@ -395,12 +406,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_sandbox_arguments(verify)
     verify.add_argument("--today", type=_date, help=argparse.SUPPRESS)
-    verify.add_argument("--format", choices=formats, default="text")
+    verify.add_argument("--format", choices=FORMATS, default="text")
     verify.set_defaults(func=cmd_verify)
 
+
+def _add_verify_inputs(verify: argparse.ArgumentParser) -> None:
+    """The submission's files and the task data."""
+    verify.add_argument("--base-file", required=True, help="leaderboard.csv before the change")
+    verify.add_argument("--head-file", required=True, help="leaderboard.csv with the new row")
+    verify.add_argument("--manifest", required=True, help="the submission manifest")
+    verify.add_argument("--tasks-dir", required=True, help="HEAR task directories")
+    verify.add_argument(
+        "--tasks", nargs="+", metavar="COLUMN", help="only these leaderboard columns"
+    )
+
+
+def _add_document_commands(commands: Any) -> None:
+    """`hearbot report`, `codes` and `schemas`: documents, no submission."""
     report = commands.add_parser("report", help="render a result JSON for people")
     report.add_argument("result", help="a result JSON (schemas/result.schema.json)")
-    report.add_argument("--format", choices=formats, default="markdown")
+    report.add_argument("--format", choices=FORMATS, default="markdown")
     report.set_defaults(func=cmd_report)
 
     codes = commands.add_parser("codes", help="list the finding codes and their rules")
@@ -413,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("--write", action="store_true")
     schemas.set_defaults(func=cmd_schemas)
 
+
+def _add_demo(commands: Any) -> None:
+    """`hearbot demo`: the example submissions end to end."""
     demo = commands.add_parser(
         "demo",
         help="verify two example submissions end to end on synthetic tasks (one honest, one "
@@ -420,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--leaderboard", default=str(REPO_DIR / "leaderboard.csv"))
     demo.add_argument("--example", default=str(EXAMPLE_DIR))
-    demo.add_argument("--format", choices=formats, default="markdown")
+    demo.add_argument("--format", choices=FORMATS, default="markdown")
     demo.add_argument("--output", help="with --validate-only: also write the JSON result here")
     demo.add_argument(
         "--validate-only",
@@ -431,11 +459,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     demo.add_argument("--max-epochs", type=int, help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
-
-    register_hear_commands(commands)
-    register_evaluate_command(commands)
-    register_github_commands(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
