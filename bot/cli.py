@@ -18,7 +18,8 @@ from typing import Any
 from bot import __version__
 from bot.common import strict_json
 from bot.common.fileio import write_atomic
-from bot.common.schemas import SchemaFileError, json_pointer, schema_errors
+from bot.common.result import check_result
+from bot.common.schemas import SchemaFileError
 from bot.evaluation.cli import register_evaluate_command
 from bot.github.cli import register_github_commands
 from bot.hear.commands import register_hear_commands
@@ -119,9 +120,9 @@ def load_result(path: str) -> dict[str, Any]:
         result = strict_json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{path} is not strict UTF-8 JSON: {exc}") from exc
-    errors = schema_errors("result.schema.json", result)
-    if errors:
-        details = "; ".join(f"{json_pointer(e) or '/'}: {e.message}" for e in errors[:10])
+    problems = check_result(result)
+    if problems:
+        details = "; ".join(problems[:10])
         raise UsageError(f"{path} does not match schemas/result.schema.json: {details}")
     return result
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
+from bot.common.result import ResultDocument, Verification
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
@@ -83,7 +84,7 @@ def _line(finding: dict[str, Any]) -> str:
     return str(finding["line"]) if finding.get("line") else "–"
 
 
-def verdict(result: dict[str, Any]) -> str:
+def verdict(result: ResultDocument) -> str:
     errors = result["errors"]
     submission = result.get("submission")
     if result["ok"] and submission:
@@ -183,11 +184,11 @@ def _number(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _verification_section(verification: dict[str, Any]) -> list[str]:
+def _verification_section(verification: Verification) -> list[str]:
     return ["", "#### Verification", "", *_verification_body(verification)]
 
 
-def _verification_body(verification: dict[str, Any]) -> list[str]:
+def _verification_body(verification: Verification) -> list[str]:
     lines = [
         f"{_VERDICT_LINES[verification['verdict']]}: {prose(verification['reason'], 2000)}",
         "",
@@ -236,7 +237,7 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _model_facts(verification: dict[str, Any]) -> list[str]:
+def _model_facts(verification: Verification) -> list[str]:
     model = verification["model"]
     environment = verification["environment"]
     timings = verification["timings"]
@@ -292,7 +293,7 @@ def _sandbox_facts(sandbox: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def render_markdown(result: dict[str, Any], max_chars: int = MAX_COMMENT_CHARS) -> str:
+def render_markdown(result: ResultDocument, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row.
 
     ``max_chars`` is the budget when the report is one section of a larger comment."""
@@ -318,7 +319,7 @@ def _fit(body: str, max_chars: int) -> str:
     return body[: max_chars - len(cut)].rsplit("\n", 1)[0] + cut
 
 
-def render_verification(result: dict[str, Any], max_chars: int = MAX_COMMENT_CHARS) -> str:
+def render_verification(result: ResultDocument, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """The verification part of the PR comment (no heading): verdict, per-column table, model
     facts, HEAR API checks, a log tail."""
     verification = result.get("verification")
@@ -340,7 +341,7 @@ def _footer(result: dict[str, Any]) -> str:
     )
 
 
-def render_text(result: dict[str, Any]) -> str:
+def render_text(result: ResultDocument) -> str:
     """For a terminal: one block per finding, then ranks."""
     out = []
     status = "ACCEPTABLE" if result["ok"] else "REJECTED"

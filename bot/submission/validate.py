@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot import __version__
+from bot.common.result import ResultDocument
 from bot.common.schemas import LeaderboardFacts, leaderboard_facts
 from bot.submission.findings import CODES, Finding
 from bot.submission.leaderboard import cells
@@ -53,7 +54,7 @@ def latest_allowed_date(now: dt.datetime | None = None) -> dt.date:
     return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
 
 
-def validate(submission: Submission, *, today: dt.date | None = None) -> dict[str, Any]:
+def validate(submission: Submission, *, today: dt.date | None = None) -> ResultDocument:
     facts = leaderboard_facts()
     latest = today or latest_allowed_date()
     base_rows = _base_rows(submission.base_csv, facts)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.common import strict_json
+from bot.common.result import CheckResult
 from bot.verify.sandboxed import ModelRunError
 from bot.verify.verdict import CheckStatus
 
 MAX_REPORT_BYTES = 1 << 20
 
 
-def read_checks(report: Path) -> list[dict[str, str]]:
+def read_checks(report: Path) -> list[CheckResult]:
     """The conformance report the sandbox wrote, read as untrusted: size, strict JSON, shape."""
     if report.stat().st_size > MAX_REPORT_BYTES:
         raise ModelRunError(f"{report.name} is larger than {MAX_REPORT_BYTES} bytes", "")
@@ -21,7 +22,7 @@ def read_checks(report: Path) -> list[dict[str, str]]:
         checks = data["checks"] if isinstance(data, dict) else None
         if not isinstance(checks, list) or not checks:
             raise ValueError("no list of checks")
-        items = [
+        items: list[CheckResult] = [
             {
                 "name": _plain(item["name"], 200),
                 "status": item["status"],

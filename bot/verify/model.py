@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from bot.common.result import CheckResult
 from bot.runner import cache
 from bot.runner.install import Installed, prepare
 from bot.runner.sandbox import Mount
@@ -107,9 +108,7 @@ def worker_code(root: Path) -> Path:
     return target
 
 
-def check_model(
-    model: PreparedModel, options: VerifyOptions, log: StageLog
-) -> list[dict[str, str]]:
+def check_model(model: PreparedModel, options: VerifyOptions, log: StageLog) -> list[CheckResult]:
     """The HEAR API checks, run in the sandbox; a passing report is kept (in trusted storage,
     by the model's key) and reused by the next run of the same model."""
     kept, checks = cache.kept_checks(options.work_dir, model.key)

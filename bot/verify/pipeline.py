@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.common.result import CheckResult, Package, ResultDocument, TaskResult
 from bot.common.schemas import Column, leaderboard_facts
 from bot.runner import cache
 from bot.runner.install import InstallError
@@ -55,13 +56,13 @@ class RunReport:
     verification block that only a run can fill."""
 
     evidence: list[ColumnEvidence]
-    provenance: list[dict[str, str]] = field(default_factory=list)
-    conformance: list[dict[str, str]] = field(default_factory=list)
-    tasks: list[dict[str, Any]] = field(default_factory=list)
+    provenance: list[Package] = field(default_factory=list)
+    conformance: list[CheckResult] = field(default_factory=list)
+    tasks: list[TaskResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True) -> dict[str, Any]:
+def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True) -> ResultDocument:
     """The result document (schemas/result.schema.json) with its verification block.
 
     ``options`` is not changed: the run uses a resolved copy (device auto → cpu or cuda, and

@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.common.fileio import write_atomic
+from bot.common.result import ResultDocument, TaskResult, Verification, check_result
 from bot.runner.install import describe_pin
 from bot.verify.device import device_description, torch_threads, torch_version
 from bot.verify.options import VerifyOptions
-from bot.verify.verdict import Verdict
+from bot.verify.verdict import TaskStatus, Verdict
 
 DETAIL_CHARS = 3900  # the result schema allows 4000 for a detail
 
 
-def empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> dict[str, Any]:
+def empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> Verification:
     """The block before anything has run: what the manifest says about the model, and this
     machine. ``options`` is the resolved copy (its device is cpu or cuda)."""
     weights = manifest.get("weights") or {}
@@ -56,8 +57,8 @@ def empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> dict
 
 
 def task_entry(
-    task_dir: str, status: str, detail: str, scores: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    task_dir: str, status: TaskStatus, detail: str, scores: dict[str, float | str] | None = None
+) -> TaskResult:
     """One task's line in `verification.tasks`: scored (with its flat scores) or error."""
     detail = cut(detail, DETAIL_CHARS)
     return {"task_dir": task_dir, "status": status, "detail": detail, "scores": scores or {}}
@@ -72,10 +73,10 @@ def cut(text: str, limit: int) -> str:
     return text[:half] + "\n…\n" + text[-half:]
 
 
-def flat_scores(scores: dict[str, Any]) -> dict[str, Any]:
+def flat_scores(scores: dict[str, Any]) -> dict[str, float | str]:
     """test_* values of a trainvaltest result, or the aggregated *_mean/*_std of a k-fold one."""
     source = scores.get("aggregated_scores") or scores.get("test") or {}
-    flat = {}
+    flat: dict[str, float | str] = {}
     for key, value in source.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             flat[key] = strict_number(float(value))
@@ -91,8 +92,13 @@ def strict_number(value: float) -> float | str:
     return value
 
 
-def write_outputs(result: dict[str, Any], out: Path, markdown: str) -> None:
-    """OUT/result.json (strict JSON) and OUT/report.md."""
+def write_outputs(result: ResultDocument, out: Path, markdown: str) -> None:
+    """OUT/result.json (strict JSON) and OUT/report.md. The document is checked against
+    schemas/result.schema.json first: a result that does not match is a bug here, never
+    something to publish."""
+    problems = check_result(result)
+    if problems:
+        raise RuntimeError("the result does not match its schema: " + "; ".join(problems[:10]))
     document = json.dumps(result, indent=2, allow_nan=False) + "\n"
     write_atomic(out / "result.json", document.encode("utf-8"))
     write_atomic(out / "report.md", (markdown + "\n").encode("utf-8"))

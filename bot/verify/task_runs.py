@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.common.result import TaskResult
 from bot.evaluation import evaluate_task, load_scores
 from bot.evaluation.scores import SCORES_FILE
 from bot.runner import cache
@@ -35,7 +36,7 @@ class TaskRuns:
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[TaskResult] = field(default_factory=list)
     """`verification.tasks`: one entry per task, in the order they ran."""
     timings: dict[str, float] = field(default_factory=dict)
     """embed_s and evaluate_s, summed over the tasks."""

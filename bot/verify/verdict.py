@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from bot.common.result import ColumnResult
 from bot.common.schemas import Column
 
 
@@ -71,10 +72,10 @@ class ColumnEvidence:
     note: str = ""  # how `reproduced` was obtained, when a reader needs to know (detail's end)
 
 
-def judge_column(evidence: ColumnEvidence) -> dict[str, Any]:
+def judge_column(evidence: ColumnEvidence) -> ColumnResult:
     column = evidence.column
     claimed = float(Decimal(evidence.claimed)) if evidence.claimed else None
-    outcome: dict[str, Any] = {
+    outcome: ColumnResult = {
         "column": column.name,
         "claimed": claimed,
         "reproduced": evidence.reproduced,
@@ -133,7 +134,7 @@ def needs_exact_recheck(column: Column, claimed: str, reproduced: float) -> bool
     return column.tolerance < worse <= 2 * column.tolerance
 
 
-def overall_verdict(columns: list[dict[str, Any]]) -> tuple[Verdict, str]:
+def overall_verdict(columns: list[ColumnResult]) -> tuple[Verdict, str]:
     """(verdict, one-line reason) from the judged columns."""
     counts = {name: [c["column"] for c in columns if c["outcome"] == name] for name in Outcome}
     if counts[Outcome.MISMATCH]:
