@@ -3,7 +3,8 @@ entry against reading the sizes recorded after each entry's last use, measured i
 
 A full HEAR entry is about a million files (two or three per clip of 19 columns' tasks); here
 --entries entries of --files small files each. The first listing walks them all and records
-their sizes (bot/cache.py); the next listings read the records. Prints both times and the ratio.
+their sizes (bot/runner/cache.py); the next listings read the records. Prints both times and
+the ratio.
 Usage: .venv/bin/python benchmarks/cache_listing_speed.py [--entries 8] [--files 20000]
 """
 

@@ -50,12 +50,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks" / "models"))
 
+from bot.common.fileio import write_atomic  # noqa: E402
+from bot.common.schemas import leaderboard_facts  # noqa: E402
 from bot.evaluation import evaluate_task  # noqa: E402
 from bot.evaluation.protocol import PARAM_GRID, kit_grid  # noqa: E402
-from bot.fileio import write_atomic  # noqa: E402
 from bot.hear import api, embed  # noqa: E402
 from bot.hear.synth import SPECS, write_task  # noqa: E402
-from bot.schemas import leaderboard_facts  # noqa: E402
 
 GRID_POINTS = 8
 PROTOCOL_MAX_EPOCHS = PARAM_GRID["max_epochs"][0]

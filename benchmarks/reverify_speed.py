@@ -26,12 +26,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.common.schemas import leaderboard_facts  # noqa: E402
 from bot.demo import STAND_INS, build_example_wheel, manifest, row  # noqa: E402
 from bot.hear.synth import write_tasks  # noqa: E402
-from bot.leaderboard.names import slug  # noqa: E402
-from bot.schemas import leaderboard_facts  # noqa: E402
-from bot.validation import Submission  # noqa: E402
-from bot.verify import VerifyOptions, verify  # noqa: E402
+from bot.submission.leaderboard.names import slug  # noqa: E402
+from bot.submission.validate import Submission  # noqa: E402
+from bot.verify.options import VerifyOptions  # noqa: E402
+from bot.verify.pipeline import verify  # noqa: E402
 
 MODEL = "HEAR benchmark re-verify"
 

@@ -15,15 +15,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import __version__, strict_json
+from bot import __version__
+from bot.common import strict_json
+from bot.common.fileio import write_atomic
+from bot.common.result import check_result
+from bot.common.schemas import SchemaFileError
 from bot.evaluation.cli import register_evaluate_command
-from bot.fileio import write_atomic
-from bot.findings import CODES
 from bot.github.cli import register_github_commands
 from bot.hear.commands import register_hear_commands
 from bot.report import render_markdown, render_text
-from bot.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
-from bot.schemas import SchemaFileError, json_pointer, schema_errors
+from bot.runner.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
+from bot.submission.findings import CODES
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "examples" / "submission"
@@ -69,8 +71,8 @@ def _emit(result: dict[str, Any], fmt: str, output: str | None) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from bot.gitrepo import GitError, submission_from_git
-    from bot.validation import BaseFileError, Submission, validate
+    from bot.submission.gitrepo import GitError, submission_from_git
+    from bot.submission.validate import BaseFileError, Submission, validate
 
     file_mode = args.base_file is not None or args.head_file is not None
     git_mode = args.repo is not None or args.base is not None or args.head is not None
@@ -118,9 +120,9 @@ def load_result(path: str) -> dict[str, Any]:
         result = strict_json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{path} is not strict UTF-8 JSON: {exc}") from exc
-    errors = schema_errors("result.schema.json", result)
-    if errors:
-        details = "; ".join(f"{json_pointer(e) or '/'}: {e.message}" for e in errors[:10])
+    problems = check_result(result)
+    if problems:
+        details = "; ".join(problems[:10])
         raise UsageError(f"{path} does not match schemas/result.schema.json: {details}")
     return result
 
@@ -163,7 +165,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from bot.schema_build import stale_schemas, write_schemas
+    from bot.common.schema_build import stale_schemas, write_schemas
 
     if args.write:
         written = write_schemas()
@@ -184,7 +186,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def demo_submission(leaderboard: Path, example_dir: Path):  # -> Submission
     """The example submission appended to a leaderboard, as a pull request would be."""
-    from bot.validation import Submission
+    from bot.submission.validate import Submission
 
     row = (example_dir / "row.csv").read_bytes().rstrip(b"\n")
     manifests = {
@@ -197,7 +199,7 @@ def demo_submission(leaderboard: Path, example_dir: Path):  # -> Submission
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.validate_only:
-        from bot.validation import validate
+        from bot.submission.validate import validate
 
         submission = demo_submission(Path(args.leaderboard), Path(args.example))
         result = validate(submission)
@@ -210,8 +212,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from bot.report import render_markdown as markdown
-    from bot.validation import BaseFileError, Submission
-    from bot.verify import VerifyOptions, verify, write_outputs
+    from bot.submission.validate import BaseFileError, Submission
+    from bot.verify.options import VerifyOptions
+    from bot.verify.pipeline import verify
+    from bot.verify.result import write_outputs
+    from bot.verify.verdict import Verdict
 
     tasks_dir = Path(args.tasks_dir)
     if not tasks_dir.is_dir():
@@ -244,7 +249,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     write_outputs(result, options.out, markdown(result))
     _emit(result, args.format, None)
     verdict = result["verification"]["verdict"]
-    return {"pass": EXIT_OK, "fail": EXIT_REJECTED}.get(verdict, EXIT_INFRA)
+    return {Verdict.PASS: EXIT_OK, Verdict.FAIL: EXIT_REJECTED}.get(verdict, EXIT_INFRA)
 
 
 UNSAFE_BANNER = """\
@@ -299,13 +304,27 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The one argparse tree: this module's commands, then each package's own."""
     parser = argparse.ArgumentParser(
         prog="hearbot", description="Validates and verifies HEAR leaderboard submissions."
     )
     parser.add_argument("--version", action="version", version=f"hearbot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formats = ("text", "json", "markdown")
+    _add_validate(commands)
+    _add_verify(commands)
+    _add_document_commands(commands)
+    _add_demo(commands)
+    register_hear_commands(commands)
+    register_evaluate_command(commands)
+    register_github_commands(commands)
+    return parser
 
+
+FORMATS = ("text", "json", "markdown")
+
+
+def _add_validate(commands: Any) -> None:
+    """`hearbot validate`: one appended row, from files or a git repository."""
     validate = commands.add_parser(
         "validate",
         help="check an appended leaderboard row (and its manifest)",
@@ -317,11 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--repo", help="a git repository to read the change from")
     validate.add_argument("--base", help="base revision (e.g. origin/main)")
     validate.add_argument("--head", help="head revision (e.g. HEAD)")
-    validate.add_argument("--format", choices=formats, default="text")
+    validate.add_argument("--format", choices=FORMATS, default="text")
     validate.add_argument("--output", help="also write the JSON result to this file")
     validate.add_argument("--today", type=_date, help="judge dates as of this day (YYYY-MM-DD)")
     validate.set_defaults(func=cmd_validate)
 
+
+def _add_verify(commands: Any) -> None:
+    """`hearbot verify`: the submission, then how to run and judge it."""
     verify = commands.add_parser(
         "verify",
         help="re-run a submitted model through the HEAR protocol and judge its claims",
@@ -330,13 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(schemas/tasks.json). Writes OUT/result.json and OUT/report.md. "
         "Exit 0: pass; 1: fail (a claim is not reproduced, or validation fails); 3: error.",
     )
-    verify.add_argument("--base-file", required=True, help="leaderboard.csv before the change")
-    verify.add_argument("--head-file", required=True, help="leaderboard.csv with the new row")
-    verify.add_argument("--manifest", required=True, help="the submission manifest")
-    verify.add_argument("--tasks-dir", required=True, help="HEAR task directories")
-    verify.add_argument(
-        "--tasks", nargs="+", metavar="COLUMN", help="only these leaderboard columns"
-    )
+    _add_verify_inputs(verify)
     verify.add_argument(
         "--no-install",
         action="store_true",
@@ -391,12 +407,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_sandbox_arguments(verify)
     verify.add_argument("--today", type=_date, help=argparse.SUPPRESS)
-    verify.add_argument("--format", choices=formats, default="text")
+    verify.add_argument("--format", choices=FORMATS, default="text")
     verify.set_defaults(func=cmd_verify)
 
+
+def _add_verify_inputs(verify: argparse.ArgumentParser) -> None:
+    """The submission's files and the task data."""
+    verify.add_argument("--base-file", required=True, help="leaderboard.csv before the change")
+    verify.add_argument("--head-file", required=True, help="leaderboard.csv with the new row")
+    verify.add_argument("--manifest", required=True, help="the submission manifest")
+    verify.add_argument("--tasks-dir", required=True, help="HEAR task directories")
+    verify.add_argument(
+        "--tasks", nargs="+", metavar="COLUMN", help="only these leaderboard columns"
+    )
+
+
+def _add_document_commands(commands: Any) -> None:
+    """`hearbot report`, `codes` and `schemas`: documents, no submission."""
     report = commands.add_parser("report", help="render a result JSON for people")
     report.add_argument("result", help="a result JSON (schemas/result.schema.json)")
-    report.add_argument("--format", choices=formats, default="markdown")
+    report.add_argument("--format", choices=FORMATS, default="markdown")
     report.set_defaults(func=cmd_report)
 
     codes = commands.add_parser("codes", help="list the finding codes and their rules")
@@ -409,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("--write", action="store_true")
     schemas.set_defaults(func=cmd_schemas)
 
+
+def _add_demo(commands: Any) -> None:
+    """`hearbot demo`: the example submissions end to end."""
     demo = commands.add_parser(
         "demo",
         help="verify two example submissions end to end on synthetic tasks (one honest, one "
@@ -416,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--leaderboard", default=str(REPO_DIR / "leaderboard.csv"))
     demo.add_argument("--example", default=str(EXAMPLE_DIR))
-    demo.add_argument("--format", choices=formats, default="markdown")
+    demo.add_argument("--format", choices=FORMATS, default="markdown")
     demo.add_argument("--output", help="with --validate-only: also write the JSON result here")
     demo.add_argument(
         "--validate-only",
@@ -427,11 +460,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     demo.add_argument("--max-epochs", type=int, help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
-
-    register_hear_commands(commands)
-    register_evaluate_command(commands)
-    register_github_commands(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,12 +18,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.common.schemas import leaderboard_facts
 from bot.hear.synth import SPECS, write_tasks
-from bot.leaderboard.names import slug
 from bot.report import render_markdown, render_text
-from bot.schemas import leaderboard_facts
-from bot.validation import Submission
-from bot.verify import VerifyOptions, verify, write_outputs
+from bot.submission.leaderboard.names import slug
+from bot.submission.validate import Submission
+from bot.verify.options import VerifyOptions
+from bot.verify.pipeline import verify
+from bot.verify.result import write_outputs
+from bot.verify.verdict import Verdict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"
@@ -178,8 +181,8 @@ def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None) -> int:
         print(f"===== {title}: {out / title.split()[0]} =====")
         print(render_markdown(result) if fmt == "markdown" else render_text(result))
     ok = (
-        honest["verification"]["verdict"] == "pass"
-        and inflated["verification"]["verdict"] == "fail"
+        honest["verification"]["verdict"] == Verdict.PASS
+        and inflated["verification"]["verdict"] == Verdict.FAIL
     )
     say(
         "as expected: the honest submission passes, the inflated one fails"

@@ -11,6 +11,9 @@ import re
 import unicodedata
 from typing import Any
 
+from bot.common.result import ResultDocument, Verification
+from bot.verify.verdict import CheckStatus, Outcome, Verdict
+
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
 MAX_COMMENT_CHARS = 65_000
 MAX_CELL_CHARS = 300
@@ -81,7 +84,7 @@ def _line(finding: dict[str, Any]) -> str:
     return str(finding["line"]) if finding.get("line") else "–"
 
 
-def verdict(result: dict[str, Any]) -> str:
+def verdict(result: ResultDocument) -> str:
     errors = result["errors"]
     submission = result.get("submission")
     if result["ok"] and submission:
@@ -162,29 +165,30 @@ def fenced(value: str, limit: int = 6000) -> str:
 
 
 _OUTCOME_MARKS = {
-    "reproduced": "✅ reproduced",
-    "mismatch": "❌ mismatch",
-    "above-claim": "⚠️ above claim",
-    "not-claimed": "– not claimed",
-    "not-run": "⏭️ not run",
-    "error": "💥 error",
+    Outcome.REPRODUCED: "✅ reproduced",
+    Outcome.MISMATCH: "❌ mismatch",
+    Outcome.ABOVE_CLAIM: "⚠️ above claim",
+    Outcome.NOT_CLAIMED: "– not claimed",
+    Outcome.NOT_RUN: "⏭️ not run",
+    Outcome.ERROR: "💥 error",
 }
 _VERDICT_LINES = {
-    "pass": "✅ **Verified**",
-    "fail": "❌ **Not reproduced**",
-    "error": "⚠️ **Verification error**",
+    Verdict.PASS: "✅ **Verified**",
+    Verdict.FAIL: "❌ **Not reproduced**",
+    Verdict.ERROR: "⚠️ **Verification error**",
 }
+_EXPLAINED = (Outcome.MISMATCH, Outcome.ERROR, Outcome.NOT_RUN, Outcome.ABOVE_CLAIM)
 
 
 def _number(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _verification_section(verification: dict[str, Any]) -> list[str]:
+def _verification_section(verification: Verification) -> list[str]:
     return ["", "#### Verification", "", *_verification_body(verification)]
 
 
-def _verification_body(verification: dict[str, Any]) -> list[str]:
+def _verification_body(verification: Verification) -> list[str]:
     lines = [
         f"{_VERDICT_LINES[verification['verdict']]}: {prose(verification['reason'], 2000)}",
         "",
@@ -192,7 +196,7 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|---|",
     ]
     for column in verification["columns"]:
-        if column["outcome"] == "not-claimed" and column["reproduced"] is None:
+        if column["outcome"] == Outcome.NOT_CLAIMED and column["reproduced"] is None:
             continue
         delta = "–" if column["delta"] is None else f"{column['delta']:+.4f}"
         lines.append(
@@ -200,11 +204,7 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
             f"{_number(column['reproduced'])} | {delta} | {column['tolerance']} | "
             f"{_OUTCOME_MARKS[column['outcome']]} |"
         )
-    explained = [
-        c
-        for c in verification["columns"]
-        if c["outcome"] in ("mismatch", "error", "not-run", "above-claim")
-    ]
+    explained = [c for c in verification["columns"] if c["outcome"] in _EXPLAINED]
     if explained:
         lines += [""]
         for column in explained:
@@ -212,7 +212,11 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
                 f"- {code(column['column'], in_table=False)}: {prose(column['detail'], 1000)}"
             )
     lines += _model_facts(verification)
-    failed_checks = [c for c in verification["conformance"] if c["status"] in ("fail", "warn")]
+    failed_checks = [
+        c
+        for c in verification["conformance"]
+        if c["status"] in (CheckStatus.FAIL, CheckStatus.WARN)
+    ]
     if failed_checks:
         lines += ["", "| HEAR API check | Status | Detail |", "|---|---|---|"]
         for check in failed_checks:
@@ -233,7 +237,7 @@ def _verification_body(verification: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _model_facts(verification: dict[str, Any]) -> list[str]:
+def _model_facts(verification: Verification) -> list[str]:
     model = verification["model"]
     environment = verification["environment"]
     timings = verification["timings"]
@@ -289,7 +293,7 @@ def _sandbox_facts(sandbox: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def render_markdown(result: dict[str, Any], max_chars: int = MAX_COMMENT_CHARS) -> str:
+def render_markdown(result: ResultDocument, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row.
 
     ``max_chars`` is the budget when the report is one section of a larger comment."""
@@ -315,7 +319,7 @@ def _fit(body: str, max_chars: int) -> str:
     return body[: max_chars - len(cut)].rsplit("\n", 1)[0] + cut
 
 
-def render_verification(result: dict[str, Any], max_chars: int = MAX_COMMENT_CHARS) -> str:
+def render_verification(result: ResultDocument, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """The verification part of the PR comment (no heading): verdict, per-column table, model
     facts, HEAR API checks, a log tail."""
     verification = result.get("verification")
@@ -337,7 +341,7 @@ def _footer(result: dict[str, Any]) -> str:
     )
 
 
-def render_text(result: dict[str, Any]) -> str:
+def render_text(result: ResultDocument) -> str:
     """For a terminal: one block per finding, then ranks."""
     out = []
     status = "ACCEPTABLE" if result["ok"] else "REJECTED"
@@ -362,7 +366,7 @@ def render_text(result: dict[str, Any]) -> str:
         reason = _visible(verification["reason"], 4000)
         out.append(f"VERIFICATION {verification['verdict'].upper()}: {reason}")
         for column in verification["columns"]:
-            if column["outcome"] == "not-claimed":
+            if column["outcome"] == Outcome.NOT_CLAIMED:
                 continue
             delta = "" if column["delta"] is None else f" (Δ {column['delta']:+.4f})"
             claimed, reproduced = _number(column["claimed"]), _number(column["reproduced"])
@@ -370,6 +374,6 @@ def render_text(result: dict[str, Any]) -> str:
                 f"  {column['column']}: {column['outcome']}: claimed {claimed}, "
                 f"reproduced {reproduced}{delta}, tolerance {column['tolerance']}"
             )
-            if column["outcome"] in ("mismatch", "error", "not-run"):
+            if column["outcome"] in (Outcome.MISMATCH, Outcome.ERROR, Outcome.NOT_RUN):
                 out.append(f"    {_visible(column['detail'], 4000)}")
     return "\n".join(out) + "\n"

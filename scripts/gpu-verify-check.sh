@@ -22,7 +22,7 @@ model = "HEAR demo example model on a GPU"
 placeholder = out / "hear_example_model-1.0.0-py3-none-any.whl"
 placeholder.write_bytes(b"--no-install: the model comes from PYTHONPATH")
 claims = {column: Decimal("0.5") for column in STAND_INS}
-from bot.schemas import leaderboard_facts
+from bot.common.schemas import leaderboard_facts
 
 not_run = [c for c in leaderboard_facts().score_columns if c not in claims]
 head = Path("leaderboard.csv").read_bytes() + b"\n" + row(model, claims).encode()

@@ -12,9 +12,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from bot.leaderboard.names import same_model, slug
-from bot.schemas import leaderboard_facts, schema_errors
-from bot.validation import ChangedFile, Submission, validate
+from bot.common.schemas import leaderboard_facts, schema_errors
+from bot.submission.leaderboard.names import same_model, slug
+from bot.submission.validate import ChangedFile, Submission, validate
 
 REPO = Path(__file__).resolve().parent.parent
 LEADERBOARD = REPO / "leaderboard.csv"

@@ -10,8 +10,8 @@ import pytest
 
 from bot import __version__
 from bot.cli import codes_markdown, main
-from bot.findings import CODES
 from bot.report import STICKY_MARKER
+from bot.submission.findings import CODES
 from tests.rowgen import (
     EXAMPLE_MANIFEST_BYTES,
     EXAMPLE_ROW,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.schemas import leaderboard_facts
+from bot.common.schemas import leaderboard_facts
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "gpu_projection.py"

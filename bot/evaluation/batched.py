@@ -383,6 +383,32 @@ class _Member:
     epochs: int = 0
 
 
+@dataclass
+class _Stacks:
+    """The alive members' weights and optimizer state, stacked: row j is members[alive[j]]."""
+
+    params: list[torch.Tensor]
+    buffers: list[torch.Tensor]
+    exp_avg: list[torch.Tensor]
+    exp_avg_sq: list[torch.Tensor]
+    lr: torch.Tensor
+    dropout: torch.Tensor
+    steps: torch.Tensor
+    data: _Data
+    alive: list[int]
+
+    def keep(self, kept: list[int], device: torch.device) -> None:
+        """Drop the rows of the members that finished (their best state is already kept)."""
+        index = torch.tensor(kept, dtype=torch.long, device=device)
+        self.params = [p.detach()[index].requires_grad_() for p in self.params]
+        self.buffers = [b[index] for b in self.buffers]
+        self.exp_avg = [t[index] for t in self.exp_avg]
+        self.exp_avg_sq = [t[index] for t in self.exp_avg_sq]
+        self.lr, self.dropout, self.steps = self.lr[index], self.dropout[index], self.steps[index]
+        self.data = self.data.keep(index)
+        self.alive = [self.alive[j] for j in kept]
+
+
 def train_batch(
     spec: TaskSpec,
     confs: Sequence[Mapping[str, Any]],
@@ -396,16 +422,60 @@ def train_batch(
     order, with its best state kept in memory; time_in_min is the batch's wall time. The
     training rows are memory-mapped from `spill_dir` when it is set (embeddings.RowWriter)."""
     started = time.time()
+    _, _, batch, every = _batch_shape(confs)
+    data, counts = training_data(train_parts, spec.device, spill_dir)
+    for conf, n_train in zip(confs, counts, strict=True):
+        check_trainable(spec, conf, n_train)
+    members = _members(spec, confs, valids, n_features)
+    stacks = _stacks(spec, confs, members, data)
+    shared_valid = len({id(v) for v in valids}) == 1
+    epoch = 0
+    validation_s = 0.0
+    while stacks.alive:
+        _train_epoch(stacks, spec, batch)
+        finished: set[int] = set()
+        if (epoch + 1) % every == 0:
+            validation_started = time.perf_counter()
+            finished |= _validate(stacks, spec, members, epoch, shared_valid, batch)
+            validation_s += time.perf_counter() - validation_started
+        for j, m in enumerate(stacks.alive):
+            if epoch + 1 >= members[m].conf["max_epochs"]:
+                finished.add(j)
+        if finished:
+            for j in finished:
+                members[stacks.alive[j]].epochs = epoch + 1
+            stacks.keep([j for j in range(len(stacks.alive)) if j not in finished], spec.device)
+        epoch += 1
+    minutes = (time.time() - started) / 60
+    out = []
+    share = validation_s / len(members)
+    for m in members:
+        assert m.best is not None
+        out.append(
+            TrainedModel(dict(m.conf), m.model, m.best, spec.score_mode, minutes, m.epochs, share)
+        )
+    return out
+
+
+def _batch_shape(confs: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+    """The members' one `shape_key`; a batch whose members differ in shape, or use another
+    optimizer than Adam, is refused."""
     keys = {shape_key(c) for c in confs}
     if len(keys) != 1:
         raise ValueError(f"members of one batch must share a shape, got {sorted(keys)}")
     if any(c["optim"] is not torch.optim.Adam for c in confs):
         raise ValueError("batched training implements Adam only (the kit's grid)")
-    data, counts = training_data(train_parts, spec.device, spill_dir)
-    for conf, n_train in zip(confs, counts, strict=True):
-        check_trainable(spec, conf, n_train)
-    _, _, batch, every = keys.pop()
-    mode = spec.score_mode
+    return keys.pop()
+
+
+def _members(
+    spec: TaskSpec,
+    confs: Sequence[Mapping[str, Any]],
+    valids: Sequence[Rows],
+    n_features: int,
+) -> list[_Member]:
+    """Each member's own classifier (built in the kit's order) and validation tensors (one
+    device copy per distinct split)."""
     members: list[_Member] = []
     uploaded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # one copy per distinct split
     for conf, valid in zip(confs, valids, strict=True):
@@ -413,79 +483,77 @@ def train_batch(
         if id(valid) not in uploaded:
             uploaded[id(valid)] = tensors(valid, spec.device)
         vx, vy = uploaded[id(valid)]
-        members.append(_Member(conf, model, valid, vx, vy, EarlyStopping(conf["patience"], mode)))
+        stopper = EarlyStopping(conf["patience"], spec.score_mode)
+        members.append(_Member(conf, model, valid, vx, vy, stopper))
+    return members
+
+
+def _stacks(
+    spec: TaskSpec, confs: Sequence[Mapping[str, Any]], members: list[_Member], data: _Data
+) -> _Stacks:
+    """The members' weights stacked on the device, with fresh Adam state."""
     params, buffers = stack_classifiers([m.model for m in members])
     for member in members:  # each member's own model later takes its best state and is tested
         member.model.to(spec.device)
     params = [p.detach().to(spec.device).requires_grad_() for p in params]
-    buffers = [b.to(spec.device) for b in buffers]
-    exp_avg = [torch.zeros_like(p) for p in params]
-    exp_avg_sq = [torch.zeros_like(p) for p in params]
-    lr = torch.tensor([float(c["lr"]) for c in confs], dtype=torch.float64, device=spec.device)
-    dropout = torch.tensor([float(c["dropout"]) for c in confs], device=spec.device)
-    steps = torch.zeros(len(confs), dtype=torch.float64, device=spec.device)
-    alive = list(range(len(members)))  # members[alive[j]] is row j of the stacks
-    shared_valid = len({id(v) for v in valids}) == 1
-    epoch = 0
-    validation_s = 0.0
-    while alive:
-        for start in range(0, data.length, batch):
-            xb, yb, cb, mb = data.batch(start, batch)
-            stepping = None if mb is None else mb.sum(1) > 0
-            losses = stacked_loss(
-                stacked_logits(params, buffers, xb, train=True, dropout=dropout, mask=mb),
-                yb,
-                cb,
-                mb,
-                multilabel=spec.multilabel,
+    return _Stacks(
+        params=params,
+        buffers=[b.to(spec.device) for b in buffers],
+        exp_avg=[torch.zeros_like(p) for p in params],
+        exp_avg_sq=[torch.zeros_like(p) for p in params],
+        lr=torch.tensor([float(c["lr"]) for c in confs], dtype=torch.float64, device=spec.device),
+        dropout=torch.tensor([float(c["dropout"]) for c in confs], device=spec.device),
+        steps=torch.zeros(len(confs), dtype=torch.float64, device=spec.device),
+        data=data,
+        alive=list(range(len(members))),
+    )
+
+
+def _train_epoch(stacks: _Stacks, spec: TaskSpec, batch: int) -> None:
+    """One pass over the training rows: every alive member takes its Adam steps."""
+    for start in range(0, stacks.data.length, batch):
+        xb, yb, cb, mb = stacks.data.batch(start, batch)
+        stepping = None if mb is None else mb.sum(1) > 0
+        logits = stacked_logits(
+            stacks.params, stacks.buffers, xb, train=True, dropout=stacks.dropout, mask=mb
+        )
+        losses = stacked_loss(logits, yb, cb, mb, multilabel=spec.multilabel)
+        losses.sum().backward()
+        stacks.steps += 1 if stepping is None else stepping.to(stacks.steps.dtype)
+        lr = stacks.lr.to(stacks.params[0].dtype)
+        adam_step(stacks.params, stacks.exp_avg, stacks.exp_avg_sq, stacks.steps, lr, stepping)
+
+
+def _validate(
+    stacks: _Stacks,
+    spec: TaskSpec,
+    members: list[_Member],
+    epoch: int,
+    shared_valid: bool,
+    batch: int,
+) -> set[int]:
+    """Validate every alive member: keep its best checkpoint, and return the rows (j) of the
+    members whose early stopping says stop."""
+    mode = spec.score_mode
+    finished: set[int] = set()
+    outputs = _validation_logits(
+        stacks.params, stacks.buffers, members, stacks.alive, shared_valid, batch
+    )
+    for j, logits in enumerate(outputs):
+        member = members[stacks.alive[j]]
+        member.steps = int(stacks.steps[j])
+        probs = member.model.activate(logits)
+        monitor = validation_monitor(spec, member.model, logits, probs, member.vy, member.valid)
+        if member.best is None or improves(monitor.value, member.best.score, mode):
+            member.best = Checkpoint(
+                member_state(stacks.params, stacks.buffers, j, member.steps),
+                epoch,
+                stored_score(monitor.value, mode),
+                monitor.postprocessing,
             )
-            losses.sum().backward()
-            steps += 1 if stepping is None else stepping.to(steps.dtype)
-            adam_step(params, exp_avg, exp_avg_sq, steps, lr.to(params[0].dtype), stepping)
-        finished: set[int] = set()
-        if (epoch + 1) % every == 0:
-            validation_started = time.perf_counter()
-            outputs = _validation_logits(params, buffers, members, alive, shared_valid, batch)
-            for j, logits in enumerate(outputs):
-                member = members[alive[j]]
-                member.steps = int(steps[j])
-                probs = member.model.activate(logits)
-                monitor = validation_monitor(
-                    spec, member.model, logits, probs, member.vy, member.valid
-                )
-                if member.best is None or improves(monitor.value, member.best.score, mode):
-                    member.best = Checkpoint(
-                        member_state(params, buffers, j, member.steps),
-                        epoch,
-                        stored_score(monitor.value, mode),
-                        monitor.postprocessing,
-                    )
-                if member.stopper.should_stop(monitor.value):
-                    finished.add(j)
-            validation_s += time.perf_counter() - validation_started
-        for j, m in enumerate(alive):
-            if epoch + 1 >= members[m].conf["max_epochs"]:
-                finished.add(j)
-        if finished:
-            for j in finished:
-                members[alive[j]].epochs = epoch + 1
-            kept = [j for j in range(len(alive)) if j not in finished]
-            index = torch.tensor(kept, dtype=torch.long, device=spec.device)
-            params = [p.detach()[index].requires_grad_() for p in params]
-            buffers = [b[index] for b in buffers]
-            exp_avg = [t[index] for t in exp_avg]
-            exp_avg_sq = [t[index] for t in exp_avg_sq]
-            lr, dropout, steps = lr[index], dropout[index], steps[index]
-            data = data.keep(index)
-            alive = [alive[j] for j in kept]
-        epoch += 1
-    minutes = (time.time() - started) / 60
-    out = []
-    share = validation_s / len(members)
-    for m in members:
-        assert m.best is not None
-        out.append(TrainedModel(dict(m.conf), m.model, m.best, mode, minutes, m.epochs, share))
-    return out
+        if member.stopper.should_stop(monitor.value):
+            finished.add(j)
+    return finished
 
 
 @torch.no_grad()

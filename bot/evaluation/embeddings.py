@@ -30,38 +30,28 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from bot import strict_json
+from bot.common import strict_json
 from bot.evaluation.errors import EmbeddingError, MetadataError
 from bot.evaluation.events import Event
-from bot.hear.tasks import PANDAS_NA_STRINGS
+from bot.hear.tasks import (
+    EVENT_END_EPSILON_MS,
+    PANDAS_NA_STRINGS,
+    MetadataProblem,
+    TaskMetadata,
+    frame_labels,
+    parse_metadata,
+)
+from bot.hear.tasks import Event as TaskEvent
 
-EmbeddingType = Literal["scene", "event"]
-PredictionType = Literal["multiclass", "multilabel"]
-SPLIT_MODES = ("trainvaltest", "presplit_kfold", "new_split_kfold")
-# get_labels_for_timestamps adds this (ms) to each event's end before the interval query.
-END_EPSILON_MS = 0.0001
 # Frame-label disagreements closer than this (ms) to an interval bound are float32 rounding
 # of the timestamp at embedding time, not tampering.
 BOUNDARY_TOLERANCE_MS = 1e-3
 MAX_JSON_BYTES = 1 << 30
-
-
-@dataclass(frozen=True)
-class TaskMetadata:
-    """The keys of task_metadata.json that the downstream protocol reads."""
-
-    task_name: str
-    embedding_type: EmbeddingType
-    prediction_type: PredictionType
-    split_mode: str
-    splits: tuple[str, ...]
-    evaluation: tuple[str, ...]
-    use_scoring_for_early_stopping: bool
-    evaluation_params: Mapping[str, Any]
 
 
 @dataclass
@@ -145,63 +135,27 @@ def _is_number(value: object) -> bool:
 
 
 def read_metadata(task: str, root: Path) -> TaskMetadata:
-    """task_metadata.json, with the values the protocol depends on checked."""
+    """task_metadata.json, read strictly and checked by the one set of rules
+    (bot/hear/tasks.py `parse_metadata`)."""
     rel = "task_metadata.json"
     raw = read_json(task, root, rel, MetadataError)
-    if not isinstance(raw, dict):
-        raise MetadataError(task, rel, "metadata", "not a JSON object")
-
-    def need(key: str, ok: bool, what: str) -> None:
-        if not ok:
-            raise MetadataError(
-                task, rel, f"metadata.{key}", f"must be {what}, got {raw.get(key)!r}"
-            )
-
-    need("task_name", isinstance(raw.get("task_name"), str), "a string")
-    need("embedding_type", raw.get("embedding_type") in ("scene", "event"), "scene or event")
-    need(
-        "prediction_type",
-        raw.get("prediction_type") in ("multiclass", "multilabel"),
-        "multiclass or multilabel",
-    )
-    need("split_mode", raw.get("split_mode") in SPLIT_MODES, " or ".join(SPLIT_MODES))
-    splits = raw.get("splits")
-    need("splits", isinstance(splits, list) and len(splits) > 0, "a non-empty list")
-    for split in splits:
-        check_file_name(task, rel, split)
-    need("splits", len(set(splits)) == len(splits), "unique names")
-    if raw["split_mode"] == "trainvaltest":
-        need("splits", {"train", "valid", "test"} <= set(splits), "train, valid and test")
-    else:
-        need("splits", len(splits) >= 3, "at least 3 folds")
-    evaluation = raw.get("evaluation")
-    need(
-        "evaluation",
-        isinstance(evaluation, list) and evaluation and all(isinstance(e, str) for e in evaluation),
-        "a non-empty list of metric names",
-    )
-    scoring = raw.get("use_scoring_for_early_stopping", True)
-    need("use_scoring_for_early_stopping", isinstance(scoring, bool), "true or false")
-    params = raw.get("evaluation_params", {})
-    need("evaluation_params", isinstance(params, dict), "an object")
-    return TaskMetadata(
-        task_name=raw["task_name"],
-        embedding_type=raw["embedding_type"],
-        prediction_type=raw["prediction_type"],
-        split_mode=raw["split_mode"],
-        splits=tuple(splits),
-        evaluation=tuple(evaluation),
-        use_scoring_for_early_stopping=scoring,
-        evaluation_params=params,
-    )
+    try:
+        return parse_metadata(raw)
+    except MetadataProblem as problem:
+        check = "metadata" if problem.key is None else f"metadata.{problem.key}"
+        raise MetadataError(task, rel, check, problem.message) from None
 
 
 _INT_RE = re.compile(r"-?[0-9]+")
 _FLOAT_RE = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
-def _pandas_round_trips(label: str) -> bool:
-    """Whether pandas.read_csv(...).astype(str), as the kit reads labels, gives `label` back."""
+def _unambiguous(label: str) -> bool:
+    """Whether `label` would come back as itself from pandas even alone in its column: not a
+    string pandas reads as missing, not padded, and a number only in the form pandas writes
+    it back. Stricter than pandas, which judges the column as a whole (`_as_the_kit_reads`):
+    '007' beside 'lab1' reads back as '007', but the same vocabulary without 'lab1' would
+    not, so such labels are refused either way."""
     if not label or label in PANDAS_NA_STRINGS or label != label.strip():
         return False
     if _INT_RE.fullmatch(label):
@@ -228,14 +182,35 @@ def read_vocabulary(task: str, root: Path) -> list[str]:
         idx, label = int(row[0]), row[1]
         if idx in by_idx or label in by_idx.values():
             raise MetadataError(task, rel, "csv", f"line {number}: duplicate idx or label")
-        if not _pandas_round_trips(label):
+        if not _unambiguous(label):
             raise MetadataError(
                 task, rel, "csv", f"line {number}: label {label!r} would not read back as itself"
             )
         by_idx[idx] = label
     if sorted(by_idx) != list(range(len(by_idx))) or not by_idx:
         raise MetadataError(task, rel, "csv", "idx must be 0..n-1")
-    return [by_idx[i] for i in range(len(by_idx))]
+    labels = [by_idx[i] for i in range(len(by_idx))]
+    try:
+        as_read = _as_the_kit_reads(path)
+    except ValueError as exc:  # pandas' ParserError among them
+        raise MetadataError(task, rel, "csv", f"pandas cannot read it: {exc}") from None
+    for label, read in zip(labels, as_read, strict=False):
+        if read != label:
+            raise MetadataError(
+                task, rel, "csv", f"label {label!r} would be read by the official kit as {read!r}"
+            )
+    if len(as_read) != len(labels):
+        raise MetadataError(task, rel, "csv", "pandas reads another number of labels")
+    return labels
+
+
+def _as_the_kit_reads(path: Path) -> list[str]:
+    """The labels in idx order as the official kit reads them: `pandas.read_csv`, then
+    `astype(str)` (heareval `label_vocab_as_dict`); a column of numbers comes back in
+    pandas' own form (an integer column loses leading zeros, a mixed one becomes floats)."""
+    frame = pd.read_csv(path)
+    frame["label"] = frame["label"].astype(str)
+    return [str(label) for label in frame.sort_values("idx")["label"]]
 
 
 def _label(task: str, rel: str, value: object, vocabulary: Mapping[str, int]) -> str:
@@ -276,7 +251,7 @@ def _reference_event(
     start, end = event["start"], event["end"]
     if not (_is_number(start) and _is_number(end) and math.isfinite(start) and math.isfinite(end)):
         raise MetadataError(task, rel, "event", f"{name}: start and end must be finite numbers")
-    if not end + END_EPSILON_MS > start:
+    if not end + EVENT_END_EPSILON_MS > start:
         # intervaltree refuses a null interval: the embeddings runner could not have run.
         raise MetadataError(task, rel, "event", f"{name}: event ends before it starts")
     return {"label": _label(task, rel, event["label"], vocabulary), "start": start, "end": end}
@@ -353,18 +328,15 @@ def load_scene_file(
 
 
 def expected_frame_labels(events: Sequence[Event], times: np.ndarray) -> list[set[str]]:
-    """Labels per frame by the rule of `get_labels_for_timestamps`: start <= t < end + 1e-4 ms."""
-    out: list[set[str]] = [set() for _ in range(len(times))]
-    for event in events:
-        inside = (times >= event["start"]) & (times < event["end"] + END_EPSILON_MS)
-        for i in np.flatnonzero(inside):
-            out[i].add(event["label"])
-    return out
+    """Labels per frame by the kit's rule (bot/hear/tasks.py `frame_labels`)."""
+    as_read = [TaskEvent(e["label"], e["start"], e["end"]) for e in events]
+    return [set(labels) for labels in frame_labels(as_read, times.tolist())]
 
 
 def _near_bound(events: Sequence[Event], label: str, t: float) -> bool:
     return any(
-        min(abs(t - e["start"]), abs(t - (e["end"] + END_EPSILON_MS))) <= BOUNDARY_TOLERANCE_MS
+        min(abs(t - e["start"]), abs(t - (e["end"] + EVENT_END_EPSILON_MS)))
+        <= BOUNDARY_TOLERANCE_MS
         for e in events
         if e["label"] == label
     )

@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bot.common.log import Log
 from bot.evaluation import events as ev
 from bot.evaluation.batched import group_by_shape, train_batch
 from bot.evaluation.embeddings import Rows, TaskData, concat_rows, load_task
@@ -63,7 +64,6 @@ NUMERIC_KEYS = {
     "dropout": float,
     "lr": float,
 }
-Log = Callable[[str], None]
 
 
 def _is_kind(value: Any, kind: type) -> bool:
@@ -390,7 +390,7 @@ def evaluate_task(
     *,
     device: str = "auto",
     grid_points: int = 8,
-    log: Callable[[str], None] | None = None,
+    log: Log | None = None,
     max_epochs: int | None = None,
     metadata_dir: Path | None = None,
     out_dir: Path | None = None,
@@ -415,7 +415,7 @@ def evaluate_task(
     training (the space is freed when the run ends); `in_memory` holds them in RAM instead.
     Either way the numbers are the same.
 
-    When the embeddings were written by untrusted code (bot/verify.py), `metadata_dir` is the
+    When the embeddings were written by untrusted code (bot/verify/), `metadata_dir` is the
     original HEAR task, whose task_metadata.json, labelvocabulary.csv and split JSONs are read
     instead of the copies beside the embeddings, and `out_dir` is a directory that code cannot
     write to.

@@ -19,15 +19,15 @@ dict returned to Python holds those floats.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
-from bot.fileio import write_atomic
+from bot.common.fileio import write_atomic
 
 SCORES_FILE = "test.predicted-scores.json"
 LOG_FILE = "hearbot-evaluate.log"
@@ -47,31 +47,23 @@ def logged(value: Any) -> float:
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """pandas Series.mean() / .std() (ddof=1, NaN skipped): sum with NaN as 0 over the count,
-    then sqrt(sum((mean - v)^2) / (count - 1)); NaN when there is nothing (or one value) left."""
-    arr = np.asarray(values, dtype=np.float64)
-    mask = np.isnan(arr)
-    count = int((~mask).sum())
-    if count == 0:
-        return math.nan, math.nan
-    mean = float(np.where(mask, 0.0, arr).sum() / count)
-    if count < 2:
-        return mean, math.nan
+    """pandas `Series.mean()` / `.std()` (ddof=1, NaN skipped; NaN when nothing, or for the
+    std one value, is left)."""
     with np.errstate(invalid="ignore"):  # inf - inf: the std is NaN, as pandas gives it
-        squares = np.where(mask, 0.0, (mean - arr) ** 2)
-    return mean, float(np.sqrt(squares.sum() / (count - 1)))
+        series = pd.Series(values, dtype="float64")
+        return float(series.mean()), float(series.std())
 
 
 def aggregate(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    """`aggregate_test_results`: for every key (in order of first appearance), `<key>_mean` and
-    `<key>_std` over the splits."""
-    keys: list[str] = []
-    for result in results.values():
-        keys += [k for k in result if k not in keys]
+    """`aggregate_test_results`, with pandas as the kit does: a DataFrame of the splits'
+    results, and for every column (in order of first appearance; a split without the key
+    counts as NaN) `<key>_mean` and `<key>_std`."""
+    frame = pd.DataFrame(list(results.values()))
     out: dict[str, float] = {}
-    for key in keys:
-        mean, std = mean_std([float(r.get(key, math.nan)) for r in results.values()])
-        out[f"{key}_mean"], out[f"{key}_std"] = mean, std
+    with np.errstate(invalid="ignore"):  # inf - inf: the std is NaN, as pandas gives it
+        for key in frame.columns:
+            out[f"{key}_mean"] = float(frame[key].mean())
+            out[f"{key}_std"] = float(frame[key].std())
     return out
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,7 +40,6 @@ from bot.evaluation.scores import logged
 from bot.evaluation.step_graph import GraphedStep, capture_step
 
 Mode = Literal["max", "min"]
-Log = Callable[[str], None]
 # On CUDA, replay full training batches from a captured graph (`step_graph`): the same bits as
 # eager steps, without Python's launch cost per kernel. A switch for tests and benchmarks.
 CUDA_GRAPHS = True

@@ -5,7 +5,7 @@ Modules, one behaviour each:
 - ``env``       the environment the Actions runner gives (API URL, repository, token, event path)
 - ``events``    what may be taken from an untrusted ``workflow_run`` payload (only the head SHA)
 - ``client``    PyGithub with retries; every API failure becomes an ``InfrastructureError``
-- ``pr_data``   a pull request's files at pinned SHAs, as a ``bot.validation.Submission``
+- ``pr_data``   a pull request's files at pinned SHAs, as a ``bot.submission.validate.Submission``
 - ``sticky``    choosing the one bot comment to edit (marker AND bot authorship)
 - ``checks``    the check-run payload: title, summary, annotations in batches of 50
 - ``labels``    which labels to add and remove
@@ -23,17 +23,14 @@ Modules, one behaviour each:
 - ``fetch``     ``fetch-submission``: the PR's files at the accepted SHA, or stale.json; the columns
   its row claims
 - ``artifact``  the verify job's artifact, read as untrusted data
-- ``result_types`` the result document's parts as TypedDicts (schemas/result.schema.json)
-- ``outcomes``  pass/fail/error/stale (``Outcome``) and what each means on the PR: check
+- ``outcomes``  pass/fail/error/stale (``ReportOutcome``) and what each means on the PR: check
   conclusion, title, labels
 - ``verify_check`` the check run ``hear-leaderboard / verify``
 - ``verification`` ``report-verification``: pass/fail/error/stale on the PR
 - ``shards``, ``shard_artifacts``, ``shard_merge`` the fan-out: plan GPU shards, read and merge
   their results
 - ``cli``       every ``hearbot github ...`` subcommand, with one error and exit path
+
+The result document's types are ``bot.common.result``; where a command says what it did is a
+``bot.common.log.Log`` (``print`` in the workflows' logs).
 """
-
-from collections.abc import Callable
-
-# Where a command says what it did, one line at a time (``print`` in the workflows' logs).
-Say = Callable[[str], None]

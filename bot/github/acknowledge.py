@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.github import Say
+from bot.common.log import Log
 from bot.github.client import GitHubClient
 from bot.github.command_handlers import RUN_NAME_PREFIX as RUN_NAME_PREFIX  # tests read it here
 from bot.github.command_handlers import Acknowledging
@@ -34,7 +34,7 @@ def acknowledge(
     decision: Decision,
     *,
     own_run_id: int | None = None,
-    say: Say = print,
+    say: Log = print,
 ) -> int:
     if decision.action == Action.IGNORE or decision.pr is None:
         say("nothing to acknowledge")
@@ -52,7 +52,7 @@ def log_section(previous: str, entry: str) -> str:
     return "\n".join([HEADING, "", *kept])
 
 
-def _entry(client: GitHubClient, d: Decision, own_run_id: int | None, say: Say) -> str:
+def _entry(client: GitHubClient, d: Decision, own_run_id: int | None, say: Log) -> str:
     ack = Acknowledging(
         client=client,
         decision=d,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import strict_json
-from bot.github.result_types import Result, StaleNote
-from bot.schemas import json_pointer, schema_errors
+from bot.common import strict_json
+from bot.common.result import ResultDocument, StaleNote
+from bot.common.schemas import json_pointer, schema_errors
 
 RESULT_FILE = "result.json"
 STALE_FILE = "stale.json"
@@ -31,7 +31,7 @@ class ArtifactError(ValueError):
 
 @dataclass(frozen=True)
 class Artifact:
-    result: Result | None
+    result: ResultDocument | None
     stale: StaleNote | None
 
 
@@ -75,7 +75,7 @@ def _json(path: Path) -> Any:
         raise ArtifactError(f"{path.name} is not strict JSON: {str(exc)[:200]}") from None
 
 
-def _result(data: Any, pr: int, sha: str) -> Result:
+def _result(data: Any, pr: int, sha: str) -> ResultDocument:
     errors = schema_errors("result.schema.json", data)
     if errors:
         first = errors[0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.github.result_types import Result
+from bot.common.result import ResultDocument
 
 CHECK_NAME = "hear-leaderboard / validate"
 ANNOTATED_PATH = "leaderboard.csv"
@@ -26,11 +26,11 @@ MAX_TITLE_CHARS = 255
 MAX_ANNOTATION_MESSAGE_CHARS = 4_000
 
 
-def conclusion(result: Result) -> str:
+def conclusion(result: ResultDocument) -> str:
     return "success" if result["ok"] else "failure"
 
 
-def title(result: Result) -> str:
+def title(result: ResultDocument) -> str:
     errors, warnings = len(result["errors"]), len(result["warnings"])
     note = f", {_count(warnings, 'warning')}" if warnings else ""
     if result["ok"]:
@@ -38,7 +38,7 @@ def title(result: Result) -> str:
     return f"Invalid submission: {_count(errors, 'error')}{note}"
 
 
-def annotations(result: Result) -> list[dict[str, Any]]:
+def annotations(result: ResultDocument) -> list[dict[str, Any]]:
     """Every finding with a line, errors first, as Checks API annotation objects."""
     found = []
     for level, findings in (("failure", result["errors"]), ("warning", result["warnings"])):
@@ -60,7 +60,7 @@ def annotations(result: Result) -> list[dict[str, Any]]:
     return found
 
 
-def output_text(result: Result, annotated: int, total: int) -> str:
+def output_text(result: ResultDocument, annotated: int, total: int) -> str:
     unplaced = sum(1 for f in result["errors"] + result["warnings"] if f.get("line") is None)
     parts = []
     if total:
@@ -73,7 +73,7 @@ def output_text(result: Result, annotated: int, total: int) -> str:
 
 
 def check_run_requests(
-    result: Result, summary_markdown: str, head_sha: str, *, create: bool
+    result: ResultDocument, summary_markdown: str, head_sha: str, *, create: bool
 ) -> list[dict[str, Any]]:
     """The requests that report ``result``: a create (or an update) then PATCH batches.
 

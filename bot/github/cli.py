@@ -32,12 +32,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import strict_json
-from bot.fileio import write_atomic
+from bot.common import strict_json
+from bot.common.fileio import write_atomic
 from bot.github.artifact import RESULT_FILE, STALE_FILE
 from bot.github.env import ConfigError, GitHubEnv, load_env
 from bot.github.events import SHA_RE, read_event, workflow_run_target
-from bot.validation import BaseFileError
+from bot.submission.validate import BaseFileError
 
 if TYPE_CHECKING:
     from bot.github.client import GitHubClient
@@ -374,10 +374,10 @@ def cmd_plan_shards(args: argparse.Namespace) -> int:
 
 
 def cmd_merge_results(args: argparse.Namespace) -> int:
+    from bot.common.schemas import leaderboard_facts
     from bot.github.shard_artifacts import read_shard_inputs
     from bot.github.shard_merge import merge_shards
     from bot.github.shards import parse_plan
-    from bot.schemas import leaderboard_facts
 
     plan = parse_plan(_read_plan(args.planned))
     listed = _requested(args.columns) or leaderboard_facts().score_columns

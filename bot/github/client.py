@@ -22,7 +22,7 @@ from github.WorkflowRun import WorkflowRun
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.github.env import GitHubEnv
-from bot.validation import ChangedFile
+from bot.submission.validate import ChangedFile
 
 T = TypeVar("T")
 

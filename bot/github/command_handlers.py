@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.github import Say, labels
-from bot.github.outcomes import Outcome
+from bot.common.log import Log
+from bot.github import labels
+from bot.github.outcomes import ReportOutcome
 from bot.github.posting import apply_label_changes, post_check_run
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, text
@@ -38,7 +39,7 @@ class Acknowledging:
     commit: str  # the accepted SHA's first 12 characters, as a code span (or "?")
     command: str  # "/word", as a code span
     own_run_id: int | None  # the acknowledging workflow run, which /verify-cancel spares
-    say: Say
+    say: Log
 
 
 Handler = Callable[[Acknowledging], str]
@@ -64,9 +65,9 @@ def override(ack: Acknowledging) -> str:
     """/override accept|reject REASON: set the verify check run and the labels by hand."""
     d, client = ack.decision, ack.client
     assert d.sha is not None and d.pr is not None and d.verdict is not None
-    outcome = Outcome.PASS if d.verdict == "accept" else Outcome.FAIL
+    outcome = ReportOutcome.PASS if d.verdict == "accept" else ReportOutcome.FAIL
     reason = text(d.note or "", 300)
-    done = "accepted" if outcome == Outcome.PASS else "rejected"
+    done = "accepted" if outcome == ReportOutcome.PASS else "rejected"
     title = f"Verification overridden: {done} by {d.requester}"
     summary = f"Overridden by {ack.who} at {ack.when}: {reason}"
     payload = verify_check_payload(outcome, title, summary)
@@ -79,7 +80,7 @@ def override(ack: Acknowledging) -> str:
     )
 
 
-def cancel_verifications(client: GitHubClient, pr: int, own_run_id: int | None, say: Say) -> int:
+def cancel_verifications(client: GitHubClient, pr: int, own_run_id: int | None, say: Log) -> int:
     """Cancel the active verify.yml runs of PR ``pr`` (found by their ``run-name``)."""
     pattern = re.compile(rf"^{re.escape(RUN_NAME_PREFIX)}{pr}(?!\d)")
     cancelled = 0

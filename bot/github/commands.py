@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.common.schemas import leaderboard_facts
 from bot.github import command_handlers
 from bot.github.permissions import Who
-from bot.schemas import leaderboard_facts
 
 MAX_REASON_CHARS = 300
 MAX_COMMAND_LINE_CHARS = 2000

@@ -13,11 +13,11 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot import strict_json
+from bot.common import strict_json
+from bot.common.schemas import leaderboard_facts
 from bot.github.commands import COMMANDS, MAX_REASON_CHARS, VERDICTS, Action, OverrideVerdict
 from bot.github.env import LOGIN_RE, ConfigError
 from bot.github.events import SHA_RE
-from bot.schemas import leaderboard_facts
 
 ACTIONS = tuple(action.value for action in Action)
 COMMAND_NAMES = ("", *COMMANDS)  # "": no well-formed command

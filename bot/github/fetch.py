@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.fileio import write_atomic
-from bot.github import Say
+from bot.common.fileio import write_atomic
+from bot.common.log import Log
+from bot.common.schemas import leaderboard_facts
 from bot.github.client import GitHubClient
 from bot.github.posting import reread_head
 from bot.github.pr_data import read_pull_request
-from bot.schemas import leaderboard_facts
-from bot.validation import BaseFileError, Submission, validate
+from bot.submission.validate import BaseFileError, Submission, validate
 
 OUTPUT_FILES = ("base.csv", "head.csv", "manifest.json", "tasks.txt", "stale.json")
 
@@ -39,7 +39,7 @@ def fetch_submission(
     sha: str,
     columns: tuple[str, ...],
     out: Path,
-    say: Say = print,
+    say: Log = print,
 ) -> str:
     """ "fetched" or "stale"; ``out`` then holds exactly the files for that case."""
     for name in OUTPUT_FILES:
@@ -69,7 +69,7 @@ def fetch_submission(
     return "fetched"
 
 
-def _stale(out: Path, pr: int, sha: str, current: str, say: Say) -> str:
+def _stale(out: Path, pr: int, sha: str, current: str, say: Log) -> str:
     note = {"pr": pr, "sha": sha, "current_head_sha": current}
     write_atomic(out / "stale.json", json.dumps(note, indent=2).encode() + b"\n")
     say(f"pull request #{pr} moved from {sha} to {current}: stale, nothing to verify")

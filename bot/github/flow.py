@@ -16,14 +16,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, cast
 
-from bot.github import Say, checks, labels
+from bot.common.log import Log
+from bot.common.result import ResultDocument
+from bot.github import checks, labels
 from bot.github.client import GitHubClient, NotFoundError, PullInfo
 from bot.github.env import ConfigError
 from bot.github.posting import apply_label_changes, reread_head, upsert_section
 from bot.github.pr_data import PullRequestData, read_pull_request
-from bot.github.result_types import Result
 from bot.report import STICKY_MARKER, render_markdown
-from bot.validation import validate
+from bot.submission.validate import validate
 
 # The validation report's share of the sticky comment (the rest: commands, verification).
 VALIDATION_SECTION_CHARS = 44_000
@@ -47,8 +48,8 @@ def resolve_pulls(client: GitHubClient, target: Target) -> list[PullInfo]:
     return client.open_pulls_with_head(target.head_sha)
 
 
-def build_result(repository: str, data: PullRequestData) -> Result:
-    result = cast(Result, validate(data.submission))
+def build_result(repository: str, data: PullRequestData) -> ResultDocument:
+    result = cast(ResultDocument, validate(data.submission))
     result["pull_request"] = {
         "repository": repository,
         "number": data.pull.number,
@@ -65,7 +66,7 @@ def report_validation(
     target: Target,
     *,
     dry_run: bool = False,
-    say: Say = print,
+    say: Log = print,
 ) -> int:
     pulls = resolve_pulls(client, target)
     if not pulls:
@@ -95,10 +96,10 @@ def report_validation(
 def post(
     client: GitHubClient,
     pull: PullInfo,
-    result: Result,
+    result: ResultDocument,
     body: str,
     bot_login: str,
-    say: Say,
+    say: Log,
 ) -> None:
     verdict = "valid" if result["ok"] else "invalid"
     say(
@@ -114,7 +115,7 @@ def upsert_comment(client: GitHubClient, number: int, body: str, bot_login: str)
     return upsert_section(client, number, "validation", body, bot_login)
 
 
-def report_check_run(client: GitHubClient, head_sha: str, result: Result, body: str) -> str:
+def report_check_run(client: GitHubClient, head_sha: str, result: ResultDocument, body: str) -> str:
     """Update the latest check run of that name on the SHA if it has no annotations yet (GitHub
     appends annotations on update, so re-using an annotated one would repeat them); else
     create one. GitHub shows the newest check run of a name."""
@@ -141,7 +142,9 @@ def apply_labels(client: GitHubClient, pull: PullInfo, ok: bool) -> str:
     return apply_label_changes(client, pull.number, labels.label_changes(pull.labels, ok))
 
 
-def planned_posts(pull: PullInfo, result: Result, body: str, bot_login: str) -> dict[str, Any]:
+def planned_posts(
+    pull: PullInfo, result: ResultDocument, body: str, bot_login: str
+) -> dict[str, Any]:
     """What a real run would post, for ``--dry-run``."""
     summary = body.replace(STICKY_MARKER, "", 1).lstrip("\n")
     changes = labels.label_changes(pull.labels, result["ok"])

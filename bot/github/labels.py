@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.github.outcomes import OUTCOMES, VERIFICATION_LABELS, Outcome
+from bot.github.outcomes import OUTCOMES, VERIFICATION_LABELS, ReportOutcome
 
 SUBMISSION = "submission"
 VALID = "valid"
@@ -36,7 +36,7 @@ def verification_label_changes(current: Iterable[str], outcome: str) -> LabelCha
     the other one removed; ``error`` changes nothing (a retry decides)."""
     current = list(current)
     have = {name.casefold() for name in current}
-    wanted = OUTCOMES[Outcome(outcome)].labels
+    wanted = OUTCOMES[ReportOutcome(outcome)].labels
     if wanted is None:
         return LabelChanges(add=(), remove=())
     unwanted = set(VERIFICATION_LABELS) - set(wanted)

@@ -1,6 +1,6 @@
 """How a verification ends on the pull request, in one table (docs/maintainers.md, "Outcomes").
 
-Each ``Outcome`` has one row in ``OUTCOMES``: the conclusion of the check run
+Each ``ReportOutcome`` has one row in ``OUTCOMES``: the conclusion of the check run
 ``hear-leaderboard / verify``, the check run's title, and the verification label the PR keeps.
 
 - ``pass`` → success, label ``verified``;
@@ -20,18 +20,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.verify.verdict import Verdict
+
 VERIFIED = "verified"
 VERIFICATION_FAILED = "verification-failed"
 VERIFICATION_LABELS = (VERIFIED, VERIFICATION_FAILED)
 
 
-class Outcome(StrEnum):
-    """``hearbot verify``'s verdict (pass, fail, error: ``verification.verdict`` in
-    schemas/result.schema.json), or stale when the PR moved on before the report."""
+class ReportOutcome(StrEnum):
+    """``hearbot verify``'s verdict (``bot.verify.verdict.Verdict``: pass, fail, error), or
+    stale when the PR moved on before the report."""
 
-    PASS = "pass"
-    FAIL = "fail"
-    ERROR = "error"
+    PASS = Verdict.PASS.value
+    FAIL = Verdict.FAIL.value
+    ERROR = Verdict.ERROR.value
     STALE = "stale"
 
 
@@ -42,17 +44,17 @@ class OnThePR:
     labels: tuple[str, ...] | None  # the verification labels the PR keeps; None: unchanged
 
 
-OUTCOMES: dict[Outcome, OnThePR] = {
-    Outcome.PASS: OnThePR(
+OUTCOMES: dict[ReportOutcome, OnThePR] = {
+    ReportOutcome.PASS: OnThePR(
         "success", "Verified: the claimed scores were reproduced", labels=(VERIFIED,)
     ),
-    Outcome.FAIL: OnThePR(
+    ReportOutcome.FAIL: OnThePR(
         "failure", "Not reproduced: see the per-column table", labels=(VERIFICATION_FAILED,)
     ),
-    Outcome.ERROR: OnThePR(
+    ReportOutcome.ERROR: OnThePR(
         "action_required", "Verification error: nothing was verified", labels=None
     ),
-    Outcome.STALE: OnThePR(
+    ReportOutcome.STALE: OnThePR(
         "neutral", "Stale: the pull request moved on; nothing was verified", labels=()
     ),
 }

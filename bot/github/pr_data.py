@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.github.client import GitHubClient, PullInfo
-from bot.submission import MANIFEST_DIR
-from bot.validation import LEADERBOARD_PATH, ChangedFile, Submission
+from bot.submission.manifest import MANIFEST_DIR
+from bot.submission.validate import LEADERBOARD_PATH, ChangedFile, Submission
 
 MANIFEST_STATUSES = frozenset({"added", "modified"})
 # A submission adds one manifest; past this many, validation already rejects the PR for its

@@ -4,7 +4,7 @@ Each planned column takes its entry from the shard that owned it. A shard that l
 result (its job failed, was cancelled or timed out, or its artifact was rejected) makes only
 its own columns ``error``, with the reason and the retry hint; columns no shard owned are
 ``not-claimed``; entries a shard reports for columns it did not own are ignored, and the reason
-says so. The verdict is recomputed with ``bot.verdict.overall_verdict`` (or ``fail`` when the
+says so. The verdict is recomputed with ``bot.verify.verdict.overall_verdict`` (or ``fail`` when the
 submission has validation errors, as ``hearbot verify`` decides). Timings are summed per
 key, with ``shard_wall_max_s`` the longest shard's ``total_s``; tasks are concatenated in shard
 order; model and environment are the lowest-numbered usable shard's, and the reason names any
@@ -20,12 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from bot.common.result import ColumnResult, ResultDocument, StaleNote
+from bot.common.schemas import leaderboard_facts, schema_errors
 from bot.github.artifact import Artifact
 from bot.github.checks import clip
-from bot.github.result_types import ColumnEntry, Result, StaleNote
 from bot.github.shards import PlanError, Shard
-from bot.schemas import leaderboard_facts, schema_errors
-from bot.verdict import ColumnEvidence, judge_column, overall_verdict
+from bot.verify.verdict import ColumnEvidence, judge_column, overall_verdict
 
 RETRY_HINT = "A maintainer can re-run it with `/verify`."
 MAX_REASON_CHARS = 4000
@@ -44,7 +44,7 @@ class ShardInput:
 
 @dataclass(frozen=True)
 class Merged:
-    result: Result | None  # None: no shard left a result (see notes)
+    result: ResultDocument | None  # None: no shard left a result (see notes)
     stale: StaleNote | None
     notes: tuple[str, ...]
 
@@ -70,7 +70,7 @@ def merge_shards(
     stale = [given[n].artifact.stale for n in sorted(shards) if _stale(given.get(n))]
     if stale:
         return Merged(None, stale[0], tuple(notes))
-    results: dict[int, Result] = {}
+    results: dict[int, ResultDocument] = {}
     failed: dict[int, str] = {}
     for number in sorted(shards):
         item = given.get(number)
@@ -108,9 +108,9 @@ def _stale(item: ShardInput | None) -> bool:
 
 
 def _owned_entries(
-    shards: dict[int, Shard], results: dict[int, Result], notes: list[str]
-) -> dict[str, ColumnEntry]:
-    entries: dict[str, ColumnEntry] = {}
+    shards: dict[int, Shard], results: dict[int, ResultDocument], notes: list[str]
+) -> dict[str, ColumnResult]:
+    entries: dict[str, ColumnResult] = {}
     for number, result in sorted(results.items()):
         own = set(shards[number].columns)
         seen: set[str] = set()
@@ -127,7 +127,7 @@ def _owned_entries(
     return entries
 
 
-def _claimed(result: Result) -> dict[str, float]:
+def _claimed(result: ResultDocument) -> dict[str, float]:
     """The row's claims as the shards read them, for the entries of failed shards."""
     row = (result.get("submission") or {}).get("row") or {}
     claims = {}
@@ -141,7 +141,7 @@ def _claimed(result: Result) -> dict[str, float]:
     return claims
 
 
-def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> ColumnEntry:
+def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> ColumnResult:
     column = leaderboard_facts().column(name)
     return {
         "column": name,
@@ -156,7 +156,7 @@ def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> 
     }
 
 
-def _differences(results: dict[int, Result], block: str) -> list[str]:
+def _differences(results: dict[int, ResultDocument], block: str) -> list[str]:
     first = min(results)
     reference = results[first]["verification"][block]
     notes = []
@@ -171,7 +171,7 @@ def _differences(results: dict[int, Result], block: str) -> list[str]:
     return notes
 
 
-def _verdict(results: dict[int, Result], columns: list[ColumnEntry]) -> tuple[str, str]:
+def _verdict(results: dict[int, ResultDocument], columns: list[ColumnResult]) -> tuple[str, str]:
     invalid = [n for n, result in sorted(results.items()) if result["errors"]]
     if invalid:
         return "fail", results[invalid[0]]["verification"]["reason"]
@@ -179,13 +179,13 @@ def _verdict(results: dict[int, Result], columns: list[ColumnEntry]) -> tuple[st
 
 
 def _document(
-    base: Result,
-    results: dict[int, Result],
-    columns: list[ColumnEntry],
+    base: ResultDocument,
+    results: dict[int, ResultDocument],
+    columns: list[ColumnResult],
     verdict: str,
     reason: str,
     notes: list[str],
-) -> Result:
+) -> ResultDocument:
     ordered = [results[n]["verification"] for n in sorted(results)]
     timings: dict[str, float] = {}
     for verification in ordered:
@@ -200,7 +200,9 @@ def _document(
     for verification in ordered:
         conformance += [c for c in verification["conformance"] if c not in conformance]
         stand_ins = {**verification["stand_ins"], **stand_ins}
-    merged = cast(Result, {key: value for key, value in base.items() if key != "verification"})
+    merged = cast(
+        ResultDocument, {key: value for key, value in base.items() if key != "verification"}
+    )
     merged["verification"] = {
         "verdict": verdict,
         "reason": clip(" ".join([reason, *notes]), MAX_REASON_CHARS),

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.schemas import Column, leaderboard_facts
+from bot.common.schemas import Column, leaderboard_facts
 
 MAX_SHARDS = 16
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.github import Say, labels
+from bot.common.log import Log
+from bot.common.result import ResultDocument
+from bot.github import labels
 from bot.github.artifact import ArtifactError, read_artifact
 from bot.github.client import GitHubClient
-from bot.github.outcomes import OUTCOMES, Outcome
+from bot.github.outcomes import OUTCOMES, ReportOutcome
 from bot.github.posting import apply_label_changes, post_check_run, reread_head, upsert_section
-from bot.github.result_types import Result
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, render_verification, text
 
@@ -32,9 +33,9 @@ RETRY_HINT = "A maintainer can re-run it with `/verify`."
 
 @dataclass(frozen=True)
 class Report:
-    outcome: Outcome
+    outcome: ReportOutcome
     reason: str  # plain text (rendered escaped)
-    result: Result | None = None
+    result: ResultDocument | None = None
 
 
 def decide(
@@ -50,19 +51,21 @@ def decide(
         artifact = read_artifact(artifact_dir, pr, sha)
     except ArtifactError as exc:
         if job_result != "success":
-            return Report(Outcome.ERROR, f"the verify job ended as {job_result or 'unknown'}")
+            return Report(ReportOutcome.ERROR, f"the verify job ended as {job_result or 'unknown'}")
         if merged:
             return Report(
-                Outcome.ERROR, "no shard left a usable result (the report job's log says why)"
+                ReportOutcome.ERROR, "no shard left a usable result (the report job's log says why)"
             )
-        return Report(Outcome.ERROR, f"the verification artifact was rejected: {exc}")
+        return Report(ReportOutcome.ERROR, f"the verification artifact was rejected: {exc}")
     if artifact.stale is not None:
-        return Report(Outcome.STALE, f"the head moved to {artifact.stale['current_head_sha']}")
+        return Report(
+            ReportOutcome.STALE, f"the head moved to {artifact.stale['current_head_sha']}"
+        )
     if job_result != "success" and not merged:
-        return Report(Outcome.ERROR, f"the verify job ended as {job_result or 'unknown'}")
+        return Report(ReportOutcome.ERROR, f"the verify job ended as {job_result or 'unknown'}")
     assert artifact.result is not None
     verification = artifact.result["verification"]
-    return Report(Outcome(verification["verdict"]), verification["reason"], artifact.result)
+    return Report(ReportOutcome(verification["verdict"]), verification["reason"], artifact.result)
 
 
 def report_verification(
@@ -74,12 +77,12 @@ def report_verification(
     job_result: str,
     *,
     merged: bool = False,
-    say: Say = print,
+    say: Log = print,
 ) -> Report:
     report = decide(artifact_dir, pr, sha, job_result, merged=merged)
     pull, moved_to = reread_head(client, pr, sha)
-    if moved_to is not None and report.outcome != Outcome.STALE:
-        report = Report(Outcome.STALE, f"the head moved to {moved_to}", report.result)
+    if moved_to is not None and report.outcome != ReportOutcome.STALE:
+        report = Report(ReportOutcome.STALE, f"the head moved to {moved_to}", report.result)
     section = render_section(report, sha)
     say(f"PR #{pr} at {sha}: {report.outcome}: {report.reason}")
     say("  " + upsert_section(client, pr, SECTION, section, bot_login))
@@ -95,14 +98,14 @@ def render_section(report: Report, sha: str) -> str:
     commit = code(sha[:12], in_table=False)
     heading = f"#### Verification of {commit}"
     reason = text(report.reason, 600)
-    if report.outcome == Outcome.STALE:
+    if report.outcome == ReportOutcome.STALE:
         return (
             f"{heading}\n\n⏭️ **Stale**: {reason}. The result for {commit} is not used and "
             f"nothing is marked verified. {RETRY_HINT}"
         )
-    if report.outcome == Outcome.ERROR and report.result is None:
+    if report.outcome == ReportOutcome.ERROR and report.result is None:
         return f"{heading}\n\n⚠️ **Verification error**: {reason}. {RETRY_HINT}"
     assert report.result is not None
     body = render_verification(report.result, max_chars=VERIFICATION_SECTION_CHARS)
-    hint = f"\n\n{RETRY_HINT}" if report.outcome == Outcome.ERROR else ""
+    hint = f"\n\n{RETRY_HINT}" if report.outcome == ReportOutcome.ERROR else ""
     return f"{heading}\n\n{body}{hint}"

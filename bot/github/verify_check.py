@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.github.checks import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, clip
-from bot.github.outcomes import OUTCOMES, Outcome
+from bot.github.outcomes import OUTCOMES, ReportOutcome
 
 VERIFY_CHECK_NAME = "hear-leaderboard / verify"
 
 
-def verify_check_payload(outcome: Outcome, title: str, summary: str) -> dict[str, Any]:
+def verify_check_payload(outcome: ReportOutcome, title: str, summary: str) -> dict[str, Any]:
     return {
         "status": "completed",
         "conclusion": OUTCOMES[outcome].conclusion,

@@ -2,6 +2,6 @@
 
 Everything in this package also runs inside a submission's own virtual environment
 (``python -m bot.hear.worker``), so it imports only the standard library, numpy, soundfile,
-torch, tqdm (optional), ``bot.fileio`` and ``bot.strict_json``. Importing ``bot.hear`` itself
-imports nothing heavy.
+torch, tqdm (optional), ``bot.common.fileio`` and ``bot.common.strict_json``. Importing
+``bot.hear`` itself imports nothing heavy.
 """

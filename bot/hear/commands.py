@@ -33,7 +33,7 @@ def _error(prog: str, message: str, code: int) -> int:
 
 def _write_json(path: str | None, data: dict[str, Any]) -> None:
     if path:
-        from bot.fileio import write_atomic
+        from bot.common.fileio import write_atomic
 
         write_atomic(Path(path), (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 

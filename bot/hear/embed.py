@@ -56,19 +56,19 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from bot.fileio import write_atomic
+from bot.common.fileio import write_atomic
 from bot.hear import api
 from bot.hear.progress import Progress
 from bot.hear.tasks import (
     METADATA_FILE,
     VOCABULARY_FILE,
-    Event,
     LocatedError,
     SplitItem,
     Task,
     TaskError,
     check_audio,
     find_tasks,
+    frame_labels,
     read_task,
 )
 
@@ -83,10 +83,9 @@ WRITE_BEHIND_BATCHES = 2
 # allocator's fragmentation and what the measurement of one batch did not see).
 MEMORY_FRACTION = 0.8
 T = TypeVar("T")
-EVENT_END_EPSILON_MS = 0.0001
 
 if TYPE_CHECKING:
-    from bot.hear.tasks import Label
+    pass
 
 
 class EmbedError(LocatedError):
@@ -102,24 +101,6 @@ class Batch:
     def describe(self) -> str:
         first = f"{self.split}/{self.items[0].file}"
         return first if len(self.items) == 1 else f"{first} (batch of {len(self.items)})"
-
-
-# ---------------------------------------------------------------------------------------------
-# Labels
-
-
-def frame_labels(events: Sequence[Event], timestamps: Sequence[float]) -> list[list[Label]]:
-    """The labels of each frame: events with ``start <= t < end + 0.0001`` (ms).
-
-    Identical events count once (the kit's IntervalTree is a set); labels keep the order of
-    the events in the split file."""
-    unique: list[Event] = list(dict.fromkeys(events))
-    bounds = [(e.start, e.end + EVENT_END_EPSILON_MS, e.label) for e in unique]
-    result = []
-    for value in timestamps:
-        t = float(value)
-        result.append([label for start, stop, label in bounds if start <= t < stop])
-    return result
 
 
 # ---------------------------------------------------------------------------------------------

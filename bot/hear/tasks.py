@@ -21,7 +21,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import soundfile as sf
 
-from bot import strict_json
+from bot.common import strict_json
 
 EMBEDDING_TYPES = ("scene", "event")
 PREDICTION_TYPES = ("multiclass", "multilabel")
@@ -40,8 +40,13 @@ VOCABULARY_FILE = "labelvocabulary.csv"
 # hear-preprocess pads/trims at the source rate, then resamples: when sample_duration times the
 # sample rate is not a whole number, a file may have either neighbouring length.
 LENGTH_TOLERANCE_SAMPLES = 1.0
+# The kit's `get_labels_for_timestamps` adds this (ms) to each event's end before the interval
+# query: a frame at t carries the events with start <= t < end + EVENT_END_EPSILON_MS.
+EVENT_END_EPSILON_MS = 0.0001
 # Strings pandas reads as NaN by default: the official kit reads labelvocabulary.csv with
-# pandas, so such a label would not survive the round trip.
+# pandas, so such a label would not survive the round trip. Listed here because this module
+# runs in the sandboxed worker, which has no pandas; trusted code reads the file with pandas
+# itself (bot/evaluation/embeddings.py), and a test pins this list to pandas' behaviour.
 PANDAS_NA_STRINGS = frozenset(
     [
         "#N/A",
@@ -242,18 +247,36 @@ def _load_json(task: str, path: Path, missing_check: str) -> Any:
 def read_metadata(task_dir: Path) -> TaskMetadata:
     task = task_dir.name
     raw = _load_json(task, task_dir / METADATA_FILE, "metadata-missing")
-    if not isinstance(raw, dict):
-        raise TaskError(task, METADATA_FILE, "metadata-field", "must be a JSON object")
+    try:
+        return parse_metadata(raw)
+    except MetadataProblem as problem:
+        message = problem.message if problem.key is None else f"{problem.key!r} {problem.message}"
+        raise TaskError(task, METADATA_FILE, "metadata-field", message) from None
 
-    def fail(key: str, message: str) -> TaskError:
-        return TaskError(task, METADATA_FILE, "metadata-field", f"{key!r} {message}")
+
+class MetadataProblem(ValueError):
+    """A field of task_metadata.json breaks a rule (``key`` None: the document as a whole).
+    Each reader turns it into its own located error (`TaskError` here, the evaluation's
+    `MetadataError` in bot/evaluation/embeddings.py)."""
+
+    def __init__(self, key: str | None, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(message if key is None else f"{key!r} {message}")
+
+
+def parse_metadata(raw: Any) -> TaskMetadata:
+    """The one reading of task_metadata.json (the embedding worker's and the evaluation's):
+    the fields the kit depends on, checked by its rules. Raises `MetadataProblem`."""
+    if not isinstance(raw, dict):
+        raise MetadataProblem(None, "must be a JSON object")
 
     def text(key: str, allowed: tuple[str, ...] | None = None) -> str:
         value = raw.get(key)
         if not isinstance(value, str) or not value:
-            raise fail(key, f"must be a non-empty string, not {value!r}")
+            raise MetadataProblem(key, f"must be a non-empty string, not {value!r}")
         if allowed is not None and value not in allowed:
-            raise fail(key, f"is {value!r}; it must be one of {', '.join(allowed)}")
+            raise MetadataProblem(key, f"is {value!r}; it must be one of {', '.join(allowed)}")
         return value
 
     def text_list(key: str) -> tuple[str, ...]:
@@ -263,17 +286,17 @@ def read_metadata(task_dir: Path) -> TaskMetadata:
             or not value
             or not all(isinstance(v, str) and v for v in value)
         ):
-            raise fail(key, f"must be a non-empty list of strings, not {value!r}")
+            raise MetadataProblem(key, f"must be a non-empty list of strings, not {value!r}")
         if len(set(value)) != len(value):
-            raise fail(key, f"lists a name twice: {value!r}")
+            raise MetadataProblem(key, f"lists a name twice: {value!r}")
         return tuple(value)
 
     split_mode = text("split_mode", SPLIT_MODES)
     splits = text_list("splits")
-    _check_splits(split_mode, splits, fail)
+    _check_splits(split_mode, splits)
     for split in splits:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", split) or split.startswith("."):
-            raise fail("splits", f"has {split!r}; split names are plain file names")
+            raise MetadataProblem("splits", f"has {split!r}; split names are plain file names")
     duration = raw.get("sample_duration")
     if duration is not None and (
         isinstance(duration, bool)
@@ -281,16 +304,18 @@ def read_metadata(task_dir: Path) -> TaskMetadata:
         or not math.isfinite(duration)
         or duration <= 0
     ):
-        raise fail(
+        raise MetadataProblem(
             "sample_duration", f"must be a positive number of seconds or null, not {duration!r}"
         )
     early = raw.get("use_scoring_for_early_stopping", True)
     if not isinstance(early, bool):
-        raise fail("use_scoring_for_early_stopping", f"must be true or false, not {early!r}")
+        raise MetadataProblem(
+            "use_scoring_for_early_stopping", f"must be true or false, not {early!r}"
+        )
     params = raw.get("evaluation_params", {})
     if not isinstance(params, dict):
-        raise fail("evaluation_params", f"must be an object, not {params!r}")
-    _check_evaluation_params(params, fail)
+        raise MetadataProblem("evaluation_params", f"must be an object, not {params!r}")
+    _check_evaluation_params(params)
     return TaskMetadata(
         task_name=text("task_name"),
         embedding_type=text("embedding_type", EMBEDDING_TYPES),
@@ -305,23 +330,28 @@ def read_metadata(task_dir: Path) -> TaskMetadata:
     )
 
 
-def _check_splits(split_mode: str, splits: tuple[str, ...], fail: Any) -> None:
-    if split_mode == "trainvaltest" and set(splits) != set(TRAINVALTEST_SPLITS):
-        raise fail("splits", f"is {list(splits)}; trainvaltest needs exactly train, valid, test")
+def _check_splits(split_mode: str, splits: tuple[str, ...]) -> None:
+    """The kit's rule (heareval `get_splits_from_metadata`): trainvaltest trains on train,
+    selects on valid and tests on test, so those three must be there (other splits are
+    embedded but not evaluated); a k-fold task needs at least 3 folds."""
+    if split_mode == "trainvaltest" and not set(TRAINVALTEST_SPLITS) <= set(splits):
+        raise MetadataProblem(
+            "splits", f"is {list(splits)}; trainvaltest needs the splits train, valid, test"
+        )
     if split_mode != "trainvaltest" and len(splits) < 3:
-        raise fail(
+        raise MetadataProblem(
             "splits",
             f"is {list(splits)}; {split_mode} needs at least 3 folds (test, valid and train)",
         )
 
 
-def _check_evaluation_params(params: dict[str, Any], fail: Any) -> None:
+def _check_evaluation_params(params: dict[str, Any]) -> None:
     for key in ("event_postprocessing_grid", "task_specific_param_grid"):
         grid = params.get(key, {})
         if not isinstance(grid, dict) or not all(
             isinstance(values, list) and values for values in grid.values()
         ):
-            raise fail(
+            raise MetadataProblem(
                 f"evaluation_params.{key}",
                 f"must map parameter names to non-empty lists, not {grid!r}",
             )
@@ -473,6 +503,26 @@ def _parse_events(
             )
         events.append(Event(label=event["label"], start=float(start), end=float(end)))
     return SplitItem(file=file, events=tuple(events))
+
+
+# ---------------------------------------------------------------------------------------------
+# Frame labels
+
+
+def frame_labels(events: Sequence[Event], timestamps: Sequence[float]) -> list[list[Label]]:
+    """The labels of each frame: events with ``start <= t < end + 0.0001`` (ms), the rule of
+    the kit's `get_labels_for_timestamps` (the worker writes these; the evaluation checks the
+    worker's against them).
+
+    Identical events count once (the kit's IntervalTree is a set); labels keep the order of
+    the events in the split file."""
+    unique: list[Event] = list(dict.fromkeys(events))
+    bounds = [(e.start, e.end + EVENT_END_EPSILON_MS, e.label) for e in unique]
+    result = []
+    for value in timestamps:
+        t = float(value)
+        result.append([label for start, stop, label in bounds if start <= t < stop])
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

@@ -205,6 +205,11 @@ SCENE_CASES: dict[str, tuple[Mutation, type[EvaluationInputError], str]] = {
         MetadataError,
         "csv",
     ),
+    "labels pandas reads as floats": (
+        lambda t: (t / "labelvocabulary.csv").write_text("idx,label\n0,1\n1,1.5\n"),
+        MetadataError,
+        "csv",
+    ),
 }
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.common.schemas import leaderboard_facts
 from bot.github.cli import main as github_main
-from bot.schemas import leaderboard_facts
 from tests.fake_github.server import Comment, FakeGitHub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,8 @@ import yaml
 
 from bot.github.acknowledge import REFUSALS
 from bot.github.commands import COMMAND_OF_ACTION, COMMANDS, HELP, Action, Command, parse_command
-from bot.github.outcomes import OUTCOMES, Outcome
+from bot.github.outcomes import OUTCOMES, ReportOutcome
+from bot.verify.verdict import Verdict
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 ACTION_TEST_RE = re.compile(r"outputs\.action\s*(==|!=)\s*'(?P<value>[^']*)'")
@@ -75,4 +76,8 @@ def test_every_action_is_acknowledged_by_a_command_or_a_refusal() -> None:
 
 
 def test_every_outcome_has_a_row() -> None:
-    assert set(OUTCOMES) == set(Outcome)
+    assert set(OUTCOMES) == set(ReportOutcome)
+
+
+def test_the_report_outcomes_are_the_verdicts_and_stale() -> None:
+    assert {str(o) for o in ReportOutcome} == {str(v) for v in Verdict} | {"stale"}

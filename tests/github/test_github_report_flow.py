@@ -15,10 +15,10 @@ from pathlib import Path
 import cmarkgfm
 import pytest
 
+from bot.common.schemas import schema_errors
 from bot.github.checks import CHECK_NAME
 from bot.github.sticky import section_end, section_start
 from bot.report import STICKY_MARKER
-from bot.schemas import schema_errors
 from tests.fake_github import FakeGitHub
 from tests.fake_github.scenario import (
     BASE_CSV,

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from bot.common.schemas import leaderboard_facts, schema_errors
 from bot.github.artifact import MAX_ARTIFACT_BYTES, Artifact
 from bot.github.shard_artifacts import artifact_name, read_shard_inputs
 from bot.github.shard_merge import RETRY_HINT, ShardInput, merge_shards
 from bot.github.shards import PlanError, Shard
-from bot.schemas import leaderboard_facts, schema_errors
 from tests.github.verification_result import shard_result, write_artifact
 
 FACTS = leaderboard_facts()

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from bot.common.schemas import Column, leaderboard_facts
 from bot.github.shards import (
     MAX_SHARDS,
     PlanError,
@@ -16,7 +17,6 @@ from bot.github.shards import (
     parse_plan,
     plan_shards,
 )
-from bot.schemas import Column, leaderboard_facts
 
 FACTS = leaderboard_facts()
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.common.schemas import leaderboard_facts
 from bot.github.sticky import parse_sections
 from bot.github.verify_check import VERIFY_CHECK_NAME
-from bot.schemas import leaderboard_facts
 from tests.fake_github import FakeGitHub, events
 from tests.fake_github.scenario import (
     BASE_CSV,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.common.schemas import leaderboard_facts
 from bot.github.shard_artifacts import artifact_name
-from bot.schemas import leaderboard_facts
 from tests.fake_github import FakeGitHub
 from tests.fake_github.scenario import SubmissionPR, bot_comments, github, open_submission
 from tests.github.test_verify_report import (

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.common.schemas import leaderboard_facts
 from bot.demo import STAND_INS, build_example_wheel, manifest, row
 from bot.github.sticky import parse_sections
 from bot.github.verify_check import VERIFY_CHECK_NAME
 from bot.hear.synth import write_tasks
-from bot.leaderboard.names import slug
-from bot.schemas import leaderboard_facts
+from bot.submission.leaderboard.names import slug
 from tests.fake_github import FakeGitHub, events
 from tests.fake_github.scenario import (
     BASE_CSV,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.common.schemas import leaderboard_facts
 from bot.github.commands import Command, Malformed, parse_command
 from bot.github.decision import Decision, write_outputs
 from bot.github.env import ConfigError
@@ -14,7 +15,6 @@ from bot.github.labels import verification_label_changes
 from bot.github.permissions import allows_commands, is_bot
 from bot.github.sticky import compose, parse_sections, section_end, section_start
 from bot.report import STICKY_MARKER
-from bot.schemas import leaderboard_facts
 
 SHA = "a" * 40
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.schemas import leaderboard_facts, schema_errors
+from bot.common.schemas import leaderboard_facts, schema_errors
 
 
 def verification_result(verdict: str = "pass", *, reason: str = "all claims reproduced") -> dict:
@@ -90,7 +90,7 @@ def shard_result(
 ) -> dict[str, Any]:
     """A schema-valid result of one GPU shard (``hearbot verify --tasks`` its columns): each
     column ``reproduced``, ``mismatch`` or ``error`` against a claim of 0.5."""
-    from bot.verdict import ColumnEvidence, judge_column, overall_verdict
+    from bot.verify.verdict import ColumnEvidence, judge_column, overall_verdict
 
     result = verification_result("pass")
     verification = result["verification"]

@@ -332,3 +332,18 @@ def test_missing_sample_rate_folder(synth_tasks: Path) -> None:
         check_task(synth_tasks / TONES, [44100])
     assert caught.value.check == "sample-rate-dir"
     assert "[16000]" in caught.value.message
+
+
+def test_the_workers_missing_value_strings_are_those_pandas_reads_as_missing() -> None:
+    """The sandboxed worker cannot import pandas, so hear/tasks.py lists the strings pandas
+    reads as NaN; trusted code (evaluation/embeddings.py) reads with pandas itself."""
+    import io
+
+    import pandas as pd
+
+    from bot.hear.tasks import PANDAS_NA_STRINGS
+
+    labels = sorted(PANDAS_NA_STRINGS)
+    text = "idx,label\n" + "".join(f"{i},{label}\n" for i, label in enumerate(labels))
+    assert pd.read_csv(io.StringIO(text))["label"].isna().all()
+    assert not pd.read_csv(io.StringIO("idx,label\n0,Nan\n1,none\n"))["label"].isna().any()

@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.schemas import leaderboard_facts, schema_errors
-from bot.verdict import ColumnEvidence, judge_column
+from bot.common.schemas import leaderboard_facts, schema_errors
+from bot.verify.verdict import ColumnEvidence, judge_column
 from tests import numeric, official_kit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

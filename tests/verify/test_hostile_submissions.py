@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.common.schemas import leaderboard_facts, schema_errors
 from bot.demo import STAND_INS, build_example_wheel, manifest, row
-from bot.leaderboard.names import slug
-from bot.sandbox import directory_bytes
-from bot.schemas import leaderboard_facts, schema_errors
+from bot.runner.sandbox import directory_bytes
+from bot.submission.leaderboard.names import slug
 from tests.fixtures.hostile import build
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from bot.schemas import leaderboard_facts
-from bot.verdict import (
+from bot.common.schemas import leaderboard_facts
+from bot.verify.verdict import (
     ColumnEvidence,
     column_score,
     judge_column,

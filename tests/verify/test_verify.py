@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.common.schemas import schema_errors
 from bot.demo import STAND_INS, build_example_wheel, manifest, row
-from bot.leaderboard.names import slug
 from bot.report import render_markdown
-from bot.schemas import schema_errors
+from bot.submission.leaderboard.names import slug
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE = REPO_ROOT / "leaderboard.csv"
@@ -47,7 +47,7 @@ def write_submission(
 
 
 def _columns() -> str:
-    from bot.schemas import leaderboard_facts
+    from bot.common.schemas import leaderboard_facts
 
     return json.dumps(list(leaderboard_facts().score_columns))
 
@@ -240,9 +240,9 @@ def test_without_the_sandbox_nothing_runs_and_the_result_is_an_error(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.sandbox
+    import bot.runner.sandbox
 
-    monkeypatch.setattr(bot.sandbox.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bot.runner.sandbox.shutil, "which", lambda name: None)
     arguments = write_submission(tmp_path, "Demo no sandbox", {"ESC-50": "0.9"})
     code, result = verify(arguments, synth_tasks, tmp_path / "out", "--no-install")
     assert code == 3
@@ -290,7 +290,7 @@ def test_embeddings_changed_since_they_were_checked_are_checked_again(
 def test_batched_evaluation_rechecks_a_near_tolerance_mismatch_in_exact_mode(
     measured: dict, synth_tasks: Path, example_model_on_path: None
 ) -> None:
-    from bot.schemas import leaderboard_facts
+    from bot.common.schemas import leaderboard_facts
 
     root: Path = measured["root"]
     column = "FSD50K"
@@ -337,20 +337,20 @@ def test_a_failed_exact_recheck_is_an_error_not_a_verdict(
     example_model_on_path: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.verify
-    from bot.schemas import leaderboard_facts
+    import bot.verify.task_runs
+    from bot.common.schemas import leaderboard_facts
 
     root: Path = measured["root"]
     column = "FSD50K"
     tolerance = next(c.tolerance for c in leaderboard_facts().columns if c.name == column)
-    rescore = bot.verify.TaskRuns.rescore
+    rescore = bot.verify.task_runs.TaskRuns.rescore
 
-    def exact_fails(self: bot.verify.TaskRuns, task_dir: str, mode: str) -> dict:
+    def exact_fails(self: bot.verify.task_runs.TaskRuns, task_dir: str, mode: str) -> dict:
         if mode == "exact":
             raise RuntimeError("no space left on device")
         return rescore(self, task_dir, mode)
 
-    monkeypatch.setattr(bot.verify.TaskRuns, "rescore", exact_fails)
+    monkeypatch.setattr(bot.verify.task_runs.TaskRuns, "rescore", exact_fails)
 
     def run(name: str, claim: float) -> dict:
         arguments = write_submission(root / name, f"Demo {name}", {column: f"{claim:.9f}"})

@@ -1,0 +1,536 @@
+"""Installing a submission's pinned model into its own virtualenv, and fetching its weights.
+
+The manifest's install lines were validated (bot/submission/manifest.py): one pins the model by
+content. pip enforces the pins: `#sha256=` fragments and `--hash` lines are checked by pip,
+git URLs are fixed to a commit. Lines with `--hash` put pip in hash-checking mode, so they are
+installed first without dependencies; then everything else is resolved, the hashed packages
+named by version so that their dependencies are installed too.
+
+torch comes from the runner: unless the manifest names torch itself, it is constrained to the
+runner's own torch version (the CUDA build on a GPU runner; never a surprise multi-GB download).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from bot.common.fileio import write_atomic
+from bot.common.log import Log
+from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess, IndexProxy
+from bot.runner.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
+from bot.runner.sandbox import run as sandbox_run
+from bot.submission.manifest import classify_install_line
+
+RUNNER_REQUIREMENTS = ("numpy", "soundfile", "torch")  # what bot/hear itself imports
+MARKER = ".hearbot-installed.json"
+PIP_TIMEOUT_S = 1800.0
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+RELAY_SCRIPT = Path(__file__).resolve().parent / "sandbox_relay.py"
+SANDBOX_RELAY = "/opt/hearbot/sandbox_relay.py"
+_HASH_OPTION = re.compile(r"\s+--hash=sha256:[0-9a-f]{64}")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+class InstallError(RuntimeError):
+    """The submission could not be installed; the message says why (with pip's last lines)."""
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    hashed: tuple[str, ...]
+    """`name==version --hash=...` lines: installed first, --no-deps, in hash-checking mode."""
+    unresolved: tuple[str, ...]
+    """Content-pinned URL lines installed --no-deps (install_without_dependencies)."""
+    resolved: tuple[str, ...]
+    """Installed with their dependencies resolved, under ``constraints``."""
+    constraints: tuple[str, ...]
+
+    def key(self) -> str:
+        """Content address of the environment: same plan + same Python → same venv."""
+        material = json.dumps(
+            {
+                "plan": [self.hashed, self.unresolved, self.resolved, self.constraints],
+                "python": platform.python_version(),
+                "platform": sys.platform,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Virtualenv:
+    python: Path
+    venv: Path
+    layer: Path
+    provenance: list[dict[str, str]]
+    seconds: float
+    reused: bool
+    peak_bytes: int = 0
+    """The largest memory the sandboxed pip steps used (0 when the virtualenv was reused)."""
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A submitted model ready to run: the Python that runs it and what it needs to see."""
+
+    python: Path
+    environment: str
+    """The environment's identity: the install plan's key and the virtualenv's name, or
+    ``current-environment`` (--no-install)."""
+    mounts: list[Mount]
+    """Read-only, at their own paths: the virtualenv and the runner's packages, or the
+    submitter's own PYTHONPATH entries (--no-install)."""
+    python_path: list[str]
+    """PYTHONPATH entries the model needs besides the worker's code (--no-install only)."""
+    weights: Path | None
+    """The manifest's weights file, checked by content (None when it names none)."""
+    provenance: list[dict[str, str]] = field(default_factory=list)
+    """Name and version of every installed distribution (empty with --no-install)."""
+    peak_bytes: int | None = None
+    """The largest memory the sandboxed pip steps used; None when nothing was installed."""
+
+
+def prepare(
+    manifest: Mapping[str, Any],
+    work: Path,
+    log: Log,
+    *,
+    install: bool = True,
+    find_links: list[Path] | None = None,
+    sandbox: Sandbox,
+    package_index: str | None = None,
+) -> Installed:
+    """Everything a validated manifest needs before its model can run: the weights (fetched
+    once, checked by content, under ``work/weights``), the Python requirement, the pinned
+    virtualenv (made or reused under ``work/venvs``; pip runs in ``sandbox``, reaching only
+    ``package_index`` when one is given) and the read-only mounts it runs with.
+
+    ``install=False`` runs the model in the current environment instead (its PYTHONPATH shown
+    read-only): a submitter's own check of a model that is not published yet."""
+    weights = None
+    if manifest.get("weights"):
+        spec = manifest["weights"]
+        weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
+    if not install:
+        log("install: --no-install: using the current environment (and its PYTHONPATH)")
+        inherited = inherited_python_path()
+        return Installed(
+            python=Path(sys.executable),
+            environment="current-environment",
+            mounts=[Mount(entry, str(entry)) for entry in inherited],
+            python_path=[str(entry) for entry in inherited],
+            weights=weights,
+        )
+    check_python(manifest.get("python"))
+    plan = plan_install(
+        list(manifest["install"]),
+        without_dependencies=bool(manifest.get("install_without_dependencies")),
+    )
+    venvs = work / "venvs"
+    links = list(find_links or [])
+    if package_index is None:
+        made = install_virtualenv(plan, venvs, log, links, sandbox=sandbox)
+    else:
+        with IndexProxy(package_index, log) as access:
+            made = install_virtualenv(plan, venvs, log, links, sandbox=sandbox, network=access)
+    return Installed(
+        python=made.python,
+        environment=f"{plan.key()}:{made.venv.name}",
+        mounts=[Mount(made.venv, str(made.venv)), *layer_mounts(made.layer)],
+        python_path=[],
+        weights=weights,
+        provenance=made.provenance,
+        peak_bytes=None if made.reused else made.peak_bytes,
+    )
+
+
+def inherited_python_path() -> list[Path]:
+    """The submitter's own PYTHONPATH entries (--no-install), shown read-only in the sandbox."""
+    entries = []
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        path = Path(entry).absolute() if entry else None
+        if path is not None and path.exists() and path not in entries:
+            entries.append(path)
+    return entries
+
+
+def runner_torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+", 1)[0]
+
+
+def plan_install(
+    install_lines: list[str],
+    torch_version: str | None = None,
+    *,
+    without_dependencies: bool = False,
+) -> InstallPlan:
+    """pip steps for a manifest's install lines (already validated by bot/submission/manifest.py).
+
+    ``without_dependencies``: the content-pinned packages are installed with --no-deps and
+    only the other lines are resolved.
+    """
+    hashed: list[str] = []
+    unresolved: list[str] = []
+    resolved: list[str] = []
+    for line in install_lines:
+        kind = classify_install_line(line).kind
+        if kind == "unpinned":
+            raise InstallError(f"install line {line!r} is not allowed (see manifest-unpinned)")
+        text = line.strip()
+        if _HASH_OPTION.search(text):
+            hashed.append(text)
+            if not without_dependencies:
+                resolved.append(_HASH_OPTION.sub("", text).strip())
+        elif kind == "content-pinned" and without_dependencies:
+            unresolved.append(text)
+        else:
+            resolved.append(text)
+    names = {_name(line) for line in install_lines}
+    constraints = []
+    if "torch" not in names:
+        constraints.append(f"torch=={torch_version or runner_torch_version()}")
+    resolved += [name for name in RUNNER_REQUIREMENTS if name not in names]
+    return InstallPlan(tuple(hashed), tuple(unresolved), tuple(resolved), tuple(constraints))
+
+
+def _name(line: str) -> str:
+    match = _REQUIREMENT_NAME.match(line)
+    if not match or "://" in line.split()[0]:
+        return ""
+    return match.group(1).lower().replace("_", "-")
+
+
+def check_python(spec: str | None) -> None:
+    if not spec:
+        return
+    try:
+        allowed = SpecifierSet(spec)
+    except InvalidSpecifier as exc:
+        raise InstallError(f"manifest `python` {spec!r} is not a version specifier") from exc
+    version = platform.python_version()
+    if version not in allowed:
+        raise InstallError(
+            f"the model needs Python {spec}, this runner has {version}; ask the maintainers "
+            "for a runner with a matching Python, or widen `python` if the model supports it"
+        )
+
+
+def runner_layer(root: Path, log: Log) -> Path:
+    """A directory of symlinks to the runner's own torch, numpy, soundfile and everything they
+    need (by their metadata), shared by every submission's virtualenv through a .pth line.
+
+    The exact packages the runner was set up with (the CUDA build of torch on a GPU runner),
+    with nothing to download and nothing else importable; a submission that pins another
+    version gets its own copy in its virtualenv, which comes first on sys.path.
+    """
+    distributions = _runner_distributions()
+    material = sorted(
+        (name, d.version, str(d.locate_file(""))) for name, d in distributions.items()
+    )
+    key = hashlib.sha256(json.dumps([material, platform.python_version()]).encode()).hexdigest()
+    layer = root / f"runner-{key[:16]}"
+    if (layer / MARKER).exists():
+        return layer
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / f".{layer.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    for distribution in distributions.values():
+        for top in _top_level_entries(distribution):
+            link = partial / top
+            if not link.exists() and not link.is_symlink():
+                link.symlink_to(Path(distribution.locate_file(top)).resolve())
+    packages = [{"name": name, "version": version} for name, version, _ in material]
+    write_atomic(partial / MARKER, json.dumps({"packages": packages}, indent=2).encode())
+    shutil.rmtree(layer, ignore_errors=True)
+    os.replace(partial, layer)
+    log(f"install: runner packages linked in {layer} ({len(packages)} distributions)")
+    return layer
+
+
+def _closure(names: tuple[str, ...]) -> dict[str, importlib.metadata.Distribution]:
+    found: dict[str, importlib.metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = _normal(todo.pop())
+        if name in found:
+            continue
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name in RUNNER_REQUIREMENTS:
+                raise InstallError(
+                    f"the runner itself lacks {name}; run scripts/setup.sh"
+                ) from None
+            continue  # an optional dependency the runner does not have
+        found[name] = distribution
+        for text in distribution.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return found
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _top_level_entries(distribution: importlib.metadata.Distribution) -> set[str]:
+    entries = set()
+    for file in distribution.files or []:
+        top = Path(file).parts[0]
+        if top != ".." and not top.endswith(".pth") and top != "__pycache__":
+            entries.add(top)
+    return entries
+
+
+def _site_packages(venv: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / version / "site-packages"
+
+
+@functools.cache
+def _runner_distributions() -> dict[str, importlib.metadata.Distribution]:
+    """The runner's own torch, numpy, soundfile and what they need (fixed for a process)."""
+    return _closure(RUNNER_REQUIREMENTS)
+
+
+def layer_mounts(layer: Path) -> list[Mount]:
+    """The runner layer and the site-packages its symlinks point into, read-only at their
+    own paths (what a submission's virtualenv needs besides itself, to install and to run)."""
+    sites = {Path(d.locate_file("")).resolve() for d in _runner_distributions().values()}
+    return [Mount(layer, str(layer)), *(Mount(path, str(path)) for path in sorted(sites))]
+
+
+def install_virtualenv(
+    plan: InstallPlan,
+    venvs_dir: Path,
+    log: Log,
+    find_links: list[Path] | None = None,
+    *,
+    sandbox: Sandbox,
+    network: IndexAccess | None = None,
+) -> Virtualenv:
+    """Create (or reuse, by content address) the virtualenv for ``plan``.
+
+    The virtualenv is made here (the standard library's venv: trusted); pip and everything it
+    runs for the submission (build backends, setup.py) run inside ``sandbox`` with only the
+    virtualenv writable. Without ``network`` pip sees no index at all, only ``find_links``
+    (local wheel directories; pins still apply); with it, only the package index.
+    """
+    layer = runner_layer(venvs_dir, log)
+    venv = venvs_dir / f"{plan.key()}-{layer.name.removeprefix('runner-')[:8]}"
+    python = venv / "bin" / "python"
+    marker = venv / MARKER
+    if marker.exists() and python.exists():
+        log(f"install: reusing {venv} (same pins, same Python, same runner packages)")
+        data = json.loads(marker.read_text())
+        return Virtualenv(python, venv, layer, data["provenance"], 0.0, reused=True)
+    if venv.exists():
+        log(f"install: {venv} is incomplete; recreating it")
+        shutil.rmtree(venv)
+    start = time.monotonic()
+    venvs_dir.mkdir(parents=True, exist_ok=True)
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "create the virtualenv", log)
+    if os.geteuid() == 0:
+        _chown_tree(venv, NOBODY)
+    _site_packages(venv).joinpath("hearbot-runner.pth").write_text(f"{layer}\n")
+    requirements = venv / "hearbot-requirements"
+    requirements.mkdir()
+    steps = _pip_steps(plan, requirements)
+    links = [argument for path in find_links or [] for argument in ("--find-links", str(path))]
+    index = network.pip_arguments() if network else ["--no-index"]
+    mounts = layer_mounts(layer)
+    mounts += [Mount(Path(path).resolve(), str(Path(path).resolve())) for path in find_links or []]
+    certificates = trusted_certificates(os.environ) if network else None
+    if certificates is not None:
+        # The runner's trust store (a TLS-inspecting egress proxy's CA included), not pip's.
+        mounts.append(Mount(certificates, str(certificates)))
+        index += ["--cert", str(certificates)]
+    peak = 0
+    for arguments in steps:
+        # The runner's pip, acting on the new virtualenv (`--python`), inside the sandbox.
+        command = [sys.executable, "-m", "pip", "--python", str(python)]
+        command += ["--disable-pip-version-check", "--no-cache-dir", "--no-input", *arguments]
+        command += [*index, *links]
+        peak = max(
+            peak, _sandboxed(command, f"pip {arguments[0]}", venv, mounts, sandbox, network, log)
+        )
+    provenance = installed_packages([_site_packages(venv), layer])
+    seconds = time.monotonic() - start
+    write_atomic(
+        marker, json.dumps({"provenance": provenance, "seconds": seconds}, indent=2).encode()
+    )
+    log(f"install: done in {seconds:.1f} s ({len(provenance)} packages)")
+    return Virtualenv(python, venv, layer, provenance, seconds, reused=False, peak_bytes=peak)
+
+
+def trusted_certificates(environ: Mapping[str, str]) -> Path | None:
+    """The CA bundle the runner's own pip and requests trust (PIP_CERT, REQUESTS_CA_BUNDLE,
+    SSL_CERT_FILE, else Debian's system bundle), for pip inside the sandbox."""
+    for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = environ.get(name)
+        if value and Path(value).is_file():
+            return Path(value).resolve()
+    return SYSTEM_CA_BUNDLE.resolve() if SYSTEM_CA_BUNDLE.is_file() else None
+
+
+def _pip_steps(plan: InstallPlan, requirements: Path) -> list[list[str]]:
+    steps = []
+    if plan.unresolved:
+        unresolved_file = requirements / "unresolved.txt"
+        unresolved_file.write_text("\n".join(plan.unresolved) + "\n")
+        steps.append(["install", "--no-deps", "-r", str(unresolved_file)])
+    if plan.hashed:
+        hashed_file = requirements / "hashed.txt"
+        hashed_file.write_text("\n".join(plan.hashed) + "\n")
+        steps.append(["install", "--no-deps", "--require-hashes", "-r", str(hashed_file)])
+    resolved_file = requirements / "resolved.txt"
+    resolved_file.write_text("\n".join(plan.resolved) + "\n")
+    arguments = ["install", "-r", str(resolved_file)]
+    if plan.constraints:
+        constraints_file = requirements / "constraints.txt"
+        constraints_file.write_text("\n".join(plan.constraints) + "\n")
+        arguments += ["-c", str(constraints_file)]
+    steps.append(arguments)
+    return steps
+
+
+def _sandboxed(
+    command: list[str],
+    what: str,
+    venv: Path,
+    mounts: list[Mount],
+    sandbox: Sandbox,
+    network: IndexAccess | None,
+    log: Log,
+) -> int:
+    """One pip command in the sandbox, the virtualenv its only writable directory; returns the
+    peak memory it used."""
+    log("install: $ " + " ".join(command))
+    tail: list[str] = []
+
+    def line(text: str) -> None:
+        log("install: " + text)
+        tail.append(text)
+        del tail[:-15]
+
+    if network is not None:
+        mounts = [*mounts, Mount(RELAY_SCRIPT, SANDBOX_RELAY)]
+        command = [sys.executable, SANDBOX_RELAY, SANDBOX_SOCKET, str(RELAY_PORT), "--", *command]
+    install_sandbox = replace(
+        sandbox, limits=replace(sandbox.limits, wall_s=min(sandbox.limits.wall_s, PIP_TIMEOUT_S))
+    )
+    try:
+        outcome = sandbox_run(
+            install_sandbox,
+            command,
+            writable=Mount(venv, str(venv), writable=True),
+            mounts=mounts,
+            python_prefixes=python_prefixes(),
+            network_socket=network.socket if network else None,
+            env=network.environment() if network else {},
+            on_line=line,
+        )
+    except SandboxError as exc:
+        raise InstallError(str(exc)) from exc
+    if not outcome.ok:
+        raise InstallError(f"{what} failed ({outcome.describe()}):\n" + "\n".join(tail))
+    return outcome.peak_bytes
+
+
+def installed_packages(site_directories: list[Path]) -> list[dict[str, str]]:
+    """Name and version of each distribution, read from its METADATA file (no code runs)."""
+    packages: dict[str, dict[str, str]] = {}
+    for site in site_directories:
+        for path in sorted(site.glob("*.dist-info/METADATA")):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")[:65536]
+            except OSError:
+                continue
+            headers = email.parser.HeaderParser().parsestr(text)
+            name, version = headers.get("Name"), headers.get("Version")
+            if name and version and _normal(name) not in packages:
+                packages[_normal(name)] = {"name": str(name)[:200], "version": str(version)[:200]}
+    return sorted(packages.values(), key=lambda item: item["name"].lower())
+
+
+def _run(command: list[str], what: str, log: Log) -> None:
+    """A trusted command (the standard library's venv), outside the sandbox."""
+    log("install: $ " + " ".join(command))
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+        raise InstallError(f"{what} failed (exit {completed.returncode}):\n{tail}")
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    """The sandbox runs as `nobody` when the bot runs as root: give it the virtualenv."""
+    os.chown(root, uid, uid, follow_symlinks=False)
+    for directory, names, files in os.walk(root):
+        for name in [*names, *files]:
+            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+
+
+def fetch_weights(url: str, sha256: str, cache_dir: Path, log: Log) -> Path:
+    """The weights file, downloaded once into ``cache_dir/<sha256>`` and checked by content."""
+    target = cache_dir / sha256
+    if target.exists() and _sha256(target) == sha256:
+        log(f"weights: using {target}")
+        return target
+    import requests
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cache_dir / f".{sha256}.part"
+    digest = hashlib.sha256()
+    log(f"weights: downloading {url}")
+    with requests.get(url, stream=True, timeout=60) as response:
+        response.raise_for_status()
+        with partial.open("wb") as handle:
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                digest.update(chunk)
+                handle.write(chunk)
+    if digest.hexdigest() != sha256:
+        partial.unlink(missing_ok=True)
+        raise InstallError(
+            f"weights at {url} have sha256 {digest.hexdigest()}, the manifest says {sha256}"
+        )
+    os.replace(partial, target)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_pin(install_lines: list[str]) -> str:
+    """The line that pins the model by content (for the report)."""
+    for line in install_lines:
+        if classify_install_line(line).kind == "content-pinned":
+            return line.strip()
+    return ""

@@ -1,0 +1,44 @@
+"""What a `hearbot verify` run is asked to do: `VerifyOptions`, as the command line gives it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.common.schemas import Column
+from bot.runner.sandbox import Sandbox
+
+
+@dataclass
+class VerifyOptions:
+    tasks_dir: Path
+    out: Path
+    columns: list[str] | None = None
+    install: bool = True
+    device: str = "auto"
+    """auto, cpu or cuda; `verify` works on a resolved copy (auto → what torch sees)."""
+    work: Path | None = None
+    """Reusable work (virtualenvs, weights, embeddings, scores); default OUT/work."""
+    max_epochs: int | None = None
+    today: dt.date | None = None
+    stand_ins: dict[str, str] = field(default_factory=dict)
+    """Column → task directory used in place of the column's own (demos and tests)."""
+    find_links: list[Path] = field(default_factory=list)
+    """Local wheel directories pip may install from (offline runners, tests)."""
+    sandbox: Sandbox = field(default_factory=Sandbox)
+    package_index: str | None = None
+    """The index the install step may reach (through bot/runner/index_proxy.py); None: none."""
+    cache_max_gb: float = 200.0
+    """Bound on the kept embeddings (least recently used evicted; never the one in use)."""
+    evaluation_mode: str = "exact"
+    """exact: the kit's random draws; batched: faster, other draws, and a column within twice
+    the tolerance of a mismatch is evaluated again in exact mode before it is declared one."""
+
+    @property
+    def work_dir(self) -> Path:
+        return self.work or self.out / "work"
+
+    def task_dirs(self, column: Column) -> tuple[str, ...]:
+        stand_in = self.stand_ins.get(column.name)
+        return (stand_in,) if stand_in else column.task_dirs
