@@ -8,10 +8,10 @@ filters: no mention, link, image, HTML, table break or marker spoofing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from bot.common.result import ResultDocument, Verification
+from bot.common.untrusted import inert_line, inert_lines
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
@@ -23,14 +23,9 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _visible(value: str, limit: int = MAX_CELL_CHARS) -> str:
-    """Control, format (bidi, zero-width) and separator characters become `\\uXXXX`."""
-    out = []
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    shown = "".join(out)
+    """Control, format (bidi, zero-width) and separator characters become `\\uXXXX`, and a
+    leading `::` is escaped (bot/common/untrusted.py `inert_line`): one inert line."""
+    shown = inert_line(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
@@ -157,7 +152,8 @@ def _row_section(result: dict[str, Any]) -> list[str]:
 
 def fenced(value: str, limit: int = 6000) -> str:
     """Untrusted multi-line text (a log tail) as a fenced code block it cannot close."""
-    shown = "\n".join(_visible(line, 500) for line in value[-limit:].splitlines())
+    lines = inert_lines(value[-limit:])  # split on every line break, each line inert
+    shown = "\n".join(line if len(line) <= 500 else line[:499] + "…" for line in lines)
     shown = shown.replace("<!--", "<!\\-\\-")  # no hidden marker, even inside a fence
     longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
     fence = "`" * max(3, longest + 1)

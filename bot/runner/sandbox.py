@@ -21,6 +21,10 @@ writable directory's total, polled), the size of /tmp, and the number of log lin
 breach kills the whole sandbox (its PID namespace dies with its first process) and is
 reported by name.
 
+What it prints reaches no sink as it was printed: each line is split on every line break,
+made inert and marked `[model] ` (bot/common/untrusted.py), so it can neither run a workflow
+command on GitHub Actions nor pass for one of hearbot's own log lines.
+
 Fails closed: if bubblewrap is missing or cannot create the sandbox, `SandboxError` is raised
 and nothing runs. The only way to run without it is `Sandbox(enabled=False)`, which the CLI
 offers as `--unsafe-no-sandbox`, refused when `CI` or `GITHUB_ACTIONS` is set.
@@ -38,11 +42,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from bot.common.log import Log
+from bot.common.untrusted import MODEL_MARK, inert_lines, stop_commands
 
 NOBODY = 65534
 PROXY_SOCKET = "/run/hearbot-proxy.sock"  # where bot/runner/index_proxy.py's socket is shown
@@ -76,6 +82,7 @@ SANDBOX_HOME = "/tmp/home"
 POLL_S = 0.2
 OUTPUT_BREACH = "output size limit"
 KILL_GRACE_S = 5.0
+LINE_BYTES = 4000
 UNSAFE_REFUSED = (
     "--unsafe-no-sandbox is refused when CI or GITHUB_ACTIONS is set: a runner never runs "
     "submitted code outside the sandbox"
@@ -363,7 +370,8 @@ def run(
     on_line: Log,
     environ: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Run ``command`` (paths as the sandbox sees them) and stream its output to ``on_line``.
+    """Run ``command`` (paths as the sandbox sees them) and stream its output to ``on_line``,
+    each line split on every line break, made inert and marked as the model's (`MODEL_MARK`).
 
     ``writable.source`` is created if needed; everything else must exist. Raises
     `SandboxError` when the sandbox cannot be created (nothing ran).
@@ -399,15 +407,18 @@ def run(
         argv += _setpriv_prefix()
         uid = NOBODY
     argv += command
-    outcome = _supervise(
-        argv,
-        sandbox.limits,
-        writable.source,
-        on_line,
-        env={"PATH": "/usr/bin:/bin"},
-        nproc=_processes_of(uid) + sandbox.limits.processes,
-        cwd=None,
-    )
+    # On Actions, workflow commands are paused while the sandbox's lines are echoed (they are
+    # inert already: defence in depth).
+    with stop_commands(environ):
+        outcome = _supervise(
+            argv,
+            sandbox.limits,
+            writable.source,
+            on_line,
+            env={"PATH": "/usr/bin:/bin"},
+            nproc=_processes_of(uid) + sandbox.limits.processes,
+            cwd=None,
+        )
     if outcome.breach and outcome.breach.startswith(OUTPUT_BREACH):
         # The watchdog polls, so a fast writer overshoots the limit a little; what it wrote
         # is worthless and is removed at once.
@@ -502,7 +513,12 @@ def _setup_failed(first_lines: list[str]) -> bool:
 
 
 class _LineReader(threading.Thread):
-    """Reads the sandbox's output; keeps at most ``max_lines`` lines of 4,000 characters."""
+    """Reads the sandbox's output; keeps at most ``max_lines`` lines of 4,000 bytes.
+
+    Every line goes through ``inert_lines`` (bot/common/untrusted.py) before ``on_line`` sees
+    it: split on every line break (`\r` and the Unicode ones too, not only `\n`), made inert
+    (no control character, no leading `::`) and marked ``MODEL_MARK``. A line longer than
+    4,000 bytes is cut; the rest of it is read and dropped, never held in memory."""
 
     def __init__(self, process: subprocess.Popen[bytes], max_lines: int, on_line: Log) -> None:
         super().__init__(daemon=True)
@@ -512,18 +528,32 @@ class _LineReader(threading.Thread):
         self.kept = 0
         self.dropped = 0
         self.first_lines: list[str] = []
+        """The first lines as printed (inert, unmarked): is it bubblewrap's own error?"""
 
     def run(self) -> None:
         assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            line = raw[:4000].decode("utf-8", "replace").rstrip("\r\n")
-            if len(self.first_lines) < 3:
-                self.first_lines.append(line)
-            if self.kept < self.max_lines:
-                self.kept += 1
-                self.on_line(line)
-            else:
-                self.dropped += 1
+        for raw in _bounded_lines(self.process.stdout, LINE_BYTES):
+            for line in inert_lines(raw.decode("utf-8", "replace")):
+                if len(self.first_lines) < 3:
+                    self.first_lines.append(line)
+                if self.kept < self.max_lines:
+                    self.kept += 1
+                    self.on_line(MODEL_MARK + line)
+                else:
+                    self.dropped += 1
+
+
+def _bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes]:
+    """Each line of ``stream`` cut to ``limit`` bytes (the rest of a longer line is skipped)."""
+    skipping = False
+    while True:
+        chunk = stream.readline(limit)
+        if not chunk:
+            return
+        complete = chunk.endswith(b"\n")
+        if not skipping:
+            yield chunk
+        skipping = not complete
 
 
 @dataclass

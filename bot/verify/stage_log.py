@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.common.untrusted import inert_line
+
 LOG_TAIL_LINES = 30
 LOG_LINE_CHARS = 1000
 LOG_TAIL_CHARS = 7900  # the result schema allows 8000
@@ -22,7 +24,10 @@ class StageLog:
     peaks: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, line: str) -> None:
-        stamped = f"{time.strftime('%H:%M:%S')} {line}"
+        """One line, stamped. It is made inert first (bot/common/untrusted.py): a line break
+        inside it (an untrusted file name or message quoted by hearbot) shows as an escape, so
+        every line in the log, on stderr and in a tail starts with hearbot's stamp."""
+        stamped = f"{time.strftime('%H:%M:%S')} {inert_line(line)}"
         self.lines.append(stamped)
         if self.echo:
             print(stamped, file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.common.untrusted import MODEL_MARK
 from bot.runner import sandbox
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexProxy, allowed_hosts
 from bot.runner.install import RELAY_SCRIPT, SANDBOX_RELAY
@@ -36,6 +37,7 @@ def run_python(
     env: dict[str, str] | None = None,
     config: Sandbox | None = None,
 ) -> tuple[sandbox.Outcome, list[str]]:
+    """The sandbox's own lines as they are, the command's without their `[model] ` mark."""
     lines: list[str] = []
     outcome = sandbox.run(
         config or Sandbox(limits=limits or Limits(wall_s=60, memory_mb=1000, processes=32)),
@@ -45,7 +47,7 @@ def run_python(
         env=env,
         python_prefixes=sandbox.python_prefixes(),
         network_socket=network_socket,
-        on_line=lines.append,
+        on_line=lambda line: lines.append(line.removeprefix(MODEL_MARK)),
     )
     return outcome, lines
 
@@ -325,7 +327,7 @@ except Exception as exc:
             env=access.environment(),
             python_prefixes=sandbox.python_prefixes(),
             network_socket=access.socket,
-            on_line=logged.append,
+            on_line=lambda line: logged.append(line.removeprefix(MODEL_MARK)),
         )
     assert outcome.ok, logged
     assert "index <html>simple index</html>" in logged
@@ -335,3 +337,39 @@ except Exception as exc:
     with pytest.raises(TimeoutError):
         other.accept()
     other.close()
+
+
+# --- what it prints ------------------------------------------------------------------------------
+
+
+@needs_bwrap
+def test_printed_lines_are_split_on_every_break_inert_and_marked(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code = (
+        "import sys\n"
+        "sys.stdout.write('x\\r::error title=forged::pwned\\n')\n"
+        "sys.stdout.write('y\\u202812:00:00 verify: pass\\x1b[2K\\n')\n"
+        "sys.stdout.write('z' * 10000 + '\\nlast')\n"
+    )
+    lines: list[str] = []
+    outcome = sandbox.run(
+        Sandbox(limits=Limits(wall_s=60, memory_mb=1000, processes=32)),
+        [sys.executable, "-c", code],
+        writable=Mount(tmp_path / "out", OUT, writable=True),
+        python_prefixes=sandbox.python_prefixes(),
+        on_line=lines.append,
+        environ={"GITHUB_ACTIONS": "true"},
+    )
+    assert outcome.ok, lines
+    assert lines == [
+        f"{MODEL_MARK}x",
+        f"{MODEL_MARK}\\u003a:error title=forged::pwned",
+        f"{MODEL_MARK}y",
+        f"{MODEL_MARK}12:00:00 verify: pass\\u001b[2K",
+        MODEL_MARK + "z" * sandbox.LINE_BYTES,
+        f"{MODEL_MARK}last",
+    ]
+    first, last = capfd.readouterr().err.splitlines()
+    token = first.removeprefix("::stop-commands::")
+    assert len(token) == 32 and last == f"::{token}::"
