@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from bot.common import strict_json
 from bot.common.fileio import write_atomic
 from bot.common.log import Log
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess, IndexProxy
@@ -41,6 +43,11 @@ from bot.submission.manifest import classify_install_line
 
 RUNNER_REQUIREMENTS = ("numpy", "soundfile", "torch")  # what bot/hear itself imports
 MARKER = ".hearbot-installed.json"
+"""The runner layer's record (written by trusted code; no sandbox can write the layer)."""
+INSTALLED_RECORDS = ".installed"
+"""``venvs/.installed/<venv>.json``: a virtualenv's complete install, recorded by trusted code
+after every pip step succeeded, where no sandbox can write (never a file inside the venv)."""
+MAX_RECORD_BYTES = 16 << 20
 PIP_TIMEOUT_S = 1800.0
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 RELAY_SCRIPT = Path(__file__).resolve().parent / "sandbox_relay.py"
@@ -342,14 +349,20 @@ def install_virtualenv(
     layer = runner_layer(venvs_dir, log)
     venv = venvs_dir / f"{plan.key()}-{layer.name.removeprefix('runner-')[:8]}"
     python = venv / "bin" / "python"
-    marker = venv / MARKER
-    if marker.exists() and python.exists():
+    record = install_record(venvs_dir, venv)
+    provenance = read_install_record(record, venv)
+    if provenance is not None and python.exists():
         log(f"install: reusing {venv} (same pins, same Python, same runner packages)")
-        data = json.loads(marker.read_text())
-        return Virtualenv(python, venv, layer, data["provenance"], 0.0, reused=True)
-    if venv.exists():
+        return Virtualenv(python, venv, layer, provenance, 0.0, reused=True)
+    # The record goes first: from here on, until every pip step has succeeded, no run may
+    # take this virtualenv for a complete one.
+    record.unlink(missing_ok=True)
+    if venv.exists() or venv.is_symlink():
         log(f"install: {venv} is incomplete; recreating it")
-        shutil.rmtree(venv)
+        if venv.is_symlink() or not venv.is_dir():
+            venv.unlink()
+        else:
+            shutil.rmtree(venv)
     start = time.monotonic()
     venvs_dir.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "create the virtualenv", log)
@@ -379,11 +392,61 @@ def install_virtualenv(
         )
     provenance = installed_packages([_site_packages(venv), layer])
     seconds = time.monotonic() - start
-    write_atomic(
-        marker, json.dumps({"provenance": provenance, "seconds": seconds}, indent=2).encode()
-    )
+    write_install_record(record, venv, provenance, seconds)
     log(f"install: done in {seconds:.1f} s ({len(provenance)} packages)")
     return Virtualenv(python, venv, layer, provenance, seconds, reused=False, peak_bytes=peak)
+
+
+def install_record(venvs_dir: Path, venv: Path) -> Path:
+    """Where the record of ``venv``'s complete install is kept: beside the virtualenvs, in a
+    directory no sandbox ever sees (the install's sandbox can write only inside ``venv``)."""
+    return venvs_dir / INSTALLED_RECORDS / f"{venv.name}.json"
+
+
+def write_install_record(
+    record: Path, venv: Path, provenance: list[dict[str, str]], seconds: float
+) -> None:
+    """Trusted code, after every pip step succeeded: ``venv`` is complete. The record names
+    the virtualenv and the directory's identity (device, inode) it was made in."""
+    identity = os.stat(venv, follow_symlinks=False)
+    document = {
+        "venv": venv.name,
+        "device": identity.st_dev,
+        "inode": identity.st_ino,
+        "provenance": provenance,
+        "seconds": seconds,
+    }
+    write_atomic(record, json.dumps(document, indent=2).encode())
+
+
+def read_install_record(record: Path, venv: Path) -> list[dict[str, str]] | None:
+    """The provenance kept by a complete install of ``venv``, or None when there is no valid
+    record of one: missing, not a regular file, not strict JSON of the expected shape, or made
+    for another virtualenv or another directory than the one now at ``venv``. Nothing written
+    inside the virtualenv (where install-time code can write) counts."""
+    try:
+        info = os.lstat(record)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RECORD_BYTES:
+            return None
+        directory = os.stat(venv, follow_symlinks=False)
+        if not stat.S_ISDIR(directory.st_mode):
+            return None
+        data = strict_json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("venv") != venv.name:
+        return None
+    if (data.get("device"), data.get("inode")) != (directory.st_dev, directory.st_ino):
+        return None
+    provenance = data.get("provenance")
+    if not isinstance(provenance, list) or not all(
+        isinstance(item, dict)
+        and set(item) == {"name", "version"}
+        and all(isinstance(value, str) for value in item.values())
+        for item in provenance
+    ):
+        return None
+    return provenance
 
 
 def trusted_certificates(environ: Mapping[str, str]) -> Path | None:
