@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -357,3 +358,105 @@ def test_a_build_backend_runs_contained_at_install_time(env, listener, synth_tas
     assert "install" in run.column["detail"] or "pip" in run.column["detail"]
     assert "connect 127.0.0.1" in detail
     check(run, listener, synth_tasks)
+
+
+# --- forged log lines (issue #14) ----------------------------------------------------------------
+
+STAMPED_PASS = re.compile(
+    r"^\s*(\d\d:\d\d:\d\d )?(verify: pass|install: done in 1\.0 s \(7 packages\))"
+)
+"""Lines only the model prints here: hearbot's real verdict is `error`, and its own install
+line counts 16 packages."""
+
+
+def forged_lines(text: str, *, stop_commands: bool = False) -> list[str]:
+    """The lines of ``text`` (split as `str.splitlines` does: on `\\r` and every Unicode break)
+    that are a workflow command or a stamped line hearbot did not write. With
+    ``stop_commands``, hearbot's own `::stop-commands::<token>` … `::<token>::` pairs are
+    allowed, and each must close the token it opened."""
+    forged, token = [], None
+    for line in text.splitlines():
+        command = line.lstrip()
+        if stop_commands and token is None and command.startswith("::stop-commands::"):
+            token = command.removeprefix("::stop-commands::")
+            if len(token) != 32 or "forged" in token:
+                forged.append(line)
+        elif stop_commands and token is not None and command == f"::{token}::":
+            token = None
+        elif command.startswith("::") or STAMPED_PASS.match(line):
+            forged.append(line)
+    if token is not None:
+        forged.append(f"(workflow commands were never resumed: {token})")
+    return forged
+
+
+def test_printed_lines_cannot_forge_commands_or_log_lines(
+    env, listener, synth_tasks, monkeypatch
+) -> None:
+    from bot.report import render_markdown, render_text, render_verification
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    run = env("hear_hostile_lines")
+    detail = assert_error(run, "HOSTILE-FORGED lines")
+    out = run.root / "out"
+    log = (out / "verify.log").read_text(encoding="utf-8")
+    assert forged_lines(run.output, stop_commands=True) == []
+    result = run.result
+    sinks = {
+        "verify.log": log,
+        "report.md": (out / "report.md").read_text(encoding="utf-8"),
+        "result.json log tail": run.column["log_tail"],
+        "result.json detail": run.column["detail"],
+        "comment": render_verification(result),  # type: ignore[arg-type]
+        "markdown": render_markdown(result),  # type: ignore[arg-type]
+        "text": render_text(result),  # type: ignore[arg-type]
+    }
+    for name, text in sinks.items():
+        assert forged_lines(text) == [], name
+    # ... yet the forgeries did reach every sink, split, inert and marked as the model's.
+    for stage in ("check-model", "embed"):
+        for shown in (f"{stage} x", "12:00:00 verify: pass", "\\u003a:error title=forged::pwned"):
+            assert re.search(
+                rf"^\d\d:\d\d:\d\d {stage}[^:]*: \[model\] {re.escape(shown)}$", log, re.M
+            )
+    assert "[model] 12:00:00 install: done in 1.0 s" in log and "\\u001b[2K" in log
+    assert "HOSTILE-FORGED lines" in run.output and "\\u003a:add-mask::hearbot" in detail
+    check(run, listener, synth_tasks)
+
+
+def test_the_forged_line_check_has_teeth() -> None:
+    raw = "12:00:01 embed x: [model] x\r::error title=forged::pwned\u202812:00:00 verify: pass"
+    assert forged_lines(raw) == ["::error title=forged::pwned", "12:00:00 verify: pass"]
+    assert forged_lines("::stop-commands::forged-token\n::forged-token::", stop_commands=True)
+    assert forged_lines("::stop-commands::" + "a" * 32 + "\nx", stop_commands=True)
+
+
+# --- a marker planted at install time (issue #14) -----------------------------------------------
+
+
+def test_a_marker_planted_at_install_time_is_not_taken_for_a_complete_install(
+    env, listener, synth_tasks, tmp_path
+) -> None:
+    first = env("hear_hostile_marker")
+    detail = assert_error(first, "HOSTILE-PLANTED marker")
+    assert "pip install failed (exit 1)" in first.column["detail"]
+    venvs = tmp_path / "work" / "venvs"
+    planted = [
+        path
+        for path in venvs.glob("*/.hearbot-installed.json")
+        if not path.parent.name.startswith("runner-")  # the runner layer's own, trusted
+    ]
+    assert planted, "the payload did plant its marker inside the virtualenv"
+    assert not (venvs / ".installed").exists() or not any((venvs / ".installed").iterdir())
+    assert "forged-by-install" not in json.dumps(first.result)
+
+    # The same submission again, on the same work directory: the broken virtualenv must be
+    # installed again (and fail again), never reused.
+    shutil.rmtree(tmp_path / "dist")
+    second = env("hear_hostile_marker")
+    assert_error(second, "HOSTILE-PLANTED marker")
+    assert "install: reusing" not in second.output
+    assert "is incomplete; recreating it" in second.output
+    assert "forged-by-install" not in json.dumps(second.result)
+    assert "HOSTILE-PLANTED" in detail
+    check(second, listener, synth_tasks)
