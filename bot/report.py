@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot.common.result import ResultDocument, Verification
-from bot.common.untrusted import inert_line, inert_lines
+from bot.common.untrusted import inert_line
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
@@ -151,8 +151,12 @@ def _row_section(result: dict[str, Any]) -> list[str]:
 
 
 def fenced(value: str, limit: int = 6000) -> str:
-    """Untrusted multi-line text (a log tail) as a fenced code block it cannot close."""
-    lines = inert_lines(value[-limit:])  # split on every line break, each line inert
+    """Untrusted multi-line text (a log tail) as a fenced code block it cannot close.
+
+    A log tail's lines are joined by `\\n` (bot/verify/stage_log.py); any other line break
+    inside one (`\\r`, `\\u2028`, ...) is shown as an escape, never split on, and a leading
+    `::` is escaped (bot/common/untrusted.py `inert_line`)."""
+    lines = [inert_line(line) for line in value[-limit:].split("\n")]
     shown = "\n".join(line if len(line) <= 500 else line[:499] + "…" for line in lines)
     shown = shown.replace("<!--", "<!\\-\\-")  # no hidden marker, even inside a fence
     longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)

@@ -286,3 +286,15 @@ def test_the_forgery_check_has_teeth():
 
     raw = "ok\n" + _marker_forgeries()
     assert parse_sections(compose(None, "validation", raw)) != {"validation": raw.strip("\n")}
+
+
+def test_a_log_tail_cannot_carry_a_workflow_command_or_a_stamped_line():
+    from bot.report import fenced
+
+    tail = "12:00:01 embed x: [model] x\r::error title=forged::pwned\u202812:00:00 verify: pass"
+    lines = fenced(tail + "\n  ::add-mask::x\x85::notice::y").splitlines()
+    assert lines[1:-1] == [
+        "12:00:01 embed x: [model] x\\u000d::error title=forged::pwned\\u202812:00:00 verify: pass",
+        "  \\u003a:add-mask::x\\u0085::notice::y",
+    ]
+    assert not any(line.lstrip().startswith("::") for line in lines)
