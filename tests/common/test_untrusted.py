@@ -124,6 +124,8 @@ def test_object_arrays_and_archives_are_refused(tmp_path: Path) -> None:
     path.write_bytes(buffer.getvalue())
     _refused("npy", read_npy, path, 1 << 20)
     path.write_bytes(b"not an npy file at all")
+    _refused("pickle", read_npy, path, 1 << 20)
+    path.write_bytes(b"")
     _refused("npy", read_npy, path, 1 << 20)
 
 
