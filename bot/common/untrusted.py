@@ -21,6 +21,7 @@ Each refusal is an `UntrustedFileError` whose ``check`` names the rule that refu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import stat
@@ -135,6 +136,20 @@ def read_prefix(path: Path, max_bytes: int) -> bytes:
         return _read_fd(fd, max_bytes)
 
 
+def sha256_file(path: Path, max_bytes: int) -> str:
+    """The sha256 of the regular file ``path`` (at most ``max_bytes``), read in chunks."""
+    digest = hashlib.sha256()
+    with open_regular(path, max_bytes) as (fd, size):
+        left = size
+        while left > 0:
+            chunk = os.read(fd, min(left, _READ_CHUNK))
+            if not chunk:
+                raise UntrustedFileError(path, "changed", "shrank while it was being read")
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
 def read_npy(path: Path, max_data_bytes: int) -> np.ndarray:
     """A plain `.npy` array (no pickle, no object dtype) whose header declares at most
     ``max_data_bytes`` of data, and exactly as many as the file holds after its header: checked
@@ -147,6 +162,11 @@ def read_npy(path: Path, max_data_bytes: int) -> np.ndarray:
         magic = handle.read(6)
         if magic[:4] == b"PK\x03\x04":
             raise UntrustedFileError(path, "npy", "an .npz archive, not an .npy array")
+        if magic and magic != npy_format.MAGIC_PREFIX:
+            # What numpy.load would hand to pickle (and refuse with allow_pickle=False).
+            raise UntrustedFileError(
+                path, "pickle", "not a plain .npy array: no .npy header (pickled data refused)"
+            )
         handle.seek(0)
         try:
             version = npy_format.read_magic(handle)
