@@ -274,6 +274,13 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--limit-processes", type=int, default=defaults.processes, metavar="N")
     group.add_argument("--limit-output-mb", type=int, default=defaults.output_mb, metavar="MB")
     group.add_argument(
+        "--limit-output-entries",
+        type=int,
+        default=defaults.output_entries,
+        metavar="N",
+        help="files and directories the sandbox's output directory may hold",
+    )
+    group.add_argument(
         "--sandbox-read-only",
         action="append",
         metavar="PATH",
@@ -290,6 +297,7 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
         memory_mb=args.limit_memory_mb,
         processes=args.limit_processes,
         output_mb=args.limit_output_mb,
+        output_entries=args.limit_output_entries,
     )
     if args.unsafe_no_sandbox:
         try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.common.inert import inert_line
 from bot.common.result import ResultDocument, Verification
-from bot.common.untrusted import inert_line
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"

@@ -7,6 +7,12 @@ Layout (written by the official embeddings runner, `heareval.embeddings.task_emb
     E/<task>/<split>/<file>.target-labels.json  scene: [label, ...]; event: [[label, ...]] * T
     E/<task>/<split>/<file>.timestamps.json     event only: [t_ms] * T
 
+Every file is read through bot/common/untrusted.py (regular files only, no link followed, a
+size cap checked before reading): an `.embedding.npy` is read only if its header's shape is
+exactly what the file holds and at most `MAX_EMBEDDING_BYTES` (once a split's embedding size
+is known, a scene file must be exactly that size); the JSON beside it at most what its frames
+can need.
+
 Row order reproduces `memmap_embeddings`: ONE `random.Random(0)` per task; for each split in
 `task_metadata.json` order, the split JSON's keys in order are shuffled with it. The runner's
 own memmaps and pickles (`<split>.embeddings.npy`, `<split>.target-labels.pkl`) are never read.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import random
@@ -35,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.common import strict_json
+from bot.common import strict_json, untrusted
 from bot.evaluation.errors import EmbeddingError, MetadataError
 from bot.evaluation.events import Event
 from bot.hear.tasks import (
@@ -52,6 +59,11 @@ from bot.hear.tasks import Event as TaskEvent
 # of the timestamp at embedding time, not tampering.
 BOUNDARY_TOLERANCE_MS = 1e-3
 MAX_JSON_BYTES = 1 << 30
+MAX_EMBEDDING_BYTES = 256 << 20
+"""One `.embedding.npy` file's data: a scene embedding (D,) or an event file's (T, D) frames
+(a 2-minute clip at a 25 ms hop and D = 6,144 is 75 MB)."""
+MAX_TIMESTAMP_BYTES = 32
+"""One timestamp in a `.timestamps.json` (a float64's repr, a separator)."""
 
 
 @dataclass
@@ -93,26 +105,33 @@ def regular_file(
     """`root/rel` if it is a regular file and not a symlink; else `error` naming the check."""
     path = root / rel
     try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        raise error(task, rel, "missing", "file not found") from None
-    except OSError as exc:
-        raise error(task, rel, "unreadable", str(exc.strerror)) from None
-    if stat.S_ISLNK(mode):
-        raise error(task, rel, "symlink", "symbolic links are not followed")
-    if not stat.S_ISREG(mode):
-        raise error(task, rel, "not-a-file", "not a regular file")
+        untrusted.regular_stat(path)
+    except untrusted.UntrustedFileError as exc:
+        raise error(task, rel, exc.check, exc.detail) from None
     return path
 
 
-def read_json(task: str, root: Path, rel: str, error: type[EmbeddingError | MetadataError]) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys."""
-    path = regular_file(task, root, rel, error)
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise error(task, rel, "too-large", "JSON file over 1 GiB")
+def read_file(
+    task: str, root: Path, rel: str, error: type[EmbeddingError | MetadataError], max_bytes: int
+) -> bytes:
+    """The regular file `root/rel`, of at most `max_bytes` (bot/common/untrusted.py)."""
     try:
-        text = path.read_bytes().decode("utf-8")
-        return strict_json.loads(text)
+        return untrusted.read_bytes(root / rel, max_bytes)
+    except untrusted.UntrustedFileError as exc:
+        raise error(task, rel, exc.check, exc.detail) from None
+
+
+def read_json(
+    task: str,
+    root: Path,
+    rel: str,
+    error: type[EmbeddingError | MetadataError],
+    max_bytes: int = MAX_JSON_BYTES,
+) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, at most `max_bytes`."""
+    data = read_file(task, root, rel, error, max_bytes)
+    try:
+        return strict_json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise error(task, rel, "json", f"not strict UTF-8 JSON: {exc}") from None
 
@@ -169,8 +188,9 @@ def read_vocabulary(task: str, root: Path) -> list[str]:
     """labelvocabulary.csv (`idx,label`) as the list of labels indexed by idx."""
     rel = "labelvocabulary.csv"
     path = regular_file(task, root, rel, MetadataError)
+    data = read_file(task, root, rel, MetadataError, MAX_JSON_BYTES)
     try:
-        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise MetadataError(task, rel, "csv", str(exc)) from None
     if not rows or rows[0] != ["idx", "label"]:
@@ -274,18 +294,15 @@ def official_file_order(
 # Per-file arrays and labels
 
 
-def load_embedding(task: str, root: Path, rel: str, ndim: int) -> np.ndarray:
-    """A per-file `.embedding.npy`: no pickle, float32, `ndim` dimensions, all finite."""
-    path = regular_file(task, root, rel, EmbeddingError)
+def load_embedding(
+    task: str, root: Path, rel: str, ndim: int, max_bytes: int = MAX_EMBEDDING_BYTES
+) -> np.ndarray:
+    """A per-file `.embedding.npy`: no pickle, float32, `ndim` dimensions, all finite; its
+    header's shape is checked against the file's size and `max_bytes` before it is read."""
     try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as exc:  # numpy refuses pickled data and object arrays this way too
-        check = "pickle" if "pickle" in str(exc).lower() else "npy"
-        raise EmbeddingError(task, rel, check, f"not a plain .npy array: {exc}") from None
-    except (OSError, EOFError) as exc:
-        raise EmbeddingError(task, rel, "npy", f"unreadable .npy file: {exc}") from None
-    if not isinstance(array, np.ndarray):
-        raise EmbeddingError(task, rel, "npy", "an .npz archive, not an .npy array")
+        array = untrusted.read_npy(root / rel, max_bytes)
+    except untrusted.UntrustedFileError as exc:
+        raise EmbeddingError(task, rel, exc.check, exc.detail) from None
     if array.dtype != np.dtype(np.float32):
         raise EmbeddingError(task, rel, "dtype", f"dtype {array.dtype}, expected float32")
     if array.ndim != ndim:
@@ -314,12 +331,22 @@ def _label_list(task: str, rel: str, value: object, vocabulary: Mapping[str, int
 
 
 def load_scene_file(
-    task: str, root: Path, split: str, name: str, expected: list[str], ctx: _Context
+    task: str,
+    root: Path,
+    split: str,
+    name: str,
+    expected: list[str],
+    ctx: _Context,
+    width: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One scene file: its embedding (D,) and its multi-hot target row."""
-    emb = load_embedding(task, root, f"{split}/{name}.embedding.npy", 1)
+    """One scene file: its embedding (D,) and its multi-hot target row. With `width` (the
+    split's embedding size, once known) the file may declare little more than D values (enough
+    room to be refused by name: float64, another size)."""
+    cap = MAX_EMBEDDING_BYTES if width is None else min(MAX_EMBEDDING_BYTES, 16 * width + 4096)
+    emb = load_embedding(task, root, f"{split}/{name}.embedding.npy", 1, cap)
     rel = f"{split}/{name}.target-labels.json"
-    labels = _label_list(task, rel, read_json(task, root, rel, EmbeddingError), ctx.vocabulary)
+    raw = read_json(task, root, rel, EmbeddingError, labels_bytes(expected, 1))
+    labels = _label_list(task, rel, raw, ctx.vocabulary)
     if labels != expected:
         raise EmbeddingError(task, rel, "target-labels", f"{labels} differ from {split}.json")
     if ctx.multiclass and len(labels) != 1:
@@ -343,7 +370,7 @@ def _near_bound(events: Sequence[Event], label: str, t: float) -> bool:
 
 
 def _timestamps(task: str, root: Path, rel: str, frames: int) -> np.ndarray:
-    raw = read_json(task, root, rel, EmbeddingError)
+    raw = read_json(task, root, rel, EmbeddingError, 64 + MAX_TIMESTAMP_BYTES * frames)
     if not isinstance(raw, list) or len(raw) != frames:
         raise EmbeddingError(task, rel, "timestamps", f"expected a list of {frames} numbers")
     if not all(_is_number(t) and math.isfinite(t) for t in raw):
@@ -358,7 +385,8 @@ def load_event_file(
     emb = load_embedding(task, root, f"{split}/{name}.embedding.npy", 2)
     times = _timestamps(task, root, f"{split}/{name}.timestamps.json", emb.shape[0])
     rel = f"{split}/{name}.target-labels.json"
-    raw = read_json(task, root, rel, EmbeddingError)
+    cap = labels_bytes([event["label"] for event in events], emb.shape[0])
+    raw = read_json(task, root, rel, EmbeddingError, cap)
     if not isinstance(raw, list) or len(raw) != emb.shape[0]:
         raise EmbeddingError(task, rel, "target-labels", f"expected {emb.shape[0]} frame lists")
     frames = [_label_list(task, rel, frame, ctx.vocabulary) for frame in raw]
@@ -382,6 +410,13 @@ def load_event_file(
 class _Context:
     vocabulary: Mapping[str, int]
     multiclass: bool
+
+
+def labels_bytes(labels: Sequence[str], frames: int) -> int:
+    """The most a `.target-labels.json` can need: `frames` lists, each of at most `labels` (a
+    scene clip's labels, or the label of every event of an event clip), indented JSON."""
+    per_frame = 32 + sum(len(json.dumps(label)) + 16 for label in labels)
+    return 1024 + per_frame * max(frames, 1)
 
 
 class RowWriter:
@@ -471,7 +506,7 @@ def load_split_rows(
             row_file.append(np.full(len(times), index, dtype=np.int64))
             row_time.append(times)
         else:
-            emb, y = load_scene_file(task, root, split, name, split_json[name], ctx)
+            emb, y = load_scene_file(task, root, split, name, split_json[name], ctx, xs.width)
             emb, y = emb[None, :], y[None, :]
         if xs.width is not None and emb.shape[1] != xs.width:
             raise EmbeddingError(

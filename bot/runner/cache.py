@@ -15,8 +15,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.common import untrusted
 from bot.common.fileio import write_atomic
 from bot.common.log import Log
-from bot.runner.sandbox import directory_bytes
+from bot.runner.sandbox import Limits, directory_bytes
 
 STATE = "cache-state"
 EMBEDDINGS = "embeddings"
@@ -134,7 +135,7 @@ def _remove_unless_in_use(work: Path, key: str) -> bool:
     with _exclusive(work, key) as idle:
         if not idle:
             return False
-        shutil.rmtree(embeddings_dir(work, key), ignore_errors=True)
+        untrusted.remove_tree(embeddings_dir(work, key))  # sandbox-written: any depth
         shutil.rmtree(scores_dir(work, key), ignore_errors=True)
         for path in (work / CHECKS / f"{key}.json", state / f"{key}.used"):
             path.unlink(missing_ok=True)
@@ -146,8 +147,9 @@ def _remove_unless_in_use(work: Path, key: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Reuse rules: what an earlier run left that a new run may take instead of running again.
 # Everything here is read from and written to where the sandbox cannot write, except the
-# embeddings themselves, which are reused only while their tree digest is the one recorded
-# (trusted) after they were checked.
+# embeddings themselves, which are sealed once checked (bot/verify/task_runs.py moves them out
+# of every later sandbox's reach) and reused only while their tree digest, which covers every
+# file's content, is the one recorded (trusted) after they were checked.
 
 CHECKS = "checks"
 SCORES = "scores"
@@ -181,15 +183,15 @@ def keep_checks(work: Path, key: str, checks: list[dict[str, str]]) -> None:
 
 def reusable_embeddings(task_embeddings: Path, record: Path) -> str | None:
     """The recorded digest of ``task_embeddings`` when they are unchanged since they were
-    checked (the sandbox rewrote nothing), else None."""
+    checked (nothing rewrote them), else None."""
     recorded = _recorded_digest(record)
-    if (
-        recorded is not None
-        and task_embeddings.is_dir()
-        and recorded == tree_digest(task_embeddings)
-    ):
-        return recorded
-    return None
+    if recorded is None or not task_embeddings.is_dir() or task_embeddings.is_symlink():
+        return None
+    try:
+        current = tree_digest(task_embeddings)
+    except untrusted.UntrustedFileError:
+        return None
+    return recorded if recorded == current else None
 
 
 def record_embeddings(task_embeddings: Path, record: Path) -> str:
@@ -209,15 +211,17 @@ def _recorded_digest(record: Path) -> str | None:
 
 
 def tree_digest(root: Path) -> str:
-    """A digest of every file's path, size and modification time under ``root`` (cheap; it
-    tells whether the sandbox rewrote anything since the scores were computed)."""
+    """A digest of every file under ``root``: its path, size and the sha256 of its content
+    (times are not in it: whoever wrote the files sets them). Walked iteratively, bounded in
+    entries and depth, read through bot/common/untrusted.py; anything but a directory or a
+    regular file raises `UntrustedFileError`."""
     digest = hashlib.sha256()
-    for directory, names, files in sorted(os.walk(root)):
-        names.sort()
-        for name in sorted(files):
-            info = os.lstat(os.path.join(directory, name))
-            where = os.path.relpath(os.path.join(directory, name), root)
-            digest.update(f"{where}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    limit = Limits().output_entries
+    for where, info in untrusted.walk_files(root, max_entries=limit):
+        if not stat.S_ISREG(info.st_mode):
+            raise untrusted.UntrustedFileError(root / where, "not-a-file", "not a regular file")
+        content = untrusted.sha256_file(root / where, info.st_size)
+        digest.update(f"{where}\0{info.st_size}\0{content}\n".encode())
     return digest.hexdigest()
 
 

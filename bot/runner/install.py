@@ -33,7 +33,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from bot.common import strict_json
+from bot.common import strict_json, untrusted
 from bot.common.fileio import write_atomic
 from bot.common.log import Log
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess, IndexProxy
@@ -48,6 +48,9 @@ INSTALLED_RECORDS = ".installed"
 """``venvs/.installed/<venv>.json``: a virtualenv's complete install, recorded by trusted code
 after every pip step succeeded, where no sandbox can write (never a file inside the venv)."""
 MAX_RECORD_BYTES = 16 << 20
+MAX_METADATA_BYTES = 65536
+"""Read of each installed distribution's METADATA: its headers come first."""
+MAX_DISTRIBUTIONS = 10_000
 PIP_TIMEOUT_S = 1800.0
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 RELAY_SCRIPT = Path(__file__).resolve().parent / "sandbox_relay.py"
@@ -362,7 +365,7 @@ def install_virtualenv(
         if venv.is_symlink() or not venv.is_dir():
             venv.unlink()
         else:
-            shutil.rmtree(venv)
+            untrusted.remove_tree(venv)  # pip wrote it in the sandbox: any depth, no recursion
     start = time.monotonic()
     venvs_dir.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "create the virtualenv", log)
@@ -524,19 +527,42 @@ def _sandboxed(
 
 
 def installed_packages(site_directories: list[Path]) -> list[dict[str, str]]:
-    """Name and version of each distribution, read from its METADATA file (no code runs)."""
+    """Name and version of each distribution, read from its METADATA file (no code runs).
+
+    The sandbox wrote these files (pip, and whatever ran while it installed): each is read
+    through bot/common/untrusted.py, its first 64 KiB only, and one that is not a regular
+    file (a FIFO that would block, a link to /dev/zero) is an `InstallError` naming it."""
     packages: dict[str, dict[str, str]] = {}
     for site in site_directories:
-        for path in sorted(site.glob("*.dist-info/METADATA")):
+        for path in _metadata_files(site):
             try:
-                text = path.read_text(encoding="utf-8", errors="replace")[:65536]
-            except OSError:
-                continue
+                raw = untrusted.read_prefix(path, MAX_METADATA_BYTES)
+            except untrusted.UntrustedFileError as exc:
+                if exc.check == "missing":
+                    continue
+                where = f"{path.parent.name}/{path.name}"
+                raise InstallError(
+                    f"provenance: {where} cannot be read: {exc.detail} [{exc.check}]"
+                ) from None
+            text = raw.decode("utf-8", errors="replace")
             headers = email.parser.HeaderParser().parsestr(text)
             name, version = headers.get("Name"), headers.get("Version")
             if name and version and _normal(name) not in packages:
                 packages[_normal(name)] = {"name": str(name)[:200], "version": str(version)[:200]}
     return sorted(packages.values(), key=lambda item: item["name"].lower())
+
+
+def _metadata_files(site: Path) -> list[Path]:
+    """``site/*.dist-info/METADATA``, listed without recursion and at most
+    `MAX_DISTRIBUTIONS` of them."""
+    try:
+        with os.scandir(site) as listing:
+            names = sorted(entry.name for entry in listing if entry.name.endswith(".dist-info"))
+    except OSError:
+        return []
+    if len(names) > MAX_DISTRIBUTIONS:
+        raise InstallError(f"provenance: more than {MAX_DISTRIBUTIONS} distributions in {site}")
+    return [site / name / "METADATA" for name in names]
 
 
 def _run(command: list[str], what: str, log: Log) -> None:

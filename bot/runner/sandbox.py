@@ -17,9 +17,11 @@ What a sandboxed command sees (docs/sandbox.md has the full list, with reasons):
 
 Limits: wall time, memory (RLIMIT_DATA per process, and the resident memory of the whole
 process tree, polled), processes (RLIMIT_NPROC), output size (RLIMIT_FSIZE per file, and the
-writable directory's total, polled), the size of /tmp, and the number of log lines kept. A
-breach kills the whole sandbox (its PID namespace dies with its first process) and is
-reported by name.
+writable directory's total, polled and checked once more when the command ends: apparent size
+and allocated blocks, whichever is larger, so a sparse file counts in full), the number of
+entries (files and directories) and how deeply directories nest in it, the size of /tmp, and
+the number of log lines kept. A breach kills the whole sandbox (its PID namespace dies with
+its first process) and is reported by name; an output breach also removes the output.
 
 What it prints reaches no sink as it was printed: each line is split on every line break,
 made inert and marked `[model] ` (bot/common/untrusted.py), so it can neither run a workflow
@@ -47,8 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from bot.common.inert import MODEL_MARK, inert_lines, stop_commands
 from bot.common.log import Log
-from bot.common.untrusted import MODEL_MARK, inert_lines, stop_commands
+from bot.common.untrusted import MAX_WALK_DEPTH, remove_tree, tree_usage
 
 NOBODY = 65534
 PROXY_SOCKET = "/run/hearbot-proxy.sock"  # where bot/runner/index_proxy.py's socket is shown
@@ -81,6 +84,9 @@ SANDBOX_TMP = "/tmp"
 SANDBOX_HOME = "/tmp/home"
 POLL_S = 0.2
 OUTPUT_BREACH = "output size limit"
+OUTPUT_ENTRIES_BREACH = "output entries limit"
+OUTPUT_DEPTH_BREACH = "output depth limit"
+OUTPUT_BREACHES = (OUTPUT_BREACH, OUTPUT_ENTRIES_BREACH, OUTPUT_DEPTH_BREACH)
 KILL_GRACE_S = 5.0
 LINE_BYTES = 4000
 UNSAFE_REFUSED = (
@@ -100,7 +106,12 @@ class Limits:
     """Per process (RLIMIT_DATA) and for the whole process tree's resident memory."""
     processes: int = 256
     output_mb: int = 200 * 1024
-    """The writable directory's total size (and the largest single file)."""
+    """The writable directory's total size (and the largest single file): apparent size or
+    allocated blocks, whichever is larger."""
+    output_entries: int = 2_000_000
+    """Files and directories in the writable directory (a full HEAR task has ~300,000)."""
+    output_depth: int = MAX_WALK_DEPTH
+    """How deeply directories may nest in the writable directory."""
     tmp_mb: int = 2048
     log_lines: int = 20_000
 
@@ -110,6 +121,7 @@ class Limits:
             "memory_mb": self.memory_mb,
             "processes": self.processes,
             "output_mb": self.output_mb,
+            "output_entries": self.output_entries,
         }
 
 
@@ -419,21 +431,14 @@ def run(
             nproc=_processes_of(uid) + sandbox.limits.processes,
             cwd=None,
         )
-    if outcome.breach and outcome.breach.startswith(OUTPUT_BREACH):
-        # The watchdog polls, so a fast writer overshoots the limit a little; what it wrote
-        # is worthless and is removed at once.
-        clear_directory(writable.source)
-        on_line(f"(sandbox: removed everything in the output directory after the {OUTPUT_BREACH})")
     return outcome
 
 
 def clear_directory(root: Path) -> None:
-    for entry in os.scandir(root):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+    """Remove everything in ``root`` (iteratively: any depth), keeping ``root``."""
+    for entry in list(os.scandir(root)):
+        with contextlib.suppress(OSError):
+            remove_tree(Path(entry.path))
 
 
 def _host_command(command: list[str], mounts: list[Mount]) -> list[str]:
@@ -499,6 +504,11 @@ def _supervise(
         )
     if reader.dropped:
         on_line(f"(sandbox: {reader.dropped} further log lines were dropped)")
+    if breach is not None and breach.startswith(OUTPUT_BREACHES):
+        # The watchdog polls, so a fast writer overshoots the limit a little; what it wrote
+        # is worthless and is removed at once.
+        clear_directory(watched)
+        on_line(f"(sandbox: removed everything in the output directory after the {breach})")
     return Outcome(
         exit_code=None if breach else code,
         seconds=seconds,
@@ -584,12 +594,36 @@ def _poll(
             return f"memory limit of {limits.memory_mb} MB (resident {resident >> 20} MB)"
         if now >= next_size_check:
             before = time.monotonic()
-            size = directory_bytes(watched)
-            if size > limits.output_mb << 20:
-                return f"{OUTPUT_BREACH} of {limits.output_mb} MB ({size >> 20} MB written)"
+            breach = output_breach(watched, limits)
+            if breach is not None:
+                return breach
             # A large tree is walked less often: at most ~10% of the time goes to walking it.
             next_size_check = time.monotonic() + max(POLL_S, 10 * (time.monotonic() - before))
         time.sleep(POLL_S)
+    # Once more after the end: a last burst of writes (at exit) may have come after the last
+    # poll.
+    return output_breach(watched, limits)
+
+
+def output_breach(watched: Path, limits: Limits) -> str | None:
+    """Which output limit ``watched`` breaches, named (output-bytes, output-entries,
+    output-depth), or None."""
+    usage = tree_usage(watched, stop_after_entries=limits.output_entries)
+    if usage.entries > limits.output_entries:
+        return (
+            f"{OUTPUT_ENTRIES_BREACH} of {limits.output_entries} [output-entries] (more than "
+            f"{limits.output_entries} files and directories written)"
+        )
+    if usage.depth > limits.output_depth:
+        return (
+            f"{OUTPUT_DEPTH_BREACH} of {limits.output_depth} [output-depth] (directories "
+            f"nested {usage.depth} deep)"
+        )
+    if usage.bytes > limits.output_mb << 20:
+        return (
+            f"{OUTPUT_BREACH} of {limits.output_mb} MB [output-bytes] ({usage.apparent_bytes >> 20}"
+            f" MB apparent, {usage.allocated_bytes >> 20} MB allocated)"
+        )
     return None
 
 
@@ -648,24 +682,9 @@ def _proportional_bytes(pid: int) -> int:
 
 
 def directory_bytes(root: Path) -> int:
-    """Bytes allocated under ``root`` (symlinks not followed)."""
-    total = 0
-    stack = [str(root)]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list(os.scandir(current))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            total += info.st_blocks * 512
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-    return total
+    """What ``root`` costs (symlinks not followed): its apparent size or its allocated blocks,
+    whichever is larger, so that neither a sparse file nor many small ones is undercounted."""
+    return tree_usage(root).bytes
 
 
 def python_prefixes() -> list[Path]:
@@ -676,26 +695,38 @@ def python_prefixes() -> list[Path]:
 
 def output_problems(root: Path, limit: int = 10) -> list[str]:
     """What is wrong with a directory the sandbox wrote, before trusted code reads it: symbolic
-    links, special files (FIFOs, sockets, devices) and hard links, each named by its path
-    relative to ``root``. Trusted readers also open only the names they expect, never follow a
-    link, and never unpickle; this check makes a planted link an error instead of a skip."""
+    links, special files (FIFOs, sockets, devices), hard links and directories nested deeper
+    than `MAX_WALK_DEPTH`, each named by its path relative to ``root``. Walked iteratively;
+    the watchdog has bounded the number of entries. Trusted readers also open only the names
+    they expect (bot/common/untrusted.py), never follow a link, and never unpickle; this check
+    makes a planted link an error instead of a skip."""
     problems: list[str] = []
-    stack = [root]
+    stack = [(root, 0)]
     while stack and len(problems) < limit:
-        current = stack.pop()
+        current, depth = stack.pop()
+        if depth > MAX_WALK_DEPTH:
+            problems.append(
+                f"{_relative(current, root)}: directories nested deeper than {MAX_WALK_DEPTH}"
+            )
+            continue
         try:
-            entries = sorted(os.scandir(current), key=lambda entry: entry.name)
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as exc:
             problems.append(f"{_relative(Path(current), root)}: unreadable ({exc.strerror})")
             continue
         for entry in entries:
             path = Path(entry.path)
-            info = entry.stat(follow_symlinks=False)
             where = _relative(path, root)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(f"{where}: unreadable ({exc.strerror})")
+                continue
             if stat.S_ISLNK(info.st_mode):
                 problems.append(f"{where}: a symbolic link (to {os.readlink(path)!r})")
             elif stat.S_ISDIR(info.st_mode):
-                stack.append(path)
+                stack.append((path, depth + 1))
             elif not stat.S_ISREG(info.st_mode):
                 problems.append(f"{where}: not a regular file or directory")
             elif info.st_nlink > 1:

@@ -1,11 +1,12 @@
 """Reading the conformance report the sandbox wrote (`check-model --json`): untrusted input,
-read with a size bound, strict JSON and a fixed shape."""
+read through bot/common/untrusted.py (a regular file, no link, at most 1 MiB), strict JSON and
+a fixed shape."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.common import strict_json
+from bot.common import strict_json, untrusted
 from bot.common.result import CheckResult
 from bot.verify.sandboxed import ModelRunError
 from bot.verify.verdict import CheckStatus
@@ -15,10 +16,12 @@ MAX_REPORT_BYTES = 1 << 20
 
 def read_checks(report: Path) -> list[CheckResult]:
     """The conformance report the sandbox wrote, read as untrusted: size, strict JSON, shape."""
-    if report.stat().st_size > MAX_REPORT_BYTES:
-        raise ModelRunError(f"{report.name} is larger than {MAX_REPORT_BYTES} bytes", "")
     try:
-        data = strict_json.loads(report.read_bytes().decode("utf-8"))
+        raw = untrusted.read_bytes(report, MAX_REPORT_BYTES)
+    except untrusted.UntrustedFileError as exc:
+        raise ModelRunError(f"{report.name}: {exc.detail} [{exc.check}]", "") from None
+    try:
+        data = strict_json.loads(raw.decode("utf-8"))
         checks = data["checks"] if isinstance(data, dict) else None
         if not isinstance(checks, list) or not checks:
             raise ValueError("no list of checks")

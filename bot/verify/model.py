@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.common.result import CheckResult
+from bot.common.untrusted import remove_tree
 from bot.runner import cache
 from bot.runner.install import Installed, prepare
 from bot.runner.sandbox import Mount
@@ -116,13 +117,13 @@ def check_model(model: PreparedModel, options: VerifyOptions, log: StageLog) -> 
         log(f"check-model: reusing the passing checks of an earlier run ({kept})")
         return checks
     folder = options.out / "check-model"
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_tree(folder)  # the sandbox wrote it: any depth, no recursion
     arguments = ["check-model", *model.arguments, "--json", f"{SANDBOX_OUT}/check-model.json"]
     failure = run_worker(model, arguments, folder, options, log, "check-model")
     report = folder / "check-model.json"
     if failure and "killed" in failure:
         raise ModelRunError(f"check-model was stopped ({failure})", log.tail())
-    if not report.is_file() or report.is_symlink():
+    if not report.exists() and not report.is_symlink():
         raise ModelRunError(f"check-model ended ({failure or 'exit 0'}) with no report", log.tail())
     checks = read_checks(report)
     if not failure and all(check["status"] != CheckStatus.FAIL for check in checks):

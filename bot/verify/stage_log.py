@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.common.untrusted import inert_line
+from bot.common.inert import inert_line
 
 LOG_TAIL_LINES = 30
 LOG_LINE_CHARS = 1000

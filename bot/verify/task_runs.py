@@ -1,11 +1,17 @@
 """Each task: embed it in the sandbox, check what the sandbox wrote, evaluate it here.
 
+Each task's sandbox writes into a directory of its own (``<model key>/.sandbox-<task>``), the
+only one it can write; once its embeddings are checked they are sealed: moved to
+``<model key>/<task>``, which no sandbox ever sees again (a later task's model cannot rewrite
+them), and their digest (content included) recorded where the sandbox cannot write.
+
 One failing task is reported and the others go on; finished work is reused by the next run
 by the rules of bot/runner/cache.py (checked embeddings by their recorded digest, scores by
 their settings)."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +19,7 @@ from typing import Any
 
 from bot import __version__
 from bot.common.result import TaskResult
+from bot.common.untrusted import remove_tree
 from bot.evaluation import evaluate_task, load_scores
 from bot.evaluation.scores import SCORES_FILE
 from bot.runner import cache
@@ -22,6 +29,8 @@ from bot.verify.result import flat_scores, task_entry
 from bot.verify.sandboxed import SANDBOX_OUT, SANDBOX_TASKS, PreparedModel, run_worker
 from bot.verify.stage_log import StageLog
 from bot.verify.verdict import TaskStatus
+
+STAGING_PREFIX = ".sandbox-"
 
 
 @dataclass
@@ -99,8 +108,9 @@ def _embed_checked(
     log: StageLog,
 ) -> tuple[str | None, str]:
     """Embed one task in the sandbox, unless an earlier run's checked embeddings of it are
-    unchanged, and check what the sandbox wrote. (what went wrong or None, the embeddings'
-    digest); the digest of checked embeddings is recorded where the sandbox cannot write."""
+    unchanged, check what the sandbox wrote and seal it. (what went wrong or None, the
+    embeddings' digest); the digest of checked embeddings is recorded where the sandbox cannot
+    write."""
     stage = f"embed {task_dir}"
     task_embeddings = embeddings / task_dir
     record = trusted / task_dir / cache.EMBEDDINGS_RECORD
@@ -108,19 +118,35 @@ def _embed_checked(
     if recorded is not None:
         log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
         return None, recorded
+    if task_embeddings.is_dir() and not task_embeddings.is_symlink():
+        # Sealed by an earlier run, and changed since (no sandbox can reach them): say what.
+        problems = output_problems(task_embeddings)
+        if problems:
+            message = f"The kept embeddings of {task_dir} changed since they were checked: "
+            return message + "; ".join(problems), ""
     arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
     arguments += ["--out", SANDBOX_OUT, "--no-progress"]
     task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
+    # This task's own writable directory (kept after a failure: the worker resumes from it).
+    staging = embeddings / f"{STAGING_PREFIX}{task_dir}"
     try:
-        failure = run_worker(model, arguments, embeddings, options, log, stage, (task_mount,))
+        failure = run_worker(model, arguments, staging, options, log, stage, (task_mount,))
     except SandboxError as exc:
         failure = str(exc)
     if failure is not None:
         return f"Embedding {task_dir} failed ({failure}); see the log tail.", ""
-    problems = output_problems(embeddings)
+    problems = output_problems(staging)
     if problems:
         message = f"Embedding {task_dir} wrote files trusted code will not read: "
         return message + "; ".join(problems), ""
+    written = staging / task_dir
+    if written.is_symlink() or not written.is_dir():
+        return f"Embedding {task_dir} wrote no {task_dir} directory; see the log tail.", ""
+    # Sealed: out of every later sandbox's reach, then recorded by content.
+    record.unlink(missing_ok=True)
+    remove_tree(task_embeddings)
+    os.rename(written, task_embeddings)
+    remove_tree(staging)
     return None, cache.record_embeddings(task_embeddings, record)
 
 

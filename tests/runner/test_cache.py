@@ -97,3 +97,23 @@ def test_an_idle_entry_is_walked_once_until_it_is_used_again(tmp_path: Path, mon
     assert walked == ["a", "a", "a"]
     assert cache.evict(tmp_path, 0, lambda line: None) == ["b", "a"]
     assert not list((tmp_path / cache.STATE).glob("*.bytes"))
+
+
+def test_the_embeddings_digest_covers_content_not_times(tmp_path: Path) -> None:
+    """The same sizes and modification times with other bytes are other embeddings (a sandbox
+    sets both); a link or a FIFO makes them not reusable."""
+    task = tmp_path / "task" / "fold00"
+    task.mkdir(parents=True)
+    npy = task / "a.wav.embedding.npy"
+    npy.write_bytes(b"\x01" * 64)
+    record = tmp_path / "record.json"
+    digest = cache.record_embeddings(tmp_path / "task", record)
+    assert cache.reusable_embeddings(tmp_path / "task", record) == digest
+    before = os.stat(npy)
+    npy.write_bytes(b"\x02" * 64)
+    os.utime(npy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert cache.tree_digest(tmp_path / "task") != digest
+    assert cache.reusable_embeddings(tmp_path / "task", record) is None
+    npy.unlink()
+    os.mkfifo(npy)
+    assert cache.reusable_embeddings(tmp_path / "task", record) is None

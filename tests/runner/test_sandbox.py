@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.common.untrusted import MODEL_MARK
+from bot.common.inert import MODEL_MARK
 from bot.runner import sandbox
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexProxy, allowed_hosts
 from bot.runner.install import RELAY_SCRIPT, SANDBOX_RELAY
@@ -164,6 +164,43 @@ def test_output_beyond_the_limit_is_killed_and_removed(tmp_path: Path) -> None:
 
 
 @needs_bwrap
+@pytest.mark.parametrize(
+    ("code", "limits", "named"),
+    [
+        # Sparse files (each under RLIMIT_FSIZE): 900 MB apparent, nothing allocated.
+        (
+            "[open(f's{i}', 'wb').truncate(15 << 20) for i in range(60)]",
+            Limits(wall_s=60, output_mb=20),
+            "output size limit of 20 MB [output-bytes] (900 MB apparent, 0 MB allocated)",
+        ),
+        # Empty files: no bytes at all.
+        (
+            "[open(f'e{i}', 'w').close() for i in range(3000)]",
+            Limits(wall_s=60, output_entries=1000),
+            "output entries limit of 1000 [output-entries]",
+        ),
+        # Directories nested deeper than a trusted walk would go.
+        (
+            "import os\nfor _ in range(200):\n    os.mkdir('d'); os.chdir('d')",
+            Limits(wall_s=60),
+            "output depth limit of 64 [output-depth]",
+        ),
+    ],
+    ids=["sparse", "entries", "depth"],
+)
+def test_output_limits_count_apparent_size_entries_and_depth_even_at_exit(
+    tmp_path: Path, code: str, limits: Limits, named: str
+) -> None:
+    """Each is written in a moment, just before the command exits: the watchdog's last check,
+    after the end, catches what no poll saw; the output is removed."""
+    outcome, lines = run_python(code, tmp_path, limits=limits)
+    assert outcome.breach is not None and outcome.breach.startswith(named), outcome
+    assert outcome.describe().startswith("killed: ")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert any("removed everything in the output directory" in line for line in lines)
+
+
+@needs_bwrap
 def test_log_lines_beyond_the_limit_are_dropped(tmp_path: Path) -> None:
     outcome, lines = run_python(
         "for i in range(100): print(i)", tmp_path, limits=Limits(wall_s=30, log_lines=10)
@@ -257,6 +294,22 @@ def test_output_problems_name_links_and_special_files(tmp_path: Path) -> None:
     assert "task/train/b.embedding.npy: a symbolic link (to '/etc/passwd')" in problems
     assert "task/pipe: not a regular file or directory" in problems
     assert "task/hard: a hard link (2 names)" in problems
+
+
+def test_output_problems_name_deep_directories_without_recursion(tmp_path: Path) -> None:
+    deep = tmp_path / "task"
+    deep.mkdir()
+    fd = os.open(deep, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(1500):  # past Python's recursion limit
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    problems = sandbox.output_problems(tmp_path)
+    assert len(problems) == 1 and "directories nested deeper than 64" in problems[0]
+    sandbox.clear_directory(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- the package index proxy ---------------------------------------------------------------------
