@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +47,12 @@ LIMITS = [
     "--limit-memory-mb=2000",
     "--limit-processes=64",
     "--limit-output-mb=100",
+    "--limit-output-entries=20000",
 ]
+TRUSTED_MEMORY_MB = 1024
+"""The bound on the trusted process's peak memory (RSS) while it refuses a sparse embedding
+that declares 1.5 GB: measured at 345 MB (torch and the evaluation imported); 2,132 MB with
+numpy.load in place of the bounded reader."""
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 
@@ -110,7 +117,10 @@ class Run:
 
     @property
     def column(self) -> dict[str, Any]:
-        return next(c for c in self.result["verification"]["columns"] if c["column"] == COLUMN)
+        return self.column_named(COLUMN)
+
+    def column_named(self, name: str) -> dict[str, Any]:
+        return next(c for c in self.result["verification"]["columns"] if c["column"] == name)
 
 
 def canary_folders(tasks: Path, root: Path) -> list[str]:
@@ -130,16 +140,29 @@ def run_hostile(
     model_options: dict[str, Any] | None = None,
     sdist: bool = False,
     limits: list[str] = LIMITS,
+    claims: dict[str, str] | None = None,
+    out: str = "out",
+    max_epochs: int = 20,
+    extra_target: dict[str, Any] | None = None,
+    in_subprocess: bool = False,
 ) -> Run:
+    """`hearbot verify` of the hostile ``package``, claiming ``claim`` for `COLUMN` (or
+    ``claims``), the work directory ``root/work`` kept between runs of one test. With
+    ``in_subprocess`` it runs as its own process, so that the result's ``memory_mb.evaluate``
+    is the trusted process's own peak (getrusage), not this test process's."""
+    claims = claims or {COLUMN: claim}
     dist = root / "dist"
-    dist.mkdir(parents=True)
+    dist.mkdir(parents=True, exist_ok=True)
     shutil.copy(example_wheel, dist)
-    target = json.dumps({"port": listener.port, "paths": canary_folders(tasks, root)}).encode()
+    target = {"port": listener.port, "paths": canary_folders(tasks, root), **(extra_target or {})}
     if sdist:
-        package_file = build.write_sdist(package, dist, target)
+        package_file = build.write_sdist(package, dist, json.dumps(target).encode())
     else:
-        package_file = build.write_wheel(package, dist, ["hear-example-model"], target)
-    document = manifest(f"Hostile {package}", example_wheel, not_run_columns())
+        package_file = build.write_wheel(
+            package, dist, ["hear-example-model"], json.dumps(target).encode()
+        )
+    not_run = [name for name in leaderboard_facts().score_columns if name not in claims]
+    document = manifest(f"Hostile {package}", example_wheel, not_run)
     document["install"] += [
         f"{package.replace('_', '-')}=={build.VERSION} --hash=sha256:{build.sha256(package_file)}"
     ]
@@ -148,36 +171,45 @@ def run_hostile(
     manifest_path = root / f"{slug(document['model'])}.json"
     manifest_path.write_text(json.dumps(document))
     head = root / "leaderboard.csv"
-    head.write_bytes(
-        BASE.read_bytes() + b"\n" + row(document["model"], {COLUMN: Decimal(claim)}).encode()
-    )
-    code = main(
-        [
-            "verify",
-            f"--base-file={BASE}",
-            f"--head-file={head}",
-            f"--manifest={manifest_path}",
-            f"--tasks-dir={tasks}",
-            f"--out={root / 'out'}",
-            f"--work={root / 'work'}",
-            f"--find-links={dist}",
-            f"--stand-in={COLUMN}={STAND_INS[COLUMN]}",
-            "--tasks",
-            COLUMN,
-            "--max-epochs=20",
-            f"--today={TODAY.isoformat()}",
-            "--device=cpu",
-            *limits,
-        ]
-    )
-    result = json.loads((root / "out" / "result.json").read_text())
+    decimals = {name: Decimal(value) for name, value in claims.items()}
+    head.write_bytes(BASE.read_bytes() + b"\n" + row(document["model"], decimals).encode())
+    arguments = [
+        "verify",
+        f"--base-file={BASE}",
+        f"--head-file={head}",
+        f"--manifest={manifest_path}",
+        f"--tasks-dir={tasks}",
+        f"--out={root / out}",
+        f"--work={root / 'work'}",
+        f"--find-links={dist}",
+        *(f"--stand-in={name}={STAND_INS[name]}" for name in claims),
+        "--tasks",
+        *claims,
+        f"--max-epochs={max_epochs}",
+        f"--today={TODAY.isoformat()}",
+        "--device=cpu",
+        *limits,
+    ]
+    if in_subprocess:
+        # Through a small launcher: a child started straight from this process (vfork, then
+        # exec) inherits this process's peak RSS as its own ru_maxrss.
+        launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+        completed = subprocess.run(
+            [sys.executable, "-c", launcher, sys.executable, "-m", "bot", *arguments],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        code, output = completed.returncode, completed.stdout + completed.stderr
+    else:
+        code = main(arguments)
+        captured = capfd.readouterr()
+        output = captured.out + captured.err
+    result = json.loads((root / out / "result.json").read_text())
     assert schema_errors("result.schema.json", result) == []
-    captured = capfd.readouterr()
-    return Run(code, result, root, captured.out + captured.err)
-
-
-def not_run_columns() -> list[str]:
-    return [name for name in leaderboard_facts().score_columns if name != COLUMN]
+    return Run(code, result, root, output)
 
 
 def assert_nothing_leaked(run: Run, listener: Listener, tasks: Path) -> None:
@@ -191,8 +223,19 @@ def assert_nothing_leaked(run: Run, listener: Listener, tasks: Path) -> None:
             assert FAKE_TOKEN not in name, f"the token is in a file name under {directory}"
             path = Path(directory) / name
             if path.is_file() and not path.is_symlink():
-                assert needle not in path.read_bytes(), f"the token is in {path}"
+                assert not _contains(path, needle), f"the token is in {path}"
     assert _processes_of(run.root) == [], "a sandboxed process outlived its run"
+
+
+def _contains(path: Path, needle: bytes) -> bool:
+    """Whether ``needle`` is in the file, read in chunks (a hostile file may be 1.5 GB)."""
+    tail = b""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle) :]
+    return False
 
 
 def _processes_of(root: Path) -> list[str]:
@@ -459,4 +502,89 @@ def test_a_marker_planted_at_install_time_is_not_taken_for_a_complete_install(
     assert "is incomplete; recreating it" in second.output
     assert "forged-by-install" not in json.dumps(second.result)
     assert "HOSTILE-PLANTED" in detail
+
+
+# --- what trusted code reads: bounded (bot/common/untrusted.py) ---------------------------------
+
+
+@pytest.mark.parametrize("mode", ["fifo", "devzero"])
+def test_installed_metadata_turned_into_a_fifo_or_dev_zero_is_refused_not_read(
+    env, listener, synth_tasks, mode: str
+) -> None:
+    """A .pth turns the package's own dist-info/METADATA into a FIFO (the provenance reader
+    would block until the job's timeout) or a link to /dev/zero (it would read without end)
+    while pip installs; the reader refuses it by its kind, at once."""
+    run = env("hear_hostile_metadata", extra_target={"mode": mode})
+    expected = "a FIFO, not a regular file [not-a-file]" if mode == "fifo" else "[symlink]"
+    detail = assert_error(run, expected)
+    assert "provenance: hear_hostile_metadata-1.0.0.dist-info/METADATA" in detail
+    check(run, listener, synth_tasks)
+
+
+@pytest.mark.parametrize("mode", ["sparse", "header"])
+def test_a_sparse_embedding_is_refused_before_it_is_loaded(
+    env, listener, synth_tasks, mode: str
+) -> None:
+    """An .embedding.npy whose header declares 1.5 GB, a few KB on disk (sparse: 1.5 GB
+    apparent; header: a few KB apparent too). The output limit is raised to 4 GB so that the
+    watchdog, which counts apparent size, lets it through to the reader (and RLIMIT_FSIZE lets
+    the file be that large). The trusted process (its own process here, so that its peak
+    memory is its own) stays under TRUSTED_MEMORY_MB."""
+    limits = [*LIMITS, "--limit-output-mb=4000"]
+    run = env(
+        "hear_hostile_sparse", model_options={"mode": mode}, limits=limits, in_subprocess=True
+    )
+    detail = assert_error(run, ".embedding.npy: too-large:")
+    # Its size (sparse) or its header's shape (header), against the cap, before any load.
+    assert "1500000128 bytes, more than" in detail or "declares 1500000000 bytes" in detail
+    peak = run.result["verification"]["memory_mb"]["evaluate"]
+    assert peak < TRUSTED_MEMORY_MB, f"the trusted process reached {peak} MB"
+    check(run, listener, synth_tasks)
+
+
+def test_an_inode_flood_is_stopped_by_the_entries_limit(env, listener, synth_tasks) -> None:
+    """100,000 empty files (no bytes for any size limit to see) beside honest embeddings."""
+    run = env("hear_hostile_flood")
+    assert_error(run, "killed: output entries limit of 20000 [output-entries]")
+    assert not list((run.root / "work" / "embeddings").glob("*/*/flood"))
+    check(run, listener, synth_tasks)
+
+
+def test_deep_directories_are_a_named_error_not_a_recursion_error(
+    env, listener, synth_tasks
+) -> None:
+    """1,500 nested directories beside honest embeddings: trusted code walks and removes them
+    without recursion, and the run ends with the limit named."""
+    run = env("hear_hostile_deep")
+    assert_error(run, "killed: output depth limit of 64 [output-depth]")
+    assert "RecursionError" not in run.output
+    assert not list((run.root / "work" / "embeddings").glob("*/*/d"))
+    check(run, listener, synth_tasks)
+
+
+def test_a_later_task_cannot_rewrite_an_earlier_tasks_checked_embeddings(
+    env, listener, synth_tasks
+) -> None:
+    """The model, embedding ESC-50's task, rewrites FSD50K's task's already checked and scored
+    embeddings into that task's labels (same sizes, same times); a second run that scores the
+    reused embeddings again (other --max-epochs) would then reproduce 1.0 and pass. Sealed per
+    task, they are out of its reach; and their digest covers content."""
+    victim = STAND_INS["FSD50K"]
+    assert victim < STAND_INS[COLUMN]  # embedded (sorted) first
+    claims = {"FSD50K": "0.5", COLUMN: "0.5"}
+    options = {"victim": victim}
+    first = env("hear_hostile_crosstask", claims=claims, model_options=options, out="out-1")
+    detail = first.column["detail"] + "\n" + (first.column["log_tail"] or "")
+    assert "HOSTILE-BLOCKED cross-task" in detail, detail
+    second = env(
+        "hear_hostile_crosstask",
+        claims={"FSD50K": "1"},
+        model_options=options,
+        out="out-2",
+        max_epochs=21,
+    )
+    assert f"embed {victim}: reusing the checked embeddings" in second.output
+    assert second.result["verification"]["verdict"] == "fail"
+    assert second.column_named("FSD50K")["outcome"] == "mismatch"
+    assert second.column_named("FSD50K")["reproduced"] < 0.99
     check(second, listener, synth_tasks)
