@@ -44,6 +44,13 @@ VARIANTS: dict[str, dict[str, str]] = {
 }
 
 
+def variant_env(name: str) -> dict[str, str]:
+    """This process's environment with the variant's settings instead of any inherited ones."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
+    env.update(VARIANTS[name])
+    return env
+
+
 @dataclass
 class Outcome:
     variant: str
@@ -56,8 +63,7 @@ class Outcome:
 def run_variant(
     name: str, python: str, pytest_args: list[str], log: Path, verbose: bool
 ) -> Outcome:
-    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
-    env.update(VARIANTS[name])
+    env = variant_env(name)
     env["HEARBOT_NUMERIC_LOG"] = str(log)
     command = [python, "-m", "pytest", "-m", "numeric", "-q", "-p", "no:cacheprovider", "-rf"]
     start = time.monotonic()
@@ -78,8 +84,7 @@ def run_variant(
 
 def capability(python: str, variant: str) -> str:
     """The kernel path torch picks under this variant (it caps a request at what the CPU has)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
-    env.update(VARIANTS[variant])
+    env = variant_env(variant)
     probe = subprocess.run(
         [python, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
         env=env,
