@@ -7,8 +7,13 @@ base = 94 M parameters on a GPU):
 
 1. pure forward: every clip decoded into one tensor on the device first, then the model's
    get_scene_embeddings over the same batches `hearbot embed` forms, nothing written;
-2. hearbot embed: `bot.hear.embed.embed_task` as the verifier runs it (read and decode the
-   WAV files, call the model through the HEAR API checks, write the per-file layout).
+2. hearbot embed: `bot.hear.embed.embed_task` with the model in this process (read and
+   decode the WAV files, call the model through the HEAR API checks, write the per-file
+   layout), as `hearbot embed` runs it;
+3. streamed: as `hearbot verify` runs it: the model in its own process in the sandbox
+   (bubblewrap when present), fed the decoded audio through the stream's pipe, its replies
+   checked and written by this process (bot/verify/streamed.py). Timed as a whole, the
+   worker's start (Python, torch, the model) included.
 
 Prints clips/s of both and the ratio embed / pure (the target is at least 0.7: reading,
 checking and writing cost under 30 %). `--model standin` uses benchmarks/models/
@@ -104,6 +109,43 @@ def hearbot_embed(model: api.HearModel, task_dir: Path, out: Path, batch_size: i
     return time.perf_counter() - start
 
 
+def streamed_embed(
+    module: str, options: dict[str, str], device: str, task_dir: Path, root: Path, batch_size: int
+) -> float:
+    """Seconds for `hearbot verify`'s way: the model in the sandbox, fed through the stream."""
+    from bot.runner.sandbox import Mount, Sandbox, bubblewrap_path
+    from bot.verify.model import worker_code
+    from bot.verify.options import VerifyOptions
+    from bot.verify.sandboxed import SANDBOX_BOT, PreparedModel
+    from bot.verify.stage_log import StageLog
+    from bot.verify.streamed import SandboxedEmbedder
+
+    try:
+        bubblewrap_path()
+        sandbox = Sandbox()
+    except Exception:  # no bubblewrap here: the same stream, unconfined
+        sandbox = Sandbox(enabled=False)
+    models = Mount(REPO / "benchmarks" / "models", "/opt/models")
+    code = worker_code(root / "worker")
+    model = PreparedModel(
+        python=Path(sys.executable),
+        arguments=[module, "--model-options", json.dumps(options), "--device", device],
+        key="benchmark",
+        mounts=[Mount(code, SANDBOX_BOT), models],
+        python_path=[str(Path(SANDBOX_BOT).parent), models.target],
+    )
+    verify_options = VerifyOptions(tasks_dir=task_dir.parent, out=root, sandbox=sandbox)
+    out = root / "streamed"
+    shutil.rmtree(out, ignore_errors=True)
+    log = StageLog(root / "streamed.log", echo=False)
+    start = time.perf_counter()
+    with SandboxedEmbedder(
+        model, verify_options, log, "embed", root / "scratch", batch_size
+    ) as fed:
+        embed.embed_task(fed, task_dir, out, max_batch_size=batch_size, progress=False)
+    return time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=400)
@@ -138,6 +180,14 @@ def main() -> int:
         clips = len([p for p in task_dir.rglob("*.wav")])
         ours = min(hearbot_embed(model, task_dir, root / "out", batch) for _ in range(args.repeat))
         reader = min(reader_alone(task_dir, 16000, batch)[0] for _ in range(args.repeat))
+        module, options = (
+            ("hear_gpu_standin", {}) if args.model == "standin"
+            else ("hear_reference_model", {"size": size})
+        )  # fmt: skip
+        streamed = min(
+            streamed_embed(module, options, device, task_dir, root, batch)
+            for _ in range(args.repeat)
+        )
         report = {
             "device": str(model.device),
             "model": name,
@@ -149,6 +199,9 @@ def main() -> int:
             "pure_clips_per_s": round(clips / pure, 1),
             "embed_clips_per_s": round(clips / ours, 1),
             "ratio_embed_over_pure": round(pure / ours, 3),
+            "streamed_embed_s": round(streamed, 3),
+            "streamed_clips_per_s": round(clips / streamed, 1),
+            "ratio_streamed_over_pure": round(pure / streamed, 3),
             "reader_alone_clips_per_s": round(clips / reader, 1),
             "reader_realtime_factor": round(clips * args.seconds / reader, 1),
             "ratio_reader_over_pure": round(pure / reader, 1),
@@ -158,6 +211,11 @@ def main() -> int:
             f"hearbot embed runs at {report['ratio_embed_over_pure']:.2f} of a pure forward "
             f"loop over audio in memory ({report['embed_clips_per_s']} vs "
             f"{report['pure_clips_per_s']} clips/s, {report['device']}, batch {batch})"
+        )
+        print(
+            f"hearbot verify's way (the model in the sandbox, fed through the stream, its "
+            f"start included) runs at {report['ratio_streamed_over_pure']:.2f} of it "
+            f"({report['streamed_clips_per_s']} clips/s)"
         )
         print(
             f"the audio reader alone decodes {report['reader_alone_clips_per_s']} clips/s "

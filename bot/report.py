@@ -211,6 +211,7 @@ def _verification_body(verification: Verification) -> list[str]:
             lines.append(
                 f"- {code(column['column'], in_table=False)}: {prose(column['detail'], 1000)}"
             )
+    lines += _canary_lines(verification)
     lines += _model_facts(verification)
     failed_checks = [
         c
@@ -234,6 +235,30 @@ def _verification_body(verification: Verification) -> list[str]:
             "",
             "</details>",
         ]
+    return lines
+
+
+def _canary_lines(verification: Verification) -> list[str]:
+    """The memorisation canary's flags (docs/security.md): for the maintainer to look at."""
+    flagged = [t for t in verification["tasks"] if t.get("canary", {}).get("suspicious")]
+    if not flagged:
+        return []
+    lines = [
+        "",
+        "> [!WARNING]",
+        "> **Memorisation canary: suspicious.** Copies of some test clips, perturbed below "
+        "audibility, scored far lower than the clips themselves with the same classifier, as "
+        "if the model had looked clips up rather than listened to them. This does not change "
+        "the verdict; a maintainer should look before merging.",
+    ]
+    for task in flagged:
+        canary = task["canary"]
+        lines.append(
+            f"> - {code(task['task_dir'], in_table=False)}: {canary['clips']} clips scored "
+            f"{_number(canary['original'])} as given and {_number(canary['perturbed'])} "
+            f"perturbed (a drop of {_number(canary['drop'])}; the threshold is "
+            f"{canary['threshold']})"
+        )
     return lines
 
 

@@ -102,6 +102,8 @@ class TaskResult(TypedDict):
     status: str
     detail: str
     scores: dict[str, float | str]
+    canary: NotRequired[dict[str, Any]]
+    """The memorisation canary (bot/verify/canary.py), where the task was scored with one."""
 
 
 class Verification(TypedDict):

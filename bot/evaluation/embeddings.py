@@ -560,6 +560,25 @@ def load_task(
     return TaskData(task, metadata, labels, dims.pop(), splits, spill_dir)
 
 
+def load_rows(
+    task_dir: Path, metadata_dir: Path | None, root: Path, split: str, files: Sequence[str]
+) -> Rows:
+    """Rows of some files of one split, read from ``root`` (a task's embeddings, or its canary
+    copies under ``<task>/canary``) with the task's metadata (``metadata_dir``, else
+    ``task_dir``), in the order given, in memory."""
+    meta = Path(metadata_dir) if metadata_dir is not None else Path(task_dir)
+    task = Path(task_dir).name
+    metadata = read_metadata(task, meta)
+    labels = read_vocabulary(task, meta)
+    vocabulary = {label: i for i, label in enumerate(labels)}
+    split_json = read_split(task, meta, split, metadata, vocabulary)
+    for name in files:
+        if name not in split_json:
+            raise MetadataError(task, f"{split}.json", "missing", f"{name} is not in {split}")
+    ctx = _Context(vocabulary, metadata.prediction_type == "multiclass")
+    return load_split_rows(task, root, metadata, split, list(files), split_json, ctx, None)
+
+
 def concat_rows(task: str, parts: Sequence[Rows], spill_dir: Path | None = None) -> Rows:
     """Splits concatenated in the given order (the kit's ConcatDataset of folds); the rows
     memory-mapped when `spill_dir` is set."""

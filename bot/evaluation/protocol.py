@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import torch
 from bot.common.log import Log
 from bot.evaluation import events as ev
 from bot.evaluation.batched import group_by_shape, train_batch
+from bot.evaluation.canary import CANARY_SCORES, canary_probe
 from bot.evaluation.embeddings import Rows, TaskData, concat_rows, load_task
 from bot.evaluation.errors import EvaluationUsageError, MetadataError, ProtocolError
 from bot.evaluation.metrics import METRICS
@@ -34,6 +35,7 @@ from bot.evaluation.scores import LOG_FILE, SCORES_FILE, build_scores, write_sco
 from bot.evaluation.train import TaskSpec, TrainedModel, test_scores, train_grid_point
 
 SEED = 42
+Probe = Callable[[TaskSpec, list[tuple[list[str], TrainedModel]], int], None]
 # PARAM_GRID of the kit (values are the very objects, so that hparams print the same).
 PARAM_GRID: dict[str, list[Any]] = {
     "hidden_layers": [1, 2],
@@ -309,8 +311,13 @@ def run_protocol(
     embedding_path: str,
     log: Log,
     mode: str = "exact",
+    probe: Probe | None = None,
 ) -> dict[str, Any]:
     """Model selection on the first split, retraining on the others, tests; the scores object.
+
+    ``probe``, when given, is called once every split is tested, with each split's test
+    split names and its trained model (what bot/evaluation/canary.py scores other clips with);
+    it changes nothing the kit does.
 
     mode "exact": the kit's sequence of random draws, one grid point after another. mode
     "batched": grid points of one layer shape trained together, then the winner retrained on
@@ -363,6 +370,9 @@ def run_protocol(
             )
             results[name] = result
             log(f"test {name}: test_score={result['test_score']}")
+        if probe is not None:
+            tested = [(split["test"], model) for split, model in zip(splits, trained, strict=True)]
+            probe(spec, tested, best.conf["batch_size"])
     postprocessing = best.best.postprocessing or ()
     return build_scores(results, best.conf, postprocessing, spec.score_mode, embedding_path)
 
@@ -396,6 +406,7 @@ def evaluate_task(
     out_dir: Path | None = None,
     mode: str = "exact",
     in_memory: bool = False,
+    canary: bool = False,
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
 
@@ -415,6 +426,11 @@ def evaluate_task(
     training (the space is freed when the run ends); `in_memory` holds them in RAM instead.
     Either way the numbers are the same.
 
+    With ``canary``, where the embeddings have canary copies (bot/hear/canary.py), the very
+    classifiers that scored the test splits also score the canary clips and their perturbed
+    copies, written to `<out_dir>/canary.json` (bot/evaluation/canary.py); the kit's scores
+    are not touched.
+
     When the embeddings were written by untrusted code (bot/verify/), `metadata_dir` is the
     original HEAR task, whose task_metadata.json, labelvocabulary.csv and split JSONs are read
     instead of the copies beside the embeddings, and `out_dir` is a directory that code cannot
@@ -433,6 +449,8 @@ def evaluate_task(
     # A scores file left from before (the official runner writes one here too) must never
     # pass for the result of this run, even if this run fails.
     (out_dir / SCORES_FILE).unlink(missing_ok=True)
+    (out_dir / CANARY_SCORES).unlink(missing_ok=True)
+    probe = canary_probe(task_dir, metadata_dir, out_dir) if canary else None
     data = load_task(task_dir, metadata_dir=metadata_dir, spill_dir=None if in_memory else out_dir)
     task_log = _TaskLog(out_dir / LOG_FILE, log)
     try:
@@ -452,6 +470,7 @@ def evaluate_task(
             embedding_path=str(task_dir),
             log=task_log,
             mode=mode,
+            probe=probe,
         )
         path = write_scores(out_dir, scores)
         task_log(f"wrote {path}")

@@ -42,11 +42,13 @@ import hashlib
 import io
 import json
 import queue
+import random
+import secrets
 import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,8 @@ import soundfile as sf
 import torch
 
 from bot.common.fileio import write_atomic
-from bot.hear import api
+from bot.hear import api, canary
+from bot.hear.canary import CANARY_DIR, Perturbation
 from bot.hear.progress import Progress
 from bot.hear.tasks import (
     METADATA_FILE,
@@ -91,16 +94,35 @@ if TYPE_CHECKING:
 class EmbedError(LocatedError):
     """Embedding failed; names the task, the file (or batch) and the check."""
 
+    clip: Clip | None = None
+    """The clip that failed, where the model's own error was pinned to one."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip to embed: a split's file, or (``perturbation`` set) its canary copy."""
+
+    split: str
+    item: SplitItem
+    perturbation: Perturbation | None = None
+
+    def describe(self) -> str:
+        where = f"{self.split}/{self.item.file}"
+        return f"{CANARY_DIR}/{where}" if self.perturbation is not None else where
+
 
 @dataclass(frozen=True)
 class Batch:
-    split: str
-    items: tuple[SplitItem, ...]
+    clips: tuple[Clip, ...]
     audio: np.ndarray  # float32 (n, samples)
 
+    @property
+    def items(self) -> tuple[SplitItem, ...]:
+        return tuple(clip.item for clip in self.clips)
+
     def describe(self) -> str:
-        first = f"{self.split}/{self.items[0].file}"
-        return first if len(self.items) == 1 else f"{first} (batch of {len(self.items)})"
+        first = self.clips[0].describe()
+        return first if len(self.clips) == 1 else f"{first} (batch of {len(self.clips)})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,6 +194,9 @@ class BatchSizer:
     headroom_bytes: int | None = None
     ceiling: int | None = None
     largest: int = 0
+    hinted: int | None = None
+    """Clips per batch the model's own process says its device would take (a sandboxed
+    model sizes its batches by its device's memory there, bot/hear/serve.py)."""
 
     def size(self, duration: float | None, sample_rate: int) -> int:
         """Clips per batch for clips of `duration` seconds (None: variable length, one)."""
@@ -179,6 +204,8 @@ class BatchSizer:
         if duration and self.bytes_per_second and self.headroom_bytes is not None:
             fits = int(self.fraction * self.headroom_bytes / (self.bytes_per_second * duration))
             size = max(size, min(self.max_batch_size, fits))
+        if self.hinted is not None:
+            size = max(size, min(self.max_batch_size, self.hinted))
         if self.ceiling is not None:
             size = min(size, self.ceiling)
         return max(1, size)
@@ -222,22 +249,40 @@ class BatchSizer:
         }
 
 
-def _read_clip(task: Task, sample_rate: int, split: str, item: SplitItem) -> np.ndarray:
-    path = task.wav_path(sample_rate, split, item.file)
+def _read_clip(task: Task, sample_rate: int, clip: Clip) -> np.ndarray:
+    split, file = clip.split, clip.item.file
+    path = task.wav_path(sample_rate, split, file)
     try:
         audio, rate = sf.read(str(path), dtype="float32")
     except (RuntimeError, OSError) as exc:
         raise TaskError(
-            task.name, f"{sample_rate}/{split}/{item.file}", "wav-unreadable", str(exc)
+            task.name, f"{sample_rate}/{split}/{file}", "wav-unreadable", str(exc)
         ) from exc
     if rate != sample_rate or audio.ndim != 1:
         raise TaskError(
             task.name,
-            f"{sample_rate}/{split}/{item.file}",
+            f"{sample_rate}/{split}/{file}",
             "wav-format",
             f"is {rate} Hz with shape {audio.shape}; expected mono at {sample_rate} Hz",
         )
-    return audio
+    return audio if clip.perturbation is None else clip.perturbation.apply(audio)
+
+
+def _consecutive(
+    task: Task, sample_rate: int, clips: Sequence[Clip], size_now: Callable[[], int]
+) -> Iterator[Batch]:
+    """``clips`` in the order given, `size_now()` (asked before each batch) at a time; a batch
+    is cut where the length changes (which the kit would not survive either)."""
+    begin = 0
+    while begin < len(clips):
+        chunk = clips[begin : begin + max(1, size_now())]
+        begin += len(chunk)
+        audio = [_read_clip(task, sample_rate, clip) for clip in chunk]
+        run_start = 0
+        for index in range(1, len(chunk) + 1):
+            if index == len(chunk) or audio[index].shape != audio[run_start].shape:
+                yield Batch(tuple(chunk[run_start:index]), np.stack(audio[run_start:index]))
+                run_start = index
 
 
 def iter_batches(
@@ -247,25 +292,11 @@ def iter_batches(
     batch_size: int | Callable[[], int],
     items: Sequence[SplitItem] | None = None,
 ) -> Iterator[Batch]:
-    """Consecutive clips (``items``, default the whole split) in split-file order, `batch_size`
-    (or what it returns, asked before each batch) at a time; a batch never mixes lengths (it is
-    cut where the length changes, which the kit would not survive either)."""
+    """Consecutive clips of one split (``items``, default the whole split) in split-file order,
+    `batch_size` (or what it returns, asked before each batch) at a time."""
     items = task.splits[split] if items is None else items
     size_now = batch_size if callable(batch_size) else lambda: batch_size
-    begin = 0
-    while begin < len(items):
-        chunk = items[begin : begin + max(1, size_now())]
-        begin += len(chunk)
-        clips = [_read_clip(task, sample_rate, split, item) for item in chunk]
-        run_start = 0
-        for index in range(1, len(chunk) + 1):
-            if index == len(chunk) or clips[index].shape != clips[run_start].shape:
-                yield Batch(
-                    split=split,
-                    items=tuple(chunk[run_start:index]),
-                    audio=np.stack(clips[run_start:index]),
-                )
-                run_start = index
+    yield from _consecutive(task, sample_rate, [Clip(split, item) for item in items], size_now)
 
 
 def length_buckets(
@@ -275,22 +306,40 @@ def length_buckets(
     items: Sequence[SplitItem],
     max_batch_size: int | BatchSizer,
 ) -> Iterator[tuple[SplitItem, ...]]:
-    """A variable-length task's clips grouped by exact length (read from the WAV headers),
-    shortest first, each group cut into batches of the size for that length (the kit's
-    estimate, or what a `BatchSizer` says as each batch is cut): whole clips, never two lengths
-    in one batch, and far fewer model calls than one clip at a time (which is what the kit
-    does; a clip's embedding does not depend on its batch)."""
+    """One split's clips grouped by exact length (see `_length_groups`)."""
+    frames = {item.file: _frames(task, sample_rate, split, item.file) for item in items}
+    clips = [Clip(split, item) for item in items]
+    for group in _length_groups(
+        clips, lambda clip: frames[clip.item.file], sample_rate, max_batch_size
+    ):
+        yield tuple(clip.item for clip in group)
+
+
+def _frames(task: Task, sample_rate: int, split: str, file: str) -> int:
+    path = task.wav_path(sample_rate, split, file)
+    try:
+        return int(sf.info(str(path)).frames)
+    except (RuntimeError, OSError) as exc:
+        raise TaskError(
+            task.name, f"{sample_rate}/{split}/{file}", "wav-unreadable", str(exc)
+        ) from exc
+
+
+def _length_groups(
+    clips: Sequence[Clip],
+    frames_of: Callable[[Clip], int],
+    sample_rate: int,
+    max_batch_size: int | BatchSizer,
+) -> Iterator[tuple[Clip, ...]]:
+    """A variable-length task's clips grouped by exact length, shortest first, each group (in
+    the order given) cut into batches of the size for that length (the kit's estimate, or what
+    a `BatchSizer` says as each batch is cut): whole clips, never two lengths in one batch, and
+    far fewer model calls than one clip at a time (which is what the kit does; a clip's
+    embedding does not depend on its batch)."""
     sizer = max_batch_size if isinstance(max_batch_size, BatchSizer) else BatchSizer(max_batch_size)
-    by_length: dict[int, list[SplitItem]] = {}
-    for item in items:
-        path = task.wav_path(sample_rate, split, item.file)
-        try:
-            frames = sf.info(str(path)).frames
-        except (RuntimeError, OSError) as exc:
-            raise TaskError(
-                task.name, f"{sample_rate}/{split}/{item.file}", "wav-unreadable", str(exc)
-            ) from exc
-        by_length.setdefault(frames, []).append(item)
+    by_length: dict[int, list[Clip]] = {}
+    for clip in clips:
+        by_length.setdefault(frames_of(clip), []).append(clip)
     for frames in sorted(by_length):
         group = by_length[frames]
         begin = 0
@@ -301,17 +350,21 @@ def length_buckets(
 
 
 def _batches(
-    task: Task, sample_rate: int, split: str, items: Sequence[SplitItem], sizer: BatchSizer
+    task: Task,
+    sample_rate: int,
+    clips: Sequence[Clip],
+    sizer: BatchSizer,
+    lengths: Mapping[str, Mapping[str, int]],
 ) -> Iterator[Batch]:
     duration = task.metadata.sample_duration
     if duration is not None:
-        yield from iter_batches(
-            task, sample_rate, split, lambda: sizer.size(duration, sample_rate), items
-        )
+        yield from _consecutive(task, sample_rate, clips, lambda: sizer.size(duration, sample_rate))
         return
-    for group in length_buckets(task, sample_rate, split, items, sizer):
-        clips = [_read_clip(task, sample_rate, split, item) for item in group]
-        yield Batch(split=split, items=group, audio=np.stack(clips))
+    groups = _length_groups(
+        clips, lambda clip: lengths[clip.split][clip.item.file], sample_rate, sizer
+    )
+    for group in groups:
+        yield Batch(group, np.stack([_read_clip(task, sample_rate, clip) for clip in group]))
 
 
 def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
@@ -352,25 +405,26 @@ def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
 
 
 def _embed_batch(
-    model: api.HearModel, task: Task, batch: Batch, sizer: BatchSizer
+    model: api.HearModel, kind: str, task_name: str, batch: Batch, sizer: BatchSizer
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(embeddings, timestamps or None) for a batch; on failure, name the clip. A batch that
-    does not fit in the device's memory is halved (and halved again) instead of failing. The
-    first batch that runs is measured when the sizer asks for it."""
+    """(embeddings, timestamps or None) for a batch of a ``kind`` ("scene" or "event") task;
+    on failure an `EmbedError` naming the clip (its ``clip``). A batch that does not fit in the
+    device's memory is halved (and halved again) instead of failing. The first batch that runs
+    is measured when the sizer asks for it."""
     try:
         if sizer.measuring and sizer.memory is not None:
-            result, peak = sizer.memory.peak_of(lambda: _call(model, task, batch.audio))
+            result, peak = sizer.memory.peak_of(lambda: _call(model, kind, batch.audio))
             sizer.measured(peak, batch.audio.size / model.sample_rate)
         else:
-            result = _call(model, task, batch.audio)
+            result = _call(model, kind, batch.audio)
     except api.ModelAPIError as exc:
-        if len(batch.items) > 1 and _out_of_memory(exc):
-            sizer.out_of_memory(len(batch.items))
-            return _in_halves(model, task, batch, sizer)
-        if len(batch.items) > 1:
-            _pinpoint(model, task, batch)
-        raise _model_error(task, batch.describe(), exc) from exc
-    sizer.ran(len(batch.items))
+        if len(batch.clips) > 1 and _out_of_memory(exc):
+            sizer.out_of_memory(len(batch.clips))
+            return _in_halves(model, kind, task_name, batch, sizer)
+        if len(batch.clips) > 1:
+            _pinpoint(model, kind, task_name, batch)
+        raise _model_error(task_name, batch.clips[0], batch.describe(), exc) from exc
+    sizer.ran(len(batch.clips))
     return result
 
 
@@ -379,16 +433,16 @@ def _out_of_memory(exc: api.ModelAPIError) -> bool:
 
 
 def _in_halves(
-    model: api.HearModel, task: Task, batch: Batch, sizer: BatchSizer
+    model: api.HearModel, kind: str, task_name: str, batch: Batch, sizer: BatchSizer
 ) -> tuple[np.ndarray, np.ndarray | None]:
     if model.device.type == "cuda":
         torch.cuda.empty_cache()
-    middle = len(batch.items) // 2
+    middle = len(batch.clips) // 2
     halves = [
-        Batch(batch.split, batch.items[:middle], batch.audio[:middle]),
-        Batch(batch.split, batch.items[middle:], batch.audio[middle:]),
+        Batch(batch.clips[:middle], batch.audio[:middle]),
+        Batch(batch.clips[middle:], batch.audio[middle:]),
     ]
-    results = [_embed_batch(model, task, half, sizer) for half in halves]
+    results = [_embed_batch(model, kind, task_name, half, sizer) for half in halves]
     embeddings = np.concatenate([result[0] for result in results])
     if results[0][1] is None:
         return embeddings, None
@@ -396,27 +450,73 @@ def _in_halves(
 
 
 def _call(
-    model: api.HearModel, task: Task, audio: np.ndarray
+    model: api.HearModel, kind: str, audio: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    if task.metadata.embedding_type == "scene":
+    if kind == "scene":
         return model.scene_embeddings(audio), None
     return model.timestamp_embeddings(audio)
 
 
-def _pinpoint(model: api.HearModel, task: Task, batch: Batch) -> None:
+def _pinpoint(model: api.HearModel, kind: str, task_name: str, batch: Batch) -> None:
     """Re-run a failed batch clip by clip; raise for the first clip that fails alone."""
-    for position, item in enumerate(batch.items):
+    for position, clip in enumerate(batch.clips):
         try:
-            _call(model, task, batch.audio[position : position + 1])
+            _call(model, kind, batch.audio[position : position + 1])
         except api.ModelAPIError as exc:
-            raise _model_error(task, f"{batch.split}/{item.file}", exc) from exc
+            raise _model_error(task_name, clip, clip.describe(), exc) from exc
 
 
-def _model_error(task: Task, where: str, exc: api.ModelAPIError) -> EmbedError:
+def _model_error(task_name: str, clip: Clip, where: str, exc: api.ModelAPIError) -> EmbedError:
     message = exc.message
     if _out_of_memory(exc):
         message += " (try a smaller --max-batch-size)"
-    return EmbedError(task.name, where, exc.check, message)
+    error = EmbedError(task_name, where, exc.check, message)
+    error.clip = clip
+    return error
+
+
+class Embedder(Protocol):
+    """What embeds a task's batches: the model in this process (`InProcess`), or the model in
+    the sandbox, fed through a stream (bot/verify/streamed.py)."""
+
+    sample_rate: int
+
+    def identity(self) -> dict[str, Any]:
+        """The model as recorded in markers."""
+        ...
+
+    def environment(self) -> dict[str, Any]:
+        """Where it runs: device and Python packages, as recorded in markers."""
+        ...
+
+    def embed(
+        self, kind: str, task_name: str, batches: Iterator[Batch], sizer: BatchSizer
+    ) -> Iterator[tuple[Batch, np.ndarray, np.ndarray | None]]:
+        """Each batch (in the order given) with its embeddings and timestamps (event)."""
+        ...
+
+
+@dataclass
+class InProcess:
+    """The model loaded in this process; batches are read ahead by a thread."""
+
+    model: api.HearModel
+
+    @property
+    def sample_rate(self) -> int:
+        return self.model.sample_rate
+
+    def identity(self) -> dict[str, Any]:
+        return model_identity(self.model)
+
+    def environment(self) -> dict[str, Any]:
+        return {"device": str(self.model.device), **api.python_summary()}
+
+    def embed(
+        self, kind: str, task_name: str, batches: Iterator[Batch], sizer: BatchSizer
+    ) -> Iterator[tuple[Batch, np.ndarray, np.ndarray | None]]:
+        for batch in prefetched(batches, PREFETCH_BATCHES):
+            yield (batch, *_embed_batch(self.model, kind, task_name, batch, sizer))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,24 +529,31 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _clip_dir(out_task: Path, clip: Clip) -> Path:
+    base = out_task / CANARY_DIR if clip.perturbation is not None else out_task
+    return base / clip.split
+
+
 def _write_outputs(
     task: Task,
-    out_split: Path,
+    out_task: Path,
     batch: Batch,
     embeddings: np.ndarray,
     timestamps: np.ndarray | None,
 ) -> int:
-    """Write each clip's files; returns the number of frames (event) or clips (scene)."""
+    """Write each clip's files; returns the number of frames (event) or clips (scene) of the
+    task's own clips (canary copies are not counted)."""
     frames = 0
-    for position, item in enumerate(batch.items):
-        stem = out_split / item.file
+    for position, clip in enumerate(batch.clips):
+        stem = _clip_dir(out_task, clip) / clip.item.file
         # Not flushed to disk one by one (that cost more than the model on small clips): a
         # rename still never exposes half a file, and the strict readers catch what a power
         # loss could leave.
         write_atomic(Path(f"{stem}.embedding.npy"), _npy_bytes(embeddings[position]), durable=False)
+        counted = clip.perturbation is None
         if timestamps is None:
-            labels = json.dumps(list(item.labels))
-            frames += 1
+            labels = json.dumps(list(clip.item.labels))
+            frames += counted
         else:
             clip_ts = timestamps[position]
             write_atomic(
@@ -454,8 +561,8 @@ def _write_outputs(
                 json.dumps(clip_ts.tolist()).encode("utf-8"),
                 durable=False,
             )
-            labels = json.dumps(frame_labels(item.events, clip_ts.tolist()), indent=4)
-            frames += len(clip_ts)
+            labels = json.dumps(frame_labels(clip.item.events, clip_ts.tolist()), indent=4)
+            frames += len(clip_ts) if counted else 0
         write_atomic(Path(f"{stem}.target-labels.json"), labels.encode("utf-8"), durable=False)
     return frames
 
@@ -560,19 +667,33 @@ def _prepare_directory(out_task: Path, partial: dict[str, Any]) -> bool:
     return False
 
 
-def _done(out_split: Path, item: SplitItem, event: bool) -> bool:
+def _done(out_task: Path, clip: Clip, event: bool) -> bool:
     """All of a clip's files are there (the labels file is written last)."""
-    stem = out_split / item.file
+    stem = _clip_dir(out_task, clip) / clip.item.file
     names = [".embedding.npy", ".target-labels.json"] + ([".timestamps.json"] if event else [])
     return all(Path(f"{stem}{suffix}").is_file() for suffix in names)
 
 
-# ---------------------------------------------------------------------------------------------
-# Tasks
+def _canary_plan(
+    task: Task, out_task: Path, fraction: float, rng: random.Random, resumed: bool
+) -> dict[str, dict[str, Perturbation]]:
+    """The task's canary clips: an interrupted run's plan when resuming, else a new one
+    (written beside the embeddings before any clip is embedded)."""
+    if fraction <= 0:
+        return {}
+    earlier = canary.read_plan(out_task) if resumed else None
+    if earlier is not None:
+        return earlier
+    files = {split: [item.file for item in task.splits[split]] for split in task.metadata.splits}
+    scored = canary.scored_splits(task.metadata.split_mode, task.metadata.splits)
+    chosen = canary.plan(files, scored, rng, fraction)
+    document = json.dumps(canary.plan_json(chosen), indent=2) + "\n"
+    write_atomic(out_task / canary.PLAN_FILE, document.encode("utf-8"))
+    return chosen
 
 
 def embed_task(
-    model: api.HearModel,
+    model: api.HearModel | Embedder,
     task_dir: Path,
     out: Path,
     *,
@@ -580,95 +701,132 @@ def embed_task(
     progress: bool = True,
     identity: dict[str, Any] | None = None,
     memory: DeviceMemory | None = None,
+    canary_fraction: float = 0.0,
 ) -> dict[str, Any]:
     """Embed one task into ``out/<task dir name>``; returns the marker's summary (with
-    ``"skipped": true`` when an earlier run had finished it). Batches are sized by `memory`
-    (default: the model's device's, `device_memory`)."""
-    identity = identity or model_identity(model)
+    ``"skipped": true`` when an earlier run had finished it).
+
+    Clips go to the model in a random order that mixes the splits (a clip's embedding does not
+    depend on its batch). With ``canary_fraction`` > 0, that share of the task's clips (test
+    clips only) is also embedded as perturbed copies (bot/hear/canary.py). Batches are sized
+    by `memory` (default: the model's device's, `device_memory`, in process) or by what the
+    embedder reports."""
+    embedder: Embedder = InProcess(model) if isinstance(model, api.HearModel) else model
+    identity = identity or embedder.identity()
     task = read_task(task_dir)
     out_task = Path(out) / task.name
     marker = finished_marker(task.name, out_task, identity)
     if marker is not None:
         return {**marker, "skipped": True}
     started = time.monotonic()
-    audio = check_audio(task, model.sample_rate)  # a broken task fails before any writing
-    batch_size = estimated_batch_size(
-        task.metadata.sample_duration, model.sample_rate, max_batch_size
-    )
-    partial = {"format": MARKER_FORMAT, "model": identity, "batch_size": batch_size}
-    memory = memory if memory is not None else device_memory(model.device)
+    sample_rate = embedder.sample_rate
+    audio = check_audio(task, sample_rate)  # a broken task fails before any writing
+    batch_size = estimated_batch_size(task.metadata.sample_duration, sample_rate, max_batch_size)
+    partial = {
+        "format": MARKER_FORMAT,
+        "model": identity,
+        "batch_size": batch_size,
+        "canary_fraction": canary_fraction,
+    }
+    if memory is None and isinstance(embedder, InProcess):
+        memory = device_memory(embedder.model.device)
     sizer = BatchSizer(max_batch_size, memory)
     resumed = _prepare_directory(out_task, partial)
+    # Unpredictable to the model: the order it is fed in, and which clips have copies.
+    rng = random.Random(secrets.randbits(64))
+    chosen = _canary_plan(task, out_task, canary_fraction, rng, resumed)
     for name in (METADATA_FILE, VOCABULARY_FILE):
         _copy_file(task.path / name, out_task / name)
-    splits = {}
     for split in task.metadata.splits:
         _copy_file(task.path / f"{split}.json", out_task / f"{split}.json")
-        splits[split] = _embed_split(model, task, out_task, split, sizer, progress)
+        (out_task / split).mkdir(parents=True, exist_ok=True)
+    for split in chosen:
+        (out_task / CANARY_DIR / split).mkdir(parents=True, exist_ok=True)
+    clips = [Clip(split, item) for split in task.metadata.splits for item in task.splits[split]]
+    for split in task.metadata.splits:
+        perturbations = chosen.get(split, {})
+        clips += [
+            Clip(split, i, perturbations[i.file])
+            for i in task.splits[split]
+            if i.file in perturbations
+        ]
+    splits, embed_seconds = _embed_clips(
+        embedder, task, out_task, clips, rng, sizer, audio.lengths, progress
+    )
     summary = {
         "format": MARKER_FORMAT,
         "task": task.name,
         "task_name": task.metadata.task_name,
         "embedding_type": task.metadata.embedding_type,
         "model": identity,
-        "sample_rate": model.sample_rate,
-        "device": str(model.device),
+        "sample_rate": sample_rate,
+        **embedder.environment(),
         "batch_size": batch_size,
         "batch_sizing": sizer.summary(),
         "splits": splits,
         "clips": sum(s["clips"] for s in splits.values()),
+        "canary_clips": sum(len(files) for files in chosen.values()),
+        "order": "random, splits mixed",
         "resumed": resumed,
         "audio_seconds": round(audio.seconds, 3),
+        "embed_seconds": round(embed_seconds, 3),
         "seconds": round(time.monotonic() - started, 3),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "environment": api.python_summary(),
     }
     write_atomic(out_task / MARKER, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     return {**summary, "skipped": False}
 
 
-def _embed_split(
-    model: api.HearModel,
+def _embed_clips(
+    embedder: Embedder,
     task: Task,
     out_task: Path,
-    split: str,
+    clips: list[Clip],
+    rng: random.Random,
     sizer: BatchSizer,
+    lengths: Mapping[str, Mapping[str, int]],
     show: bool,
-) -> dict[str, Any]:
-    out_split = out_task / split
-    out_split.mkdir(parents=True, exist_ok=True)
-    items = task.splits[split]
+) -> tuple[dict[str, dict[str, Any]], float]:
+    """Embed the clips not done yet, in random order; (per split: clips, kept, frames; the
+    seconds it took)."""
     event = task.metadata.embedding_type == "event"
-    done = [_done(out_split, item, event) for item in items]
-    todo = [item for item, finished in zip(items, done, strict=True) if not finished]
-    bar = Progress(len(items), f"{task.name} {split}", enabled=show)
-    bar.update(len(items) - len(todo))
-    kept = [item for item, finished in zip(items, done, strict=True) if finished]
-    frames = sum(_frames_written(out_split, item) for item in kept)
+    done = [_done(out_task, clip, event) for clip in clips]
+    todo = [clip for clip, finished in zip(clips, done, strict=True) if not finished]
+    rng.shuffle(todo)
+    splits: dict[str, dict[str, Any]] = {}
+    for split in task.metadata.splits:
+        own = [
+            (c, d)
+            for c, d in zip(clips, done, strict=True)
+            if c.split == split and c.perturbation is None
+        ]
+        kept = [c for c, d in own if d]
+        splits[split] = {"clips": len(own), "kept_from_earlier_run": len(kept)}
+        if event:
+            splits[split]["frames"] = sum(_frames_written(out_task / split, c.item) for c in kept)
+    bar = Progress(len(clips), task.name, enabled=show)
+    bar.update(len(clips) - len(todo))
     started = time.monotonic()
     try:
-        batches = _batches(task, model.sample_rate, split, todo, sizer)
+        batches = _batches(task, embedder.sample_rate, todo, sizer, lengths)
+        kind = task.metadata.embedding_type
         with OrderedWriter(WRITE_BEHIND_BATCHES) as writer:
-            for batch in prefetched(batches, PREFETCH_BATCHES):
-                embeddings, timestamps = _embed_batch(model, task, batch, sizer)
-                writer.submit(_write_outputs, task, out_split, batch, embeddings, timestamps)
-                bar.update(len(batch.items))
-            frames += writer.finish()
+            for batch, embeddings, timestamps in embedder.embed(kind, task.name, batches, sizer):
+                writer.submit(_write_outputs, task, out_task, batch, embeddings, timestamps)
+                bar.update(len(batch.clips))
+            writer.finish()
     finally:
         bar.close()
-    seconds = time.monotonic() - started
-    result: dict[str, Any] = {
-        "clips": len(items),
-        "kept_from_earlier_run": len(items) - len(todo),
-        "seconds": round(seconds, 3),
-    }
-    if task.metadata.embedding_type == "event":
-        result["frames"] = frames
-    return result
+    if event:
+        # Frames of this run's clips, by split, from what was written.
+        for split in task.metadata.splits:
+            fresh = [c for c in todo if c.split == split and c.perturbation is None]
+            splits[split]["frames"] += sum(_frames_written(out_task / split, c.item) for c in fresh)
+    return splits, time.monotonic() - started
 
 
 def _frames_written(out_split: Path, item: SplitItem) -> int:
-    """Frames of a clip an earlier run wrote (1 for a scene clip)."""
+    """Frames of a clip written to ``out_split`` (1 for a scene clip)."""
     path = out_split / f"{item.file}.timestamps.json"
     if not path.is_file():
         return 1

@@ -381,28 +381,66 @@ def run(
     network_socket: Path | None = None,
     on_line: Log,
     environ: Mapping[str, str] | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> Outcome:
     """Run ``command`` (paths as the sandbox sees them) and stream its output to ``on_line``,
     each line split on every line break, made inert and marked as the model's (`MODEL_MARK`).
+
+    ``pass_fds``: file descriptors the command inherits under the same numbers (the ends of
+    the audio stream's pipes); they belong to this call, which closes them here as soon as
+    the command holds them (so that the other ends see the end of the stream when it exits).
 
     ``writable.source`` is created if needed; everything else must exist. Raises
     `SandboxError` when the sandbox cannot be created (nothing ran).
     """
     environ = os.environ if environ is None else environ
     mounts = list(mounts)
-    full_env = sandbox_environment(env or {}, environ)
-    prepare_writable(writable.source)
+    try:
+        argv, run_env, nproc, cwd = _launch(
+            sandbox, command, writable, mounts, env or {}, environ, python_prefixes, network_socket
+        )
+    except BaseException:
+        _close(pass_fds)  # nothing will run: the other ends must see the end of the stream
+        raise
     if not sandbox.enabled:
-        refuse_unsafe_on_ci(environ)
         on_line("UNSAFE: --unsafe-no-sandbox: this model runs unconfined, with your privileges")
-        return _supervise(
-            _host_command(command, [*mounts, writable]),
+    # On Actions, workflow commands are paused while the sandbox's lines are echoed (they are
+    # inert already: defence in depth).
+    with stop_commands(environ) if sandbox.enabled else contextlib.nullcontext():
+        outcome = _supervise(
+            argv,
             sandbox.limits,
             writable.source,
             on_line,
-            env={**_host_environment(full_env, [*mounts, writable]), "HOME": str(Path.home())},
-            nproc=_processes_of(os.getuid()) + sandbox.limits.processes,
-            cwd=writable.source,
+            env=run_env,
+            nproc=nproc,
+            cwd=cwd,
+            pass_fds=pass_fds,
+        )
+    return outcome
+
+
+def _launch(
+    sandbox: Sandbox,
+    command: list[str],
+    writable: Mount,
+    mounts: list[Mount],
+    env: Mapping[str, str],
+    environ: Mapping[str, str],
+    python_prefixes: Iterable[Path],
+    network_socket: Path | None,
+) -> tuple[list[str], dict[str, str], int, Path | None]:
+    """(argv, environment, process limit, working directory) of the command to start."""
+    full_env = sandbox_environment(env, environ)
+    prepare_writable(writable.source)
+    if not sandbox.enabled:
+        refuse_unsafe_on_ci(environ)
+        host_env = _host_environment(full_env, [*mounts, writable])
+        return (
+            _host_command(command, [*mounts, writable]),
+            {**host_env, "HOME": str(Path.home())},
+            _processes_of(os.getuid()) + sandbox.limits.processes,
+            writable.source,
         )
     argv = [bubblewrap_path()]
     argv += bubblewrap_arguments(
@@ -419,19 +457,13 @@ def run(
         argv += _setpriv_prefix()
         uid = NOBODY
     argv += command
-    # On Actions, workflow commands are paused while the sandbox's lines are echoed (they are
-    # inert already: defence in depth).
-    with stop_commands(environ):
-        outcome = _supervise(
-            argv,
-            sandbox.limits,
-            writable.source,
-            on_line,
-            env={"PATH": "/usr/bin:/bin"},
-            nproc=_processes_of(uid) + sandbox.limits.processes,
-            cwd=None,
-        )
-    return outcome
+    return argv, {"PATH": "/usr/bin:/bin"}, _processes_of(uid) + sandbox.limits.processes, None
+
+
+def _close(descriptors: Iterable[int]) -> None:
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
 
 
 def clear_directory(root: Path) -> None:
@@ -474,6 +506,7 @@ def _supervise(
     env: Mapping[str, str],
     nproc: int,
     cwd: Path | None,
+    pass_fds: tuple[int, ...] = (),
 ) -> Outcome:
     start = time.monotonic()
     try:
@@ -485,9 +518,12 @@ def _supervise(
             env=dict(env),
             cwd=cwd,
             preexec_fn=_limit_resources(limits, nproc),
+            pass_fds=pass_fds,
         )
     except OSError as exc:
         raise SandboxError(f"the sandbox could not be started: {exc}") from exc
+    finally:
+        _close(pass_fds)
     reader = _LineReader(process, limits.log_lines, on_line)
     reader.start()
     seen = _watch(process, limits, watched, start)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.common.schemas import Column
+from bot.hear.canary import DEFAULT_FRACTION
 from bot.runner.sandbox import Sandbox
 
 
@@ -31,6 +32,9 @@ class VerifyOptions:
     """The index the install step may reach (through bot/runner/index_proxy.py); None: none."""
     cache_max_gb: float = 200.0
     """Bound on the kept embeddings (least recently used evicted; never the one in use)."""
+    canary_fraction: float = DEFAULT_FRACTION
+    """Share of each task's clips (test clips only) also embedded as perturbed copies, to
+    show memorisation (bot/hear/canary.py); 0 turns the canary off."""
     evaluation_mode: str = "exact"
     """exact: the kit's random draws; batched: faster, other draws, and a column within twice
     the tolerance of a mismatch is evaluated again in exact mode before it is declared one."""

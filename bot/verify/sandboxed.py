@@ -14,7 +14,6 @@ from bot.verify.stage_log import StageLog
 
 SANDBOX_BOT = "/opt/hearbot/bot"  # the worker's code (a copy, not the checkout), read-only
 SANDBOX_OUT = "/sandbox/out"  # the one writable directory
-SANDBOX_TASKS = "/sandbox/tasks"
 SANDBOX_WEIGHTS = "/sandbox/weights"
 
 
@@ -45,9 +44,11 @@ def run_worker(
     log: StageLog,
     stage: str,
     extra_mounts: tuple[Mount, ...] = (),
+    pass_fds: tuple[int, ...] = (),
 ) -> str | None:
     """`python -m bot.hear.worker ...` in the sandbox, ``writable`` its one writable directory.
-    None when it succeeded; otherwise what went wrong (exit code or breached limit)."""
+    None when it succeeded; otherwise what went wrong (exit code or breached limit).
+    ``pass_fds`` are handed to the sandbox (and closed here once it holds them)."""
     command = [str(model.python), "-m", "bot.hear.worker", *arguments]
     log(f"{stage}: $ {' '.join(command)}")
     outcome = sandbox_run(
@@ -58,6 +59,7 @@ def run_worker(
         env={"PYTHONPATH": os.pathsep.join(model.python_path)},
         python_prefixes=python_prefixes(),
         on_line=lambda line: log(f"{stage}: {line}"),
+        pass_fds=pass_fds,
     )
     log.peak(stage.split(" ")[0], outcome.peak_bytes)
     return None if outcome.ok else outcome.describe()

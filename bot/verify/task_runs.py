@@ -1,9 +1,11 @@
-"""Each task: embed it in the sandbox, check what the sandbox wrote, evaluate it here.
+"""Each task: embed it through the sandboxed model, evaluate it here.
 
-Each task's sandbox writes into a directory of its own (``<model key>/.sandbox-<task>``), the
-only one it can write; once its embeddings are checked they are sealed: moved to
-``<model key>/<task>``, which no sandbox ever sees again (a later task's model cannot rewrite
-them), and their digest (content included) recorded where the sandbox cannot write.
+The model sees audio and nothing else (bot/verify/streamed.py): trusted code reads the task,
+streams its clips into the sandbox under opaque ids, and writes what comes back, checked and
+bounded, in the kit's layout under ``<model key>/<task>``, a directory no sandbox ever sees.
+Each task's sandbox writes only a scratch directory of its own (``<model key>/.sandbox-<task>``),
+which nothing reads and which is removed afterwards. The embeddings' digest (content
+included) is recorded where no sandbox can write.
 
 One failing task is reported and the others go on; finished work is reused by the next run
 by the rules of bot/runner/cache.py (checked embeddings by their recorded digest, scores by
@@ -11,7 +13,6 @@ their settings)."""
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,19 @@ from bot import __version__
 from bot.common.result import TaskResult
 from bot.common.untrusted import remove_tree
 from bot.evaluation import evaluate_task, load_scores
+from bot.evaluation.canary import read_canary_scores
 from bot.evaluation.scores import SCORES_FILE
+from bot.hear.embed import DEFAULT_MAX_BATCH_SIZE as MAX_BATCH_SIZE
+from bot.hear.embed import EmbedError, embed_task
+from bot.hear.tasks import TaskError
 from bot.runner import cache
-from bot.runner.sandbox import Mount, SandboxError, output_problems
+from bot.runner.sandbox import SandboxError, output_problems
+from bot.verify.canary import judge as judge_canary
 from bot.verify.options import VerifyOptions
 from bot.verify.result import flat_scores, task_entry
-from bot.verify.sandboxed import SANDBOX_OUT, SANDBOX_TASKS, PreparedModel, run_worker
+from bot.verify.sandboxed import PreparedModel
 from bot.verify.stage_log import StageLog
+from bot.verify.streamed import ModelStreamError, SandboxedEmbedder
 from bot.verify.verdict import TaskStatus
 
 STAGING_PREFIX = ".sandbox-"
@@ -49,6 +56,11 @@ class TaskRuns:
     """`verification.tasks`: one entry per task, in the order they ran."""
     timings: dict[str, float] = field(default_factory=dict)
     """embed_s and evaluate_s, summed over the tasks."""
+
+    def scores_dir(self, task_dir: str, mode: str | None = None) -> Path:
+        """Where the task's scores in ``mode`` (default: the run's) are kept."""
+        mode = mode or self.options.evaluation_mode
+        return self.trusted / task_dir if mode == "exact" else self.trusted / task_dir / mode
 
     def rescore(self, task_dir: str, mode: str) -> dict[str, Any]:
         """The task's scores in `mode` (reused when an earlier run computed them)."""
@@ -92,9 +104,17 @@ def embed_and_evaluate(
             continue
         finally:
             evaluate_seconds += time.monotonic() - start
-        runs.entries.append(
-            task_entry(task_dir, TaskStatus.SCORED, "", flat_scores(scores[task_dir]))
-        )
+        entry = task_entry(task_dir, TaskStatus.SCORED, "", flat_scores(scores[task_dir]))
+        canary = judge_canary(read_canary_scores(runs.scores_dir(task_dir)))
+        if canary is not None:
+            entry["canary"] = canary
+            if canary["suspicious"]:
+                log(
+                    f"canary {task_dir}: SUSPICIOUS: {canary['clips']} clips scored "
+                    f"{canary['original']:.4f} as embedded and {canary['perturbed']:.4f} "
+                    "perturbed below audibility (memorised?)"
+                )
+        runs.entries.append(entry)
     runs.timings = {"embed_s": round(embed_seconds, 3), "evaluate_s": round(evaluate_seconds, 3)}
     return runs
 
@@ -107,10 +127,9 @@ def _embed_checked(
     options: VerifyOptions,
     log: StageLog,
 ) -> tuple[str | None, str]:
-    """Embed one task in the sandbox, unless an earlier run's checked embeddings of it are
-    unchanged, check what the sandbox wrote and seal it. (what went wrong or None, the
-    embeddings' digest); the digest of checked embeddings is recorded where the sandbox cannot
-    write."""
+    """Embed one task through the sandboxed model, unless an earlier run's embeddings of it
+    are unchanged (an interrupted run is resumed). (what went wrong or None, the embeddings'
+    digest); the digest is recorded where the sandbox cannot write."""
     stage = f"embed {task_dir}"
     task_embeddings = embeddings / task_dir
     record = trusted / task_dir / cache.EMBEDDINGS_RECORD
@@ -119,34 +138,36 @@ def _embed_checked(
         log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
         return None, recorded
     if task_embeddings.is_dir() and not task_embeddings.is_symlink():
-        # Sealed by an earlier run, and changed since (no sandbox can reach them): say what.
+        # Written by an earlier run (no sandbox can reach them): anything odd is reported.
         problems = output_problems(task_embeddings)
         if problems:
             message = f"The kept embeddings of {task_dir} changed since they were checked: "
             return message + "; ".join(problems), ""
-    arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
-    arguments += ["--out", SANDBOX_OUT, "--no-progress"]
-    task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
-    # This task's own writable directory (kept after a failure: the worker resumes from it).
-    staging = embeddings / f"{STAGING_PREFIX}{task_dir}"
+    # The sandbox's one writable directory: scratch for the model, read by nobody. The
+    # embeddings are written by trusted code, from what the stream returns.
+    scratch = embeddings / f"{STAGING_PREFIX}{task_dir}"
+    remove_tree(scratch)
     try:
-        failure = run_worker(model, arguments, staging, options, log, stage, (task_mount,))
-    except SandboxError as exc:
-        failure = str(exc)
-    if failure is not None:
-        return f"Embedding {task_dir} failed ({failure}); see the log tail.", ""
-    problems = output_problems(staging)
-    if problems:
-        message = f"Embedding {task_dir} wrote files trusted code will not read: "
-        return message + "; ".join(problems), ""
-    written = staging / task_dir
-    if written.is_symlink() or not written.is_dir():
-        return f"Embedding {task_dir} wrote no {task_dir} directory; see the log tail.", ""
-    # Sealed: out of every later sandbox's reach, then recorded by content.
+        with SandboxedEmbedder(model, options, log, stage, scratch, MAX_BATCH_SIZE) as embedder:
+            summary = embed_task(
+                embedder,
+                options.tasks_dir / task_dir,
+                embeddings,
+                progress=False,
+                canary_fraction=options.canary_fraction,
+                max_batch_size=MAX_BATCH_SIZE,
+            )
+    except (ModelStreamError, SandboxError) as exc:
+        return f"Embedding {task_dir} failed: {exc}; see the log tail.", ""
+    except (EmbedError, TaskError) as exc:
+        return f"Embedding {task_dir} failed: {exc}", ""
+    finally:
+        remove_tree(scratch)
+    log(
+        f"{stage}: {summary['clips']} clips and {summary.get('canary_clips', 0)} canary copies "
+        f"at {summary['sample_rate']} Hz in {summary['seconds']:.1f} s"
+    )
     record.unlink(missing_ok=True)
-    remove_tree(task_embeddings)
-    os.rename(written, task_embeddings)
-    remove_tree(staging)
     return None, cache.record_embeddings(task_embeddings, record)
 
 
@@ -170,6 +191,7 @@ def _scores(
         "hearbot": __version__,
         "embeddings": digest,
         "mode": mode,
+        "canary": True,
     }
     if cache.scores_reusable(out, SCORES_FILE, settings):
         log(f"evaluate {task_embeddings.name}: reusing {out / SCORES_FILE}")
@@ -186,6 +208,7 @@ def _scores(
         metadata_dir=task_metadata,
         out_dir=out,
         mode=mode,
+        canary=True,
     )
     cache.record_scores(out, settings)
     return scores

@@ -119,11 +119,8 @@ def test_scene_layout(synth_tasks: Path, tmp_path: Path, example_model: api.Hear
     assert summary["batch_size"] == 84 and summary["sample_rate"] == 16000
     marker = json.loads((out_task / embed.MARKER).read_text())
     assert marker["model"]["module"] == "hear_example_model"
-    assert marker["splits"]["fold00"] == {
-        "clips": 10,
-        "kept_from_earlier_run": 0,
-        "seconds": marker["splits"]["fold00"]["seconds"],
-    }
+    assert marker["splits"]["fold00"] == {"clips": 10, "kept_from_earlier_run": 0}
+    assert marker["order"] == "random, splits mixed" and marker["canary_clips"] == 0
     assert marker["resumed"] is False
     assert not list(out_task.rglob("*.pkl")) and not list(out_task.rglob("*.tmp"))
 
@@ -181,7 +178,7 @@ def test_progress_lines_without_tqdm(synth_tasks, tmp_path, example_model, monke
     monkeypatch.setattr(builtins, "__import__", no_tqdm)
     embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=True)
     err = capsys.readouterr().err
-    assert f"{TONES} fold00: 10/10 clips," in err and "clips/s" in err
+    assert f"{TONES}: 40/40 clips," in err and "clips/s" in err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,19 +220,24 @@ def test_killed_run_leaves_no_marker_and_resumes(synth_tasks, tmp_path, example_
     example_model.scene_embeddings = dies_on_second_batch  # type: ignore[method-assign]
     try:
         with pytest.raises(KeyboardInterrupt):
-            embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+            embed.embed_task(
+                example_model, synth_tasks / TONES, tmp_path, max_batch_size=10, progress=False
+            )
     finally:
         del example_model.scene_embeddings
     out_task = tmp_path / TONES
     assert not (out_task / embed.MARKER).exists()
-    first = sorted((out_task / "fold00").glob("*.npy"))
-    assert first  # the first split was written
+    first = sorted(out_task.glob("*/*.npy"))
+    assert first  # the first batch was written
     written = {path: path.stat().st_mtime_ns for path in first}
-    result = embed.embed_task(example_model, synth_tasks / TONES, tmp_path, progress=False)
+    result = embed.embed_task(
+        example_model, synth_tasks / TONES, tmp_path, max_batch_size=10, progress=False
+    )
     assert result["skipped"] is False and result["resumed"] is True
     assert (out_task / embed.MARKER).is_file()
     assert len(list(out_task.rglob("*.embedding.npy"))) == 40
-    assert result["splits"]["fold00"]["kept_from_earlier_run"] == len(first)
+    kept = sum(split["kept_from_earlier_run"] for split in result["splits"].values())
+    assert kept == len(first)
     assert {path: path.stat().st_mtime_ns for path in first} == written  # kept, not redone
 
 
@@ -303,21 +305,22 @@ def test_what_was_embedded_before_a_failing_batch_is_written(
     task_dir, loud = _loud_task(task_copy)
     model = api.load("hear_fake_nan", device="cpu")
     write = embed._write_outputs
+    submitted: list[tuple[str, str]] = []
 
-    def slow_write(*args: object) -> int:
+    def slow_write(task, out_task, batch, *args: object) -> int:
+        submitted.extend((clip.split, clip.item.file) for clip in batch.clips)
         time.sleep(0.05)
-        return write(*args)  # type: ignore[arg-type]
+        return write(task, out_task, batch, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(embed, "_write_outputs", slow_write)
-    with pytest.raises(embed.EmbedError):
+    with pytest.raises(embed.EmbedError) as caught:
         embed.embed_task(model, task_dir, tmp_path / "out", max_batch_size=1, progress=False)
-    task = read_task(task_dir)
-    fold01 = [item.file for item in task.splits["fold01"]]
-    before = [("fold00", item.file) for item in task.splits["fold00"]]
-    before += [("fold01", file) for file in fold01[: fold01.index(loud)]]
+    assert caught.value.file == f"fold01/{loud}"
     out = tmp_path / "out" / TONES
-    for split, file in before:
-        assert (out / split / f"{file}.target-labels.json").is_file(), file
+    written = sorted((p.parent.name, p.name[: -len(".target-labels.json")])
+                     for p in out.glob("*/*.target-labels.json"))  # fmt: skip
+    # Every batch embedded before the failing one was written, and nothing else.
+    assert written == sorted(submitted)
     assert not (out / "fold01" / f"{loud}.embedding.npy").exists()
 
 
@@ -390,9 +393,10 @@ def test_wrong_dtype_names_the_batch(synth_tasks: Path, tmp_path: Path) -> None:
     model = api.load("hear_fake_dtype", device="cpu")
     with pytest.raises(embed.EmbedError) as caught:
         embed.embed_task(model, synth_tasks / EVENTS, tmp_path, progress=False)
-    first = read_task(synth_tasks / EVENTS).splits["train"][0].file
+    task = read_task(synth_tasks / EVENTS)
+    clips = {f"{split}/{item.file}" for split, items in task.splits.items() for item in items}
     assert caught.value.check == "dtype"
-    assert caught.value.file == f"train/{first}"  # every clip fails alone: the first is named
+    assert caught.value.file in clips  # every clip fails alone: the first one fed is named
     assert "float64" in str(caught.value)
 
 
@@ -637,12 +641,23 @@ def test_a_grown_batch_that_runs_out_of_memory_caps_the_later_ones(
     calls: list[int] = []
     memory = FakeMemory(calls, per_clip=1, free=10**12)  # "room for everything"
     model = _recording("hear_fake_oom", calls)  # but more than 3 clips "run out of memory"
-    result = embed.embed_task(model, long_clips, tmp_path / "oom", progress=False, memory=memory)
-    failed = [n for n in calls if n > 3]
-    first = calls.index(failed[0])
+    formed: list[int] = []  # the batches the reader formed, in order
+    batches = embed._batches
+
+    def recorded(*args):
+        for batch in batches(*args):
+            formed.append(len(batch.clips))
+            yield batch
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embed, "_batches", recorded)
+        result = embed.embed_task(
+            model, long_clips, tmp_path / "oom", progress=False, memory=memory
+        )
+    failed = [index for index, n in enumerate(formed) if n > 3]
     # Only batches the reader had formed before the first failure may still be too large.
     assert len(failed) <= 1 + embed.PREFETCH_BATCHES
-    assert all(n <= 3 for n in calls[first + 1 + embed.PREFETCH_BATCHES :])
+    assert all(n <= 3 for n in formed[failed[0] + 1 + embed.PREFETCH_BATCHES :])
     assert result["batch_sizing"]["ceiling_after_out_of_memory"] <= 3
     assert result["clips"] == 24
     fits_calls: list[int] = []

@@ -195,6 +195,10 @@ def test_hearbaseline_naive_reproduces_the_official_kit_on_spoken_digit(
     else:
         assert numeric.within("spoken_digit, against the kit elsewhere", reproduced, official,
                               KIT_SPREAD), (reproduced, official)  # fmt: skip
+    (task,) = [t for t in verification["tasks"] if t["task_dir"] == TASK]
+    canary = task["canary"]  # a genuine (chance-level) model: the canary does not flag it
+    print(f"canary hearbaseline spoken_digit: {canary}")
+    assert canary["clips"] == 25 and canary["suspicious"] is False, canary
     names = {
         item["name"].lower(): item["version"] for item in verification["environment"]["provenance"]
     }

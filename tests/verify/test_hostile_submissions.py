@@ -28,6 +28,7 @@ import pytest
 from bot.cli import main
 from bot.common.schemas import leaderboard_facts, schema_errors
 from bot.demo import STAND_INS, build_example_wheel, manifest, row
+from bot.hear.synth import SPECS
 from bot.runner.sandbox import directory_bytes
 from bot.submission.leaderboard.names import slug
 from tests.fixtures.hostile import build
@@ -51,8 +52,9 @@ LIMITS = [
 ]
 TRUSTED_MEMORY_MB = 1024
 """The bound on the trusted process's peak memory (RSS) while it refuses a sparse embedding
-that declares 1.5 GB: measured at 345 MB (torch and the evaluation imported); 2,132 MB with
-numpy.load in place of the bounded reader."""
+that declares 1.5 GB: measured at 345 MB (torch and the evaluation imported) for a sparse
+.embedding.npy, 2,132 MB with numpy.load in place of the bounded reader; now that embeddings
+come through the stream, the same bound holds for a reply that declares 1.5 GB."""
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 
@@ -307,7 +309,9 @@ def test_writes_to_tasks_checkout_home_and_code_are_refused(env, listener, synth
     before = sorted(p.name for p in (synth_tasks / STAND_INS[COLUMN]).iterdir())
     run = env("hear_hostile_writes")
     detail = assert_error(run, "HOSTILE-BLOCKED writes")
-    assert "/sandbox/tasks/" in detail and "Read-only file system" in detail
+    # No task is mounted: its host path does not exist in the sandbox.
+    assert f"{synth_tasks / STAND_INS[COLUMN]}/PWNED: No such file or directory" in detail
+    assert "/opt/hearbot/bot/PWNED: Read-only file system" in detail
     assert sorted(p.name for p in (synth_tasks / STAND_INS[COLUMN]).iterdir()) == before
     check(run, listener, synth_tasks)
 
@@ -318,8 +322,10 @@ def test_planted_scores_files_are_ignored(env, listener, synth_tasks) -> None:
     assert run.result["verification"]["verdict"] == "fail"
     assert run.column["outcome"] == "mismatch"
     assert run.column["reproduced"] < 0.99
-    planted = list((run.root / "work" / "embeddings").glob("*/*/test.predicted-scores.json"))
-    assert planted, "the model did plant its files"
+    assert "planted 9 scores files" in run.output  # it did write them, where nothing reads
+    trusted = [run.root / "work" / "embeddings", run.root / "work" / "scores"]
+    kept = [p for root in trusted for p in root.rglob("scores.json")]
+    assert kept == [], "a planted file outlived its sandbox"
     check(run, listener, synth_tasks)
 
 
@@ -360,19 +366,24 @@ def test_unbounded_output_is_stopped_and_removed(env, listener, synth_tasks) -> 
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("nan", "NaN or infinite values"),
-        ("float64", "dtype float64, expected float32"),
-        ("shape", "expected 1 dimensions"),
-        ("pickle", "not a plain .npy array"),
-        ("symlink", "a symbolic link (to '/etc/passwd')"),
+        ("nan", "embedding is not finite"),
+        ("shape", "embedding width 64; the model declared 128"),
+        ("short", "the stream ended after"),
+        ("id", "carries another clip's id"),
+        ("garbage", "a frame header declares 4294967295 bytes"),
     ],
 )
-def test_tampered_embedding_files_are_errors_naming_the_file(
+def test_forged_replies_on_the_stream_are_errors_saying_what_was_wrong(
     env, listener, synth_tasks, mode: str, expected: str
 ) -> None:
+    """The model writes replies of its own onto the reply pipe: each is refused, by what it
+    declares or what it holds, before anything of it is written."""
     run = env("hear_hostile_tamper", model_options={"mode": mode})
     detail = assert_error(run, expected)
-    assert ".embedding.npy" in detail
+    assert "the model's process stopped" in detail
+    assert (
+        not list((run.root / "work" / "embeddings").glob("*/*/*/*.embedding.npy")) or mode == "id"
+    )
     check(run, listener, synth_tasks)
 
 
@@ -521,22 +532,19 @@ def test_installed_metadata_turned_into_a_fifo_or_dev_zero_is_refused_not_read(
     check(run, listener, synth_tasks)
 
 
-@pytest.mark.parametrize("mode", ["sparse", "header"])
-def test_a_sparse_embedding_is_refused_before_it_is_loaded(
+@pytest.mark.parametrize("mode", ["payload", "frames"])
+def test_a_reply_declaring_a_huge_embedding_is_refused_before_it_is_read(
     env, listener, synth_tasks, mode: str
 ) -> None:
-    """An .embedding.npy whose header declares 1.5 GB, a few KB on disk (sparse: 1.5 GB
-    apparent; header: a few KB apparent too). The output limit is raised to 4 GB so that the
-    watchdog, which counts apparent size, lets it through to the reader (and RLIMIT_FSIZE lets
-    the file be that large). The trusted process (its own process here, so that its peak
-    memory is its own) stays under TRUSTED_MEMORY_MB."""
-    limits = [*LIMITS, "--limit-output-mb=4000"]
-    run = env(
-        "hear_hostile_sparse", model_options={"mode": mode}, limits=limits, in_subprocess=True
-    )
-    detail = assert_error(run, ".embedding.npy: too-large:")
-    # Its size (sparse) or its header's shape (header), against the cap, before any load.
-    assert "1500000128 bytes, more than" in detail or "declares 1500000000 bytes" in detail
+    """A reply whose header declares 1.5 GB (payload) or 375 M frames (frames), a few KB
+    following. The trusted process (its own process here, so that its peak memory is its own)
+    refuses it by its header and stays under TRUSTED_MEMORY_MB."""
+    run = env("hear_hostile_sparse", model_options={"mode": mode}, in_subprocess=True)
+    expected = {
+        "payload": "declares a payload of 1500000128 bytes; at most 268435456 may follow it",
+        "frames": "a scene embedding has no frames",
+    }
+    assert_error(run, expected[mode])
     peak = run.result["verification"]["memory_mb"]["evaluate"]
     assert peak < TRUSTED_MEMORY_MB, f"the trusted process reached {peak} MB"
     check(run, listener, synth_tasks)
@@ -572,7 +580,8 @@ def test_a_later_task_cannot_rewrite_an_earlier_tasks_checked_embeddings(
     victim = STAND_INS["FSD50K"]
     assert victim < STAND_INS[COLUMN]  # embedded (sorted) first
     claims = {"FSD50K": "0.5", COLUMN: "0.5"}
-    options = {"victim": victim}
+    victim_samples = int(SPECS["synth_mixtures"].sample_duration * 16000)
+    options = {"victim": victim, "victim_samples": victim_samples}
     first = env("hear_hostile_crosstask", claims=claims, model_options=options, out="out-1")
     detail = first.column["detail"] + "\n" + (first.column["log_tail"] or "")
     assert "HOSTILE-BLOCKED cross-task" in detail, detail
@@ -588,3 +597,82 @@ def test_a_later_task_cannot_rewrite_an_earlier_tasks_checked_embeddings(
     assert second.column_named("FSD50K")["outcome"] == "mismatch"
     assert second.column_named("FSD50K")["reproduced"] < 0.99
     check(second, listener, synth_tasks)
+
+
+# --- the answers ---------------------------------------------------------------------------------
+
+
+def test_a_model_that_reads_the_answers_finds_none_and_fails(env, listener, synth_tasks) -> None:
+    """It looks for the task's files everywhere it can read, to match clips to labels: the
+    sandbox holds none, so its one-hot "embeddings" are noise and its claim of 1.0 fails."""
+    run = env("hear_hostile_labels", claim="1")
+    assert "answer-reader: found 0 task folders, 0 labelled clips" in run.output
+    assert run.code == 1, run.result["verification"]["reason"]
+    assert run.result["verification"]["verdict"] == "fail"
+    assert run.column["outcome"] == "mismatch"
+    assert run.column["reproduced"] < 0.9
+    check(run, listener, synth_tasks)
+
+
+def test_the_answer_reader_would_pass_if_the_task_were_mounted(
+    env, listener, synth_tasks, monkeypatch
+) -> None:
+    """The defence removed (the task directories mounted read-only, as before), the same
+    package passes with 1.0: the test above has teeth."""
+    from bot.runner.sandbox import Mount
+    from bot.verify import streamed
+
+    mounted = tuple(
+        Mount(path, f"/sandbox/tasks/{path.name}") for path in sorted(synth_tasks.iterdir())
+    )
+    original = streamed.run_worker
+
+    def with_tasks(*args, **kwargs):
+        return original(*args, extra_mounts=mounted, **kwargs)
+
+    monkeypatch.setattr(streamed, "run_worker", with_tasks)
+    run = env("hear_hostile_labels", claim="1")
+    assert re.search(r"answer-reader: found [1-9][0-9]* task folders", run.output)
+    assert run.result["verification"]["verdict"] == "pass", run.result["verification"]["reason"]
+    assert run.column["reproduced"] == 1.0
+    check(run, listener, synth_tasks)
+
+
+def lookup_table(task: Path) -> dict[str, int]:
+    """What a memoriser compiles offline from the public task: every clip's exact 16-bit
+    samples -> its label's index."""
+    import soundfile
+
+    from tests.fixtures.hostile._answers import fingerprint
+
+    vocabulary = {
+        line.split(",")[1]: int(line.split(",")[0])
+        for line in (task / "labelvocabulary.csv").read_text().splitlines()[1:]
+    }
+    table = {}
+    for split_file in task.glob("*.json"):
+        if split_file.name == "task_metadata.json":
+            continue
+        for name, labels in json.loads(split_file.read_text()).items():
+            samples, _ = soundfile.read(task / "16000" / split_file.stem / name, dtype="int16")
+            table[fingerprint(samples.astype("<i2").tobytes())] = vocabulary[str(labels[0])]
+    return table
+
+
+def test_the_canary_flags_a_model_that_memorised_the_test_clips(env, listener, synth_tasks) -> None:
+    """A lookup table of the task's clips (compiled offline, shipped in the package) scores
+    1.0 on audio alone, so its claim passes; the perturbed canary copies are not in its
+    table, their score collapses, and the task is flagged suspicious for the maintainer."""
+    table = lookup_table(synth_tasks / STAND_INS[COLUMN])
+    run = env("hear_hostile_lookup", claim="1", extra_target={"table": table})
+    assert run.result["verification"]["verdict"] == "pass", run.result["verification"]["reason"]
+    task = next(
+        t for t in run.result["verification"]["tasks"] if t["task_dir"] == STAND_INS[COLUMN]
+    )
+    canary = task["canary"]
+    assert canary["original"] == 1.0 and canary["suspicious"] is True, canary
+    assert canary["drop"] > 0.5
+    assert "SUSPICIOUS" in run.output
+    report = (run.root / "out" / "report.md").read_text()
+    assert "memorisation canary" in report.lower()
+    check(run, listener, synth_tasks)

@@ -116,6 +116,17 @@ def test_the_example_model_scores_far_above_chance(measured: dict) -> None:
     assert scores["DCASE 2016"] > 0.6  # onset F-measure
 
 
+def test_the_canary_does_not_flag_the_example_model(measured: dict) -> None:
+    """A genuine model: its canary clips score about the same perturbed below audibility."""
+    tasks = measured["result"]["verification"]["tasks"]
+    canaries = {task["task_dir"]: task["canary"] for task in tasks}
+    print(f"canary example model: {canaries}")
+    assert set(canaries) == set(STAND_INS.values())
+    for canary in canaries.values():
+        assert canary["clips"] >= 5 and canary["suspicious"] is False, canaries
+        assert abs(canary["drop"]) <= 0.1, canaries
+
+
 def test_honest_claims_pass_and_inflated_claims_fail(
     measured: dict, synth_tasks: Path, example_model_on_path: None
 ) -> None:
