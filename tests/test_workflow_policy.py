@@ -25,7 +25,7 @@ PRIVILEGED_TRIGGERS = frozenset({"workflow_run", "issue_comment", "workflow_disp
 # The only jobs that may hold a write permission (threat model 3): workflow -> job ids.
 WRITER_JOBS: dict[str, frozenset[str]] = {
     "report.yml": frozenset({"report"}),
-    "verify.yml": frozenset({"acknowledge", "report"}),
+    "verify.yml": frozenset({"acknowledge", "status", "report"}),
 }
 # The only jobs that may download artifacts: those matching the pattern, of the same run, as
 # data for `hearbot github merge-results` and `report-verification` (threat model 8).
@@ -908,4 +908,14 @@ def test_the_gpu_work_fans_out_over_the_plan(workflows) -> None:
     assert strategy["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
     upload = [s for _, s in steps(all_jobs["verify"]) if "upload-artifact" in str(s.get("uses"))]
     assert [s["with"]["name"] for s in upload] == ["hearbot-verification-shard-${{ matrix.shard }}"]
-    assert set(all_jobs["report"]["needs"]) == {"command", "plan", "verify"}
+    assert set(all_jobs["report"]["needs"]) == {"command", "plan", "verify", "status"}
+    # The live status: a GitHub-hosted job beside the GPU shards, with no PR code, that can
+    # read the run's jobs and write only the comment.
+    status = all_jobs["status"]
+    assert status["runs-on"] == "ubuntu-latest" and status["needs"] == ["command", "plan"]
+    assert status["permissions"] == {
+        "contents": "read", "pull-requests": "write", "actions": "read"
+    }  # fmt: skip
+    assert "hearbot github watch-run" in next(
+        s["run"] for _, s in steps(status) if "watch-run" in str(s.get("run"))
+    )
