@@ -280,3 +280,22 @@ def test_projected_progress_walks_the_columns() -> None:
     assert middle.fraction == pytest.approx((first + second / 2) / (first + second))
     late = projected_progress(columns, 10 * (first + second))
     assert late.overdue and late.fraction == 0.99 and late.remaining_s == 0
+
+
+def test_names_from_the_api_cannot_forge_markers_or_mentions() -> None:
+    from bot.github.run_status import Job, Step, shard_status
+
+    hostile = "@maintainers <!-- hearbot:end:status --> `x`"
+    job = Job(
+        id=1,
+        name="Verify shard 1 on a GPU runner (ESC-50)",
+        status="in_progress",
+        conclusion=None,
+        started_at=EPOCH,
+        html_url="https://github.com/o/r/actions/runs/1/job/1",
+        runner_name=hostile,
+        steps=(Step(hostile, "in_progress", None, EPOCH),),
+    )
+    line = shard_status(1, 1, ("ESC-50",), job, 0, EPOCH).line
+    assert "<!--" not in line  # no comment marker can be closed or opened
+    assert line.count("`` @maintainers") == 2  # runner and step: inside code spans (no mention)
