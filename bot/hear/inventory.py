@@ -161,7 +161,7 @@ def render_table(tasks_dir: Path, entries: Sequence[Entry], sample_rates: Sequen
     if counts[MISSING]:
         lines.append(
             "fetch what is missing: hearbot tasks fetch --sample-rate SR --dest "
-            f"{tasks_dir} (docs/maintainers.md, Data)"
+            f"{tasks_dir} (docs/maintainers.md, step 2)"
         )
     return "\n".join(lines) + "\n"
 
