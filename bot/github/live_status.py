@@ -11,7 +11,8 @@ the latest one is posted). It stops:
   after this job and writes the result into the same section;
 - when the PR's head moved on (nothing more is said about the stale commit);
 - after ``give_up_s`` (the job's own time limit comes later): it says so in the comment;
-  the report job still posts the result.
+  the report job still posts the result;
+- when no GPU job has appeared after ``no_job_s`` (the run started none): nothing to watch.
 
 Only this job and the report job write the status section, and the report job starts after
 this one ends, so their read-modify-write edits of the comment never overlap.
@@ -37,6 +38,7 @@ class WatchSettings:
     poll_s: float = 20.0
     min_edit_interval_s: float = 60.0
     give_up_s: float = 5.5 * 3600
+    no_job_s: float = 600.0  # no GPU job listed for this long: the run did not start any
     verify_workflow: str = "verify.yml"
 
 
@@ -109,6 +111,12 @@ def watch_run(
             status = observe(client, run_id, run_url, plan, wall(), settings.verify_workflow)
         except InfrastructureError as exc:  # a failed poll is retried at the next one
             say(f"poll failed, retrying: {exc}")
+            sleep(settings.poll_s)
+            continue
+        if not any(shard.job_seen for shard in status.shards):
+            if clock() - start >= settings.no_job_s:
+                say(f"no GPU job appeared in {settings.no_job_s:.0f} s; nothing to watch")
+                return posted_states
             sleep(settings.poll_s)
             continue
         changed = _without_stamp(status.markdown) != _without_stamp(posted)

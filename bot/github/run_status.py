@@ -70,6 +70,7 @@ class ShardStatus:
     columns: tuple[str, ...]
     state: str  # waiting-approval, waiting-runner, running, finished, error
     line: str  # markdown
+    job_seen: bool = True  # the API lists this shard's GPU job
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def shard_status(
     names = ", ".join(columns)
     head = f"shard {shard} of {shards} ({text(names, 300)})"
     if job is None or job.status in ("pending", "requested"):
-        return ShardStatus(shard, tuple(columns), "waiting-runner", f"{head}: not started yet")
+        return ShardStatus(
+            shard, tuple(columns), "waiting-runner", f"{head}: not started yet", job is not None
+        )
     link = f"[job log]({job.html_url})"
     if job.status == "waiting":
         return ShardStatus(

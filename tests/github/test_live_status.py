@@ -243,6 +243,19 @@ def test_a_cancelled_or_timed_out_job_is_an_error_too(
     assert "`timed_out`" in edits[1][1]
 
 
+def test_a_run_that_starts_no_gpu_job_is_not_watched_forever(
+    fake: FakeGitHub, github_env: dict[str, str], tmp_path: Path
+) -> None:
+    pr = open_submission(fake)
+    outputs = accepted(fake, tmp_path, pr.number)
+    run_id = fake.add_workflow_run("verify.yml", f"hearbot verify PR #{pr.number}")
+    clock = Clock({})
+    states, edits = run_watch(fake, outputs, run_id, [(1, ("ESC-50",))], clock)
+    assert states == [] and edits == []
+    assert SETTINGS.no_job_s <= clock() < SETTINGS.no_job_s + 2 * SETTINGS.poll_s
+    assert "status" not in parse_sections(comment(fake, pr.number))
+
+
 # ---------------------------------------------------------------------------------------------
 # The projection
 
