@@ -96,12 +96,20 @@ def watch_run(
         return last_edit is None or clock() - last_edit >= settings.min_edit_interval_s
 
     def post(status: RunStatus) -> bool:
+        """Edit the comment; False when the PR moved on (stop). A failed write is retried at
+        the next poll (the comment keeps its previous status meanwhile)."""
         nonlocal last_edit, posted
-        _pull, moved_to = reread_head(client, pr, sha)
-        if moved_to is not None:
-            say(f"PR #{pr} moved on to {moved_to}: no more status for {sha[:12]}")
-            return False
-        say(f"{status.state}: " + upsert_section(client, pr, SECTION, status.markdown, bot_login))
+        try:
+            _pull, moved_to = reread_head(client, pr, sha)
+            if moved_to is not None:
+                say(f"PR #{pr} moved on to {moved_to}: no more status for {sha[:12]}")
+                return False
+            line = upsert_section(client, pr, SECTION, status.markdown, bot_login)
+        except InfrastructureError as exc:
+            say(f"status edit failed, retrying at the next poll: {exc}")
+            last_edit = clock()  # also spaces the retry a minute out
+            return True
+        say(f"{status.state}: {line}")
         last_edit, posted = clock(), status.markdown
         posted_states.append(status.state)
         return True

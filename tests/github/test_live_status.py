@@ -24,6 +24,7 @@ from bot.github.run_status import (
     EMBED_REALTIME_FACTOR,
     EVENT_S_PER_TRAINING_AND_AUDIO_HOUR,
     SCENE_S_PER_TRAINING_AND_CLIP,
+    STATE_ORDER,
     projected_progress,
     projected_seconds,
 )
@@ -100,7 +101,7 @@ def run_watch(
     number = int(outputs["pr"])
 
     def say(line: str) -> None:
-        if "comment" in line:
+        if line.split(":")[0] in STATE_ORDER:  # "<state>: comment N updated (status)"
             edits.append((clock(), status_of(fake, number)))
             snapshot(f"{len(edits):02d}-{line.split(':')[0]}", comment(fake, number))
 
@@ -312,3 +313,18 @@ def test_names_from_the_api_cannot_forge_markers_or_mentions() -> None:
     line = shard_status(1, 1, ("ESC-50",), job, 0, EPOCH).line
     assert "<!--" not in line  # no comment marker can be closed or opened
     assert line.count("`` @maintainers") == 2  # runner and step: inside code spans (no mention)
+
+
+def test_a_failed_edit_is_retried_at_a_later_poll(
+    fake: FakeGitHub, github_env: dict[str, str], tmp_path: Path
+) -> None:
+    pr = open_submission(fake)
+    outputs = accepted(fake, tmp_path, pr.number)
+    run_id = fake.add_workflow_run("verify.yml", f"hearbot verify PR #{pr.number}")
+    job = fake.add_job(run_id, "Verify shard 1 on a GPU runner (ESC-50)", status="waiting")
+    fake.fail(10, 500, method="PATCH", path_contains="/issues/comments/")
+    clock = Clock({200: lambda: fake.set_job(job, status="completed", conclusion="success")})
+    states, edits = run_watch(fake, outputs, run_id, [(1, ("ESC-50",))], clock)
+    assert states == ["waiting-approval"]  # posted once the API answered again
+    assert len(edits) == 1 and edits[0][0] >= 60  # after failed tries, a minute apart
+    assert "Waiting for a maintainer's approval" in edits[0][1]
