@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 import tarfile
 from pathlib import Path
 
@@ -199,13 +200,15 @@ def test_a_broken_archive_is_refused_by_its_checksum(
 
 
 def test_a_truncated_archive_without_a_checksum_is_not_half_unpacked(
-    archive: Path, tmp_path: Path, capsys
+    tmp_path: Path, capsys
 ) -> None:
     """Unchecked (--allow-unverified), a truncated gzip fails while unpacking, and nothing of
     it is left in the tasks folder."""
     name = "hear-2021.0.6-other_task-44100.tar.gz"
     dest = tmp_path / "tasks"
-    whole = _retar(archive, f"/{TASK}", "/other_task")
+    root = "hear-2021.0.6/tasks/other_task"
+    noise = random.Random(0).randbytes(400_000)  # incompressible: the cut falls inside a member
+    whole = _tar([_file(f"{root}/task_metadata.json", b"{}"), _file(f"{root}/44100/a.wav", noise)])
     with serve({name: whole[: len(whole) // 2]}) as server:
         code = main(
             [
@@ -315,18 +318,6 @@ def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
     return buffer.getvalue()
 
 
-def _retar(archive: Path, old: str, new: str) -> bytes:
-    """The archive again, with `old` replaced by `new` in every member name."""
-    members = []
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            info = tarfile.TarInfo(member.name.replace(old, new))
-            info.type = member.type
-            data = tar.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
-            members.append((info, data))
-    return _tar(members)
-
-
 def _file(name: str, data: bytes = b"x") -> tuple[tarfile.TarInfo, bytes]:
     return tarfile.TarInfo(name), data
 
@@ -385,20 +376,43 @@ def test_hostile_archives_are_refused_and_nothing_is_left(
 
 
 def test_a_second_rate_joins_the_task_folder(archive: Path, tmp_path: Path) -> None:
-    """Another rate of the same task lands beside the first. (This one is the 44.1 kHz audio
-    filed under 48000/, which `tasks check` then reports as corrupt.)"""
-    second = _retar(archive, "/44100", "/48000")
-    name48 = f"hear-2021.0.6-{TASK}-48000.tar.gz"
+    """Another rate of the same task lands beside the first when its metadata files are the
+    same; an archive whose metadata differs (another release) is refused."""
+    root = f"hear-2021.0.6/tasks/{TASK}"
+    with tarfile.open(archive) as tar:
+        metadata = [
+            (tarfile.TarInfo(m.name), tar.extractfile(m).read())  # type: ignore[union-attr]
+            for m in tar
+            if m.isfile() and m.name.count("/") == 3
+        ]
+        wav = next(m for m in tar if m.name.endswith(".wav"))
+        wav_bytes = tar.extractfile(wav).read()  # type: ignore[union-attr]
+    one_wav = [_file(f"{root}/48000/fold00/{Path(wav.name).name}", wav_bytes)]
+    second = _tar(metadata + one_wav)
+    changed = [
+        (info, data + b"10,extra\n" if info.name.endswith("labelvocabulary.csv") else data)
+        for info, data in metadata
+    ]
+    third = _tar([*changed, _file(f"{root}/22050/fold00/{Path(wav.name).name}", wav_bytes)])
+    names = {rate: f"hear-2021.0.6-{TASK}-{rate}.tar.gz" for rate in (48000, 22050)}
     dest = tmp_path / "tasks"
-    with serve({SPOKEN_DIGIT_NAME: archive, name48: second}) as server:
+    with serve({SPOKEN_DIGIT_NAME: archive, names[48000]: second, names[22050]: third}) as server:
         fetch_spoken_digit(dest, f"{server.url}/good/")
         catalogue = fetch.load_catalogue()
-        specs = fetch.plan_archives(
-            catalogue, [48000], [], [TASK], {name48: hashlib.md5(second).hexdigest()}
-        )
-        fetch.fetch_archives(specs, dest, {48000: f"{server.url}/good/"}, release=catalogue.release)
+        for rate, data in ((48000, second), (22050, third)):
+            specs = fetch.plan_archives(
+                catalogue, [rate], [], [TASK], {names[rate]: hashlib.md5(data).hexdigest()}
+            )
+            run = lambda specs=specs, rate=rate: fetch.fetch_archives(  # noqa: E731
+                specs, dest, {rate: f"{server.url}/good/"}, release=catalogue.release
+            )
+            if rate == 48000:
+                run()
+            else:
+                with pytest.raises(fetch.FetchError, match=r"labelvocabulary\.csv differs"):
+                    run()
     assert sorted(p.name for p in (dest / TASK).iterdir() if p.is_dir()) == ["44100", "48000"]
     entries = {(e.task_dir, e.sample_rate): e for e in inventory(dest, [44100, 48000])}
     assert entries[(TASK, 44100)].state == "present"
-    assert entries[(TASK, 48000)].state == "corrupt"
-    assert "44100" in entries[(TASK, 48000)].detail
+    assert entries[(TASK, 48000)].state == "corrupt"  # one WAV of the many the splits list
+    assert list(dest.glob(f"{fetch.STAGING_PREFIX}*")) == []
