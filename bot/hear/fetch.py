@@ -342,6 +342,14 @@ def download_archive(spec: ArchiveSpec, dest: Path, base_url: str, retries: int,
         else:
             _copy_local(Path(source.removeprefix("file://")), part)
         os.replace(part, done)
+    if spec.size is not None and done.stat().st_size != spec.size:
+        got_size = done.stat().st_size
+        done.unlink()
+        raise FetchError(
+            f"{spec.name}: {got_size} bytes, not the recorded {spec.size}: the source serves a "
+            "truncated or different file. It was deleted; run the command again, or check "
+            "--base-url"
+        )
     if spec.md5 is not None:
         got = file_md5(done)
         if got != spec.md5:
