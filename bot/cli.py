@@ -24,6 +24,7 @@ from bot.evaluation.cli import register_evaluate_command
 from bot.github.cli import register_github_commands
 from bot.hear.commands import register_hear_commands
 from bot.report import render_markdown, render_text
+from bot.runner.check import register_runner_commands
 from bot.runner.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
 from bot.submission.findings import CODES
 
@@ -323,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_document_commands(commands)
     _add_demo(commands)
     register_hear_commands(commands)
+    register_runner_commands(commands)
     register_evaluate_command(commands)
     register_github_commands(commands)
     return parser

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up this checkout: a virtual environment in .venv with hearbot installed (editable).
-#   bash scripts/setup.sh         runtime only
+#   bash scripts/setup.sh         runtime: the full set (".[verify]": torch, numpy, ...)
 #   bash scripts/setup.sh --dev   + test tools (pytest, zizmor, check-jsonschema, ...) and the
 #                                 pinned npm packages the tests read (GitHub's OpenAPI spec)
 # Safe to re-run: it only installs what is missing or out of date.
@@ -43,9 +43,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 if [ "$dev" = 1 ]; then
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[verify,dev]"
 else
-  .venv/bin/python -m pip install -q -e .
+  .venv/bin/python -m pip install -q -e ".[verify]"
 fi
 
 if [ "$dev" = 1 ]; then

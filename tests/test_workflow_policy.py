@@ -25,7 +25,7 @@ PRIVILEGED_TRIGGERS = frozenset({"workflow_run", "issue_comment", "workflow_disp
 # The only jobs that may hold a write permission (threat model 3): workflow -> job ids.
 WRITER_JOBS: dict[str, frozenset[str]] = {
     "report.yml": frozenset({"report"}),
-    "verify.yml": frozenset({"acknowledge", "report"}),
+    "verify.yml": frozenset({"acknowledge", "status", "report"}),
 }
 # The only jobs that may download artifacts: those matching the pattern, of the same run, as
 # data for `hearbot github merge-results` and `report-verification` (threat model 8).
@@ -366,9 +366,21 @@ def matrix_problems(place: str, job: dict[str, Any], group: str) -> list[str]:
     if strategy.get("fail-fast") is not False:
         problems.append(f"{place}: a GPU matrix needs fail-fast: false")
     parallel = strategy.get("max-parallel")
-    if type(parallel) is not int or parallel < 1:
-        problems.append(f"{place}: a GPU matrix needs a max-parallel (the GPU runners there are)")
+    from_variable = (
+        MAX_PARALLEL_VARIABLE_RE.fullmatch(parallel) if isinstance(parallel, str) else None
+    )
+    if not from_variable and (type(parallel) is not int or parallel < 1):
+        problems.append(
+            f"{place}: a GPU matrix needs a max-parallel (the GPU runners there are): a number "
+            "from 1, or a repository variable with a fallback from 1"
+        )
     return problems
+
+
+# max-parallel from a repository variable, with a literal fallback of at least 1.
+MAX_PARALLEL_VARIABLE_RE = re.compile(
+    r"\$\{\{\s*fromJSON\(\s*vars\.[A-Z][A-Z0-9_]*\s*\|\|\s*'[1-9][0-9]*'\s*\)\s*\}\}"
+)
 
 
 CHECKERS: dict[str, Callable[[Workflow], list[str]]] = {
@@ -835,6 +847,9 @@ GUARDED_MATRIX_JOB = GUARDED_GPU_JOB.replace(
 def test_check_5_allows_a_guarded_gpu_matrix_and_the_scale_set() -> None:
     for job in (
         GUARDED_MATRIX_JOB,
+        GUARDED_MATRIX_JOB.replace(
+            "max-parallel: 2", "max-parallel: ${{ fromJSON(vars.HEARBOT_GPU_MAX_PARALLEL || '4') }}"
+        ),
         GUARDED_GPU_JOB.replace("[self-hosted, linux, gpu]", GPU_SCALE_SET),
     ):
         text = "on: workflow_dispatch\npermissions: {}\n" + job
@@ -849,11 +864,14 @@ def test_check_5_allows_a_guarded_gpu_matrix_and_the_scale_set() -> None:
         ("      fail-fast: false\n", "", "fail-fast: false"),
         ("      max-parallel: 2\n", "", "max-parallel"),
         ("max-parallel: 2", "max-parallel: 0", "max-parallel"),
+        ("max-parallel: 2", "max-parallel: ${{ fromJSON(vars.N || '0') }}", "max-parallel"),
+        ("max-parallel: 2", "max-parallel: ${{ vars.N }}", "max-parallel"),
         ("[self-hosted, linux, gpu]", "[hear-gpu, linux]", "runs-on must be exactly"),
         ("    environment: gpu-verification\n", "", "no environment"),
     ],
     ids=["group-not-per-shard", "fail-fast-true", "fail-fast-default", "no-max-parallel",
-         "zero-max-parallel", "scale-set-with-labels", "no-environment"],
+         "zero-max-parallel", "variable-zero-fallback", "variable-no-fallback",
+         "scale-set-with-labels", "no-environment"],
 )  # fmt: skip
 def test_check_5_guards_the_gpu_matrix(old: str, new: str, expected: str) -> None:
     assert old in GUARDED_MATRIX_JOB
@@ -890,4 +908,14 @@ def test_the_gpu_work_fans_out_over_the_plan(workflows) -> None:
     assert strategy["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
     upload = [s for _, s in steps(all_jobs["verify"]) if "upload-artifact" in str(s.get("uses"))]
     assert [s["with"]["name"] for s in upload] == ["hearbot-verification-shard-${{ matrix.shard }}"]
-    assert set(all_jobs["report"]["needs"]) == {"command", "plan", "verify"}
+    assert set(all_jobs["report"]["needs"]) == {"command", "plan", "verify", "status"}
+    # The live status: a GitHub-hosted job beside the GPU shards, with no PR code, that can
+    # read the run's jobs and write only the comment.
+    status = all_jobs["status"]
+    assert status["runs-on"] == "ubuntu-latest" and status["needs"] == ["command", "plan"]
+    assert status["permissions"] == {
+        "contents": "read", "pull-requests": "write", "actions": "read"
+    }  # fmt: skip
+    assert "hearbot github watch-run" in next(
+        s["run"] for _, s in steps(status) if "watch-run" in str(s.get("run"))
+    )

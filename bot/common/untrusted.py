@@ -28,9 +28,10 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.lib import format as npy_format
+if TYPE_CHECKING:  # numpy loads when an array is read: the light install has none
+    import numpy as np
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 NPY_MAX_HEADER_BYTES = 10_000  # numpy's own default bound on an .npy header
@@ -154,6 +155,9 @@ def read_npy(path: Path, max_data_bytes: int) -> np.ndarray:
     """A plain `.npy` array (no pickle, no object dtype) whose header declares at most
     ``max_data_bytes`` of data, and exactly as many as the file holds after its header: checked
     before anything is allocated."""
+    import numpy as np
+    from numpy.lib import format as npy_format
+
     cap = max_data_bytes + NPY_MAX_HEADER_BYTES + 16
     with (
         open_regular(path, cap) as (fd, size),

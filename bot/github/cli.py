@@ -275,6 +275,31 @@ def _add_fanout_commands(commands: Any) -> None:
     _pr_and_sha(merge)
     merge.add_argument("--out", required=True, type=Path, metavar="DIR")
 
+    watch = _add(
+        commands,
+        "watch-run",
+        cmd_watch_run,
+        help="keep the sticky comment's status current while the GPU shards wait and run",
+        description=(
+            "verify.yml's status job: polls this run's jobs through the API and writes the "
+            "status section of the sticky comment (waiting for approval, waiting for a runner "
+            "with the runs ahead, running with the projected column, share and time left, or "
+            "error with the job's link), at most one edit per --min-edit-interval-s. Ends when "
+            "every GPU job has finished. Environment: GITHUB_API_URL, GITHUB_REPOSITORY, "
+            "GITHUB_TOKEN, GITHUB_RUN_ID, GITHUB_SERVER_URL."
+        ),
+    )
+    _pr_and_sha(watch)
+    watch.add_argument("--planned", required=True, type=Path, metavar="FILE")
+    watch.add_argument("--run-id", type=int, help="the run to watch (default $GITHUB_RUN_ID)")
+    watch.add_argument("--poll-s", type=seconds, default=20.0, help="seconds between polls")
+    watch.add_argument(
+        "--min-edit-interval-s", type=seconds, default=60.0, help="seconds between edits"
+    )
+    watch.add_argument(
+        "--give-up-after-s", type=seconds, default=5.5 * 3600, help="stop watching after this"
+    )
+
 
 # --- the subcommands: read the options, call the module that does the work ------------------
 
@@ -345,6 +370,49 @@ def cmd_report_verification(args: argparse.Namespace) -> int:
             args.artifact,
             args.job_result,
             merged=args.merged,
+            run_url=_run_url(env, _own_run_id()),
+        )
+    return EXIT_OK
+
+
+def _run_url(env: GitHubEnv, run_id: int | None) -> str | None:
+    if run_id is None:
+        return None
+    server = os.environ.get("GITHUB_SERVER_URL") or "https://github.com"
+    return f"{server}/{env.repository}/actions/runs/{run_id}"
+
+
+def _own_run_id() -> int | None:
+    run_id = os.environ.get("GITHUB_RUN_ID", "")
+    return int(run_id) if run_id.isascii() and run_id.isdigit() else None
+
+
+def cmd_watch_run(args: argparse.Namespace) -> int:
+    from bot.github.live_status import WatchSettings, watch_run
+    from bot.github.shards import parse_plan
+
+    env = load_env(os.environ)
+    plan = parse_plan(_read_plan(args.planned))
+    run_id = args.run_id if args.run_id is not None else _own_run_id()
+    if run_id is None:
+        raise ConfigError("GITHUB_RUN_ID is not set; pass --run-id")
+    run_url = _run_url(env, run_id)
+    assert run_url is not None
+    settings = WatchSettings(
+        poll_s=args.poll_s,
+        min_edit_interval_s=args.min_edit_interval_s,
+        give_up_s=args.give_up_after_s,
+    )
+    with github_client(env) as client:
+        watch_run(
+            client,
+            env.bot_login,
+            pr=args.pr,
+            sha=args.sha,
+            run_id=run_id,
+            run_url=run_url,
+            plan=[(shard.number, shard.columns) for shard in plan],
+            settings=settings,
         )
     return EXIT_OK
 
@@ -469,6 +537,16 @@ def shard_count(text: str) -> int:
         message = f"{text[:20]!r} is not a shard count from 1 to {MAX_SHARDS}"
         raise argparse.ArgumentTypeError(message)
     return int(text)
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a positive number of seconds")
+    return value
 
 
 def hours(text: str) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from github.WorkflowRun import WorkflowRun
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.github.env import GitHubEnv
+from bot.github.run_status import Job, Step
 from bot.submission.validate import ChangedFile
 
 T = TypeVar("T")
@@ -231,6 +233,26 @@ class GitHubClient:
 
         return _api(f"cancel workflow run {run_id}", cancel)
 
+    def run_jobs(self, run_id: int) -> list[Job]:
+        """``GET /repos/{o}/{r}/actions/runs/{id}/jobs?filter=latest`` (all pages): the jobs of
+        the run's latest attempt, with their steps."""
+        url = f"{self._repo.url}/actions/runs/{run_id}/jobs"
+
+        def listing() -> list[Job]:
+            jobs: list[Job] = []
+            page = 1
+            while True:
+                _headers, data = self._github.requester.requestJsonAndCheck(
+                    "GET", url, parameters={"filter": "latest", "per_page": 100, "page": page}
+                )
+                batch = data.get("jobs", [])
+                jobs += [_job(item) for item in batch]
+                if len(batch) < 100 or len(jobs) >= int(data.get("total_count", 0)):
+                    return jobs
+                page += 1
+
+        return _api(f"list the jobs of workflow run {run_id}", listing)
+
     # --- the sticky comment ---------------------------------------------------------------
 
     def issue_comments(self, number: int) -> list[CommentInfo]:
@@ -322,6 +344,33 @@ class GitHubClient:
                     raise
 
         _api(f"remove label {name!r} from pull request #{number}", remove)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _job(item: dict[str, Any]) -> Job:
+    return Job(
+        id=int(item["id"]),
+        name=str(item["name"]),
+        status=str(item["status"]),
+        conclusion=item.get("conclusion"),
+        started_at=_time(item.get("started_at")),
+        html_url=str(item.get("html_url") or ""),
+        runner_name=item.get("runner_name"),
+        steps=tuple(
+            Step(
+                str(step["name"]),
+                str(step["status"]),
+                step.get("conclusion"),
+                _time(step.get("started_at")),
+            )
+            for step in item.get("steps") or ()
+        ),
+    )
 
 
 def _pull_info(pr: Any) -> PullInfo:

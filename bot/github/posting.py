@@ -23,11 +23,18 @@ def reread_head(client: GitHubClient, number: int, sha: str) -> tuple[PullInfo, 
 
 
 def upsert_section(
-    client: GitHubClient, number: int, section: str, content: str, bot_login: str
+    client: GitHubClient,
+    number: int,
+    section: str,
+    content: str,
+    bot_login: str,
+    **more: str,
 ) -> str:
-    """Set one section of the bot's sticky comment, keeping the others; create it if absent."""
+    """Set one section of the bot's sticky comment (and any in ``more``, in the same edit),
+    keeping the others; create it if absent."""
     plan = sticky.plan_sticky(client.issue_comments(number), bot_login, STICKY_MARKER)
-    body = sticky.compose(plan.body, section, content)
+    body = sticky.compose(plan.body, section, content, **more)
+    section = ", ".join([section, *more])
     if plan.edit_id is None:
         return f"comment {client.create_comment(number, body)} created ({section})"
     client.edit_comment(number, plan.edit_id, body)

@@ -24,7 +24,7 @@ from bot.report import STICKY_MARKER
 MAX_COMMENT_CHARS = 65_536
 TRUNCATION_NOTE = "\n\n*(Report truncated: it exceeded GitHub's comment size limit.)*\n"
 
-SECTION_ORDER = ("validation", "commands", "verification")
+SECTION_ORDER = ("validation", "commands", "status", "verification")
 _SECTION_RE = re.compile(
     r"<!-- hearbot:section:(?P<name>[a-z]+) -->\n(?P<content>.*?)\n<!-- hearbot:end:(?P=name) -->",
     re.DOTALL,
@@ -68,12 +68,16 @@ def parse_sections(body: str | None) -> dict[str, str]:
     return found
 
 
-def compose(body: str | None, name: str, content: str) -> str:
-    """``body`` (the bot's current comment, or None) with section ``name`` set to ``content``."""
-    if name not in SECTION_ORDER:
-        raise ValueError(f"unknown sticky-comment section {name!r}")
+def compose(body: str | None, name: str, content: str, **more: str) -> str:
+    """``body`` (the bot's current comment, or None) with section ``name`` set to ``content``
+    (and each further section named in ``more`` set to its content: one edit for several)."""
+    changes = {name: content, **more}
+    unknown = [key for key in changes if key not in SECTION_ORDER]
+    if unknown:
+        raise ValueError(f"unknown sticky-comment section {unknown[0]!r}")
     sections = parse_sections(body)
-    sections[name] = content.replace(STICKY_MARKER, "").strip("\n")
+    for key, value in changes.items():
+        sections[key] = value.replace(STICKY_MARKER, "").strip("\n")
     parts = [STICKY_MARKER]
     for section in SECTION_ORDER:
         if section in sections:

@@ -13,6 +13,7 @@ is untrusted data (``bot.github.artifact``). The outcome (``bot.github.outcomes`
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bot.github.artifact import ArtifactError, read_artifact
 from bot.github.client import GitHubClient
 from bot.github.outcomes import OUTCOMES, ReportOutcome
 from bot.github.posting import apply_label_changes, post_check_run, reread_head, upsert_section
+from bot.github.run_status import final_status
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
 from bot.report import code, render_verification, text
 
@@ -77,6 +79,7 @@ def report_verification(
     job_result: str,
     *,
     merged: bool = False,
+    run_url: str | None = None,
     say: Log = print,
 ) -> Report:
     report = decide(artifact_dir, pr, sha, job_result, merged=merged)
@@ -85,7 +88,8 @@ def report_verification(
         report = Report(ReportOutcome.STALE, f"the head moved to {moved_to}", report.result)
     section = render_section(report, sha)
     say(f"PR #{pr} at {sha}: {report.outcome}: {report.reason}")
-    say("  " + upsert_section(client, pr, SECTION, section, bot_login))
+    status = final_status(str(report.outcome), run_url, dt.datetime.now(dt.UTC))
+    say("  " + upsert_section(client, pr, SECTION, section, bot_login, status=status))
     summary = section.split("\n", 1)[1].lstrip("\n") if "\n" in section else section
     payload = verify_check_payload(report.outcome, OUTCOMES[report.outcome].title, summary)
     say("  " + post_check_run(client, sha, VERIFY_CHECK_NAME, payload))

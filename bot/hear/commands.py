@@ -3,7 +3,10 @@
 `register_hear_commands(subparsers)` adds to hearbot's argparse subparsers:
 
 - ``hearbot tasks synth --out DIR [--sample-rate 16000 ...] [--seed 0] [--task NAME ...]``
-- ``hearbot tasks check TASK_DIR ... [--sample-rate SR ...] [--decode]``
+- ``hearbot tasks check DIR ... [--sample-rate SR ...] [--decode] [--columns C ...] [--json OUT]``
+  (DIR: one task folder, or the whole tasks folder: per column and rate, present/missing/corrupt)
+- ``hearbot tasks fetch --sample-rate SR [...] --dest DIR [--columns C ...] [--task-dir NAME ...]
+  [--base-url URL] [--md5 ARCHIVE=MD5 ...] [--allow-unverified] [--keep-archives] [--dry-run]``
 - ``hearbot check-model MODULE [--model W] [--model-options JSON] [--device D] [--json OUT]``
 - ``hearbot embed MODULE [--model W] [--model-options JSON] --tasks-dir T [--task NAME ...]
   --out E [--device D] [--max-batch-size N] [--no-progress] [--json OUT]``
@@ -118,15 +121,78 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_tasks_check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task_dirs", nargs="+", metavar="TASK_DIR")
+    parser.add_argument(
+        "task_dirs",
+        nargs="+",
+        metavar="DIR",
+        help="a task folder, or the tasks folder holding them (checked per column and rate)",
+    )
     parser.add_argument(
         "--sample-rate",
         type=int,
         action="append",
         metavar="SR",
-        help="check the audio at this rate (repeatable; default: every rate present)",
+        help="check the audio at this rate (repeatable; default: every rate present in a task "
+        "folder, all five HEAR rates in a tasks folder)",
     )
     parser.add_argument("--decode", action="store_true", help="also read every sample")
+    parser.add_argument(
+        "--columns", nargs="+", metavar="COLUMN", help="tasks folder: only these columns"
+    )
+    parser.add_argument("--json", metavar="OUT", help="tasks folder: also write the table as JSON")
+
+
+def add_tasks_fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sample-rate",
+        type=int,
+        action="append",
+        required=True,
+        choices=SAMPLE_RATE_CHOICES,
+        metavar="SR",
+        help="a sample rate to fetch (repeatable; a model may use any of the five)",
+    )
+    parser.add_argument("--dest", required=True, metavar="DIR", help="the tasks folder")
+    parser.add_argument(
+        "--columns",
+        nargs="*",
+        metavar="COLUMN",
+        help="only these columns (default: all; none named: only the --task-dir folders)",
+    )
+    parser.add_argument(
+        "--task-dir",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also fetch this task folder, e.g. an open task (repeatable)",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="an http(s) URL or a local folder holding the archives (default: the public "
+        "source of schemas/task-archives.json for the rate, if there is one)",
+    )
+    parser.add_argument(
+        "--md5",
+        action="append",
+        default=[],
+        metavar="ARCHIVE=MD5",
+        help="the md5 the source shows for an archive without a recorded one (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-unverified",
+        action="store_true",
+        help="unpack archives without a known checksum (warned, and recorded as unverified)",
+    )
+    parser.add_argument(
+        "--keep-archives", action="store_true", help="keep the .tar.gz files after unpacking"
+    )
+    parser.add_argument("--retries", type=int, default=5, help="resumes per archive (default 5)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list archives, sizes, checksums; fetch nothing",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,10 +281,14 @@ def cmd_tasks_synth(args: argparse.Namespace, prog: str = "hearbot tasks synth")
 
 
 def cmd_tasks_check(args: argparse.Namespace, prog: str = "hearbot tasks check") -> int:
+    from bot.hear.inventory import is_tasks_folder
     from bot.hear.tasks import TaskError, check_task
 
     status = EXIT_OK
     for task_dir in args.task_dirs:
+        if is_tasks_folder(Path(task_dir)):
+            status = max(status, _check_tasks_folder(args, Path(task_dir), prog))
+            continue
         try:
             task, audio = check_task(Path(task_dir), args.sample_rate, decode=args.decode)
         except TaskError as exc:
@@ -232,6 +302,103 @@ def cmd_tasks_check(args: argparse.Namespace, prog: str = "hearbot tasks check")
             f"{len(task.metadata.splits)} splits, {task.n_items} clips, {hours:.2f} h; {rates})\n"
         )
     return status
+
+
+def _check_tasks_folder(args: argparse.Namespace, folder: Path, prog: str) -> int:
+    from bot.common.schemas import leaderboard_facts
+    from bot.hear.fetch import SAMPLE_RATES
+    from bot.hear.inventory import CORRUPT, complete, inventory, render_table
+
+    rates = args.sample_rate or list(SAMPLE_RATES)
+    unknown = [c for c in args.columns or [] if c not in leaderboard_facts().score_columns]
+    if unknown:
+        return _error(prog, f"not leaderboard columns: {', '.join(unknown)}", EXIT_USAGE)
+    entries = inventory(folder, rates, args.columns, decode=args.decode)
+    sys.stdout.write(render_table(folder, entries, rates))
+    ok = complete(entries) and not any(e.state == CORRUPT for e in entries)
+    _write_json(
+        args.json,
+        {
+            "tasks_dir": str(folder),
+            "sample_rates": rates,
+            "complete": ok,
+            "entries": [e.to_dict() for e in entries],
+        },
+    )
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_tasks_fetch(args: argparse.Namespace, prog: str = "hearbot tasks fetch") -> int:
+    from bot.hear import fetch
+
+    try:
+        catalogue = fetch.load_catalogue()
+        specs = fetch.plan_archives(
+            catalogue,
+            args.sample_rate,
+            args.columns,
+            args.task_dir,
+            fetch.parse_md5_options(args.md5),
+        )
+    except fetch.FetchError as exc:
+        return _error(prog, str(exc), EXIT_USAGE)
+    if args.retries < 0:
+        return _error(prog, "--retries must be 0 or more", EXIT_USAGE)
+    dest = Path(args.dest)
+    base_urls: dict[int, str] = {}
+    for rate in args.sample_rate:
+        url = args.base_url or catalogue.default_base_url(rate)
+        if url is not None:
+            base_urls[rate] = url
+    if args.dry_run:
+        return _fetch_plan(specs, dest, base_urls)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        outcomes = fetch.fetch_archives(
+            specs,
+            dest,
+            base_urls,
+            release=catalogue.release,
+            allow_unverified=args.allow_unverified,
+            keep_archives=args.keep_archives,
+            retries=args.retries,
+            log=lambda line: sys.stderr.write(line + "\n"),
+        )
+    except fetch.FetchRefused as exc:
+        return _error(prog, str(exc), EXIT_USAGE)
+    except fetch.FetchError as exc:
+        return _error(prog, str(exc), EXIT_FAILED)
+    for outcome in outcomes:
+        check = {True: "md5 checked", False: "UNVERIFIED", None: "not fetched by hearbot"}[
+            outcome.verified
+        ]
+        state = "already present" if outcome.state == "present" else "fetched"
+        sys.stdout.write(
+            f"{outcome.spec.task_dir} at {outcome.spec.sample_rate} Hz: {state} ({check})\n"
+        )
+    sys.stdout.write(f"check it: hearbot tasks check {dest}\n")
+    return EXIT_OK
+
+
+def _fetch_plan(specs: list[Any], dest: Path, base_urls: dict[int, str]) -> int:
+    from bot.hear import fetch
+
+    todo = [s for s in specs if not fetch.is_present(dest, s)]
+    for spec in specs:
+        state = "present" if spec not in todo else "to fetch"
+        md5 = spec.md5 or "unknown (needs --md5 or --allow-unverified)"
+        where = base_urls.get(spec.sample_rate, "no public URL (requester-pays bucket)")
+        sys.stdout.write(
+            f"{spec.name}: {state}; md5 {md5}; about {fetch.human_bytes(spec.unpacked_bytes)} "
+            f"unpacked; from {where}\n"
+        )
+    need = fetch.needed_bytes(dest, todo)
+    free = fetch.free_bytes(dest)
+    sys.stdout.write(
+        f"{len(todo)} to fetch, about {fetch.human_bytes(need)} needed, "
+        f"{fetch.human_bytes(free)} free at {dest}\n"
+    )
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,11 +418,26 @@ def register_hear_commands(subparsers: Any) -> None:
     synth.set_defaults(func=cmd_tasks_synth)
     check = task_commands.add_parser(
         "check",
-        help="check task folders: metadata, vocabulary, splits, WAV files",
-        description="Exit 0: all good; 1: a task is broken (the message names file and check).",
+        help="check task folders, or a whole tasks folder per column and sample rate",
+        description=(
+            "Exit 0: all good (a tasks folder: every column present at every rate asked for); "
+            "1: a task is broken or missing (the message names file and check)."
+        ),
     )
     add_tasks_check_arguments(check)
     check.set_defaults(func=cmd_tasks_check)
+    fetch = task_commands.add_parser(
+        "fetch",
+        help="download and unpack the official HEAR task archives into a tasks folder",
+        description=(
+            "Resumes interrupted downloads, checks md5 and free disk first, unpacks atomically "
+            "into DEST/<task folder>/ and skips what is already there. Exit 0: every archive is "
+            "in place; 1: a download, checksum or archive failed (the message says what to do); "
+            "2: usage (unknown column, missing checksum or location)."
+        ),
+    )
+    add_tasks_fetch_arguments(fetch)
+    fetch.set_defaults(func=cmd_tasks_fetch)
 
     check_model = subparsers.add_parser(
         "check-model",

@@ -614,3 +614,49 @@ def workflow_run(
         "head_repository": repo,
         "display_title": display_title,
     }
+
+
+def workflow_job(
+    site: Site,
+    full_name: str,
+    *,
+    job_id: int,
+    run_id: int,
+    name: str,
+    status: str,
+    conclusion: str | None,
+    head_sha: str,
+    created_at: str,
+    started_at: str,
+    completed_at: str | None,
+    labels: list[str],
+    runner_name: str | None,
+    steps: list[dict[str, Any]],
+) -> dict[str, Any]:
+    api = site.repo_api(full_name)
+    assigned = runner_name is not None
+    return {
+        "id": job_id,
+        "run_id": run_id,
+        "run_url": f"{api}/actions/runs/{run_id}",
+        "run_attempt": 1,
+        "node_id": node_id("CheckRun", job_id),
+        "head_sha": head_sha,
+        "url": f"{api}/actions/jobs/{job_id}",
+        "html_url": f"{WEB}/{full_name}/actions/runs/{run_id}/job/{job_id}",
+        "status": status,
+        "conclusion": conclusion,
+        "created_at": created_at,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "name": name,
+        "steps": steps,
+        "check_run_url": f"{api}/check-runs/{job_id}",
+        "labels": labels,
+        "runner_id": 7 if assigned else None,
+        "runner_name": runner_name,
+        "runner_group_id": 1 if assigned else None,
+        "runner_group_name": "Default" if assigned else None,
+        "workflow_name": "Verify submission",
+        "head_branch": "main",
+    }

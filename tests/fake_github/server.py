@@ -115,6 +115,21 @@ class WorkflowRunState:
 
 
 @dataclass
+class WorkflowJobState:
+    id: int
+    run_id: int
+    name: str
+    status: str  # queued, in_progress, completed, waiting, requested, pending
+    conclusion: str | None
+    labels: list[str]
+    created_at: str
+    started_at: str
+    completed_at: str | None = None
+    runner_name: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class Fault:
     remaining: int
     status: int
@@ -170,6 +185,7 @@ class FakeGitHub:
         self.labels: dict[str, tuple[int, str, str]] = {}  # casefold -> (id, name, color)
         self.roles: dict[str, str] = {}  # login -> admin/maintain/write/triage/read
         self.workflow_runs: dict[int, WorkflowRunState] = {}
+        self.workflow_jobs: dict[int, WorkflowJobState] = {}
         self._ids = 1000
         self._tick = 0
         self.add_user(repository.split("/")[0], "Organization")
@@ -196,6 +212,7 @@ class FakeGitHub:
             "repos/get-collaborator-permission-level": self._get_permission,
             "actions/list-workflow-runs": self._list_workflow_runs,
             "actions/cancel-workflow-run": self._cancel_workflow_run,
+            "actions/list-jobs-for-workflow-run": self._list_run_jobs,
         }
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -346,6 +363,72 @@ class FakeGitHub:
                 created_at=self.now(),
             )
             return run_id
+
+    def add_job(
+        self,
+        run_id: int,
+        name: str,
+        *,
+        status: str = "queued",
+        labels: tuple[str, ...] = ("self-hosted", "linux", "gpu"),
+    ) -> int:
+        """A job of workflow run ``run_id`` (``GET .../actions/runs/{id}/jobs`` lists it)."""
+        with self.lock:
+            job_id = self._next_id()
+            created = self.now()
+            self.workflow_jobs[job_id] = WorkflowJobState(
+                id=job_id,
+                run_id=run_id,
+                name=name,
+                status=status,
+                conclusion=None,
+                labels=list(labels),
+                created_at=created,
+                started_at=created,
+            )
+            return job_id
+
+    def set_job(
+        self,
+        job_id: int,
+        *,
+        status: str,
+        conclusion: str | None = None,
+        runner_name: str | None = None,
+        started_at: str | None = None,
+        step: str | None = None,
+        step_started_at: str | None = None,
+    ) -> None:
+        """Move a job on: ``step`` becomes the running step (earlier ones completed), started
+        at ``step_started_at`` (default: the fake's clock)."""
+        with self.lock:
+            job = self.workflow_jobs[job_id]
+            job.status, job.conclusion = status, conclusion
+            if runner_name is not None:
+                job.runner_name = runner_name
+            if started_at is not None:
+                job.started_at = started_at
+            if status == "completed":
+                job.completed_at = self.now()
+                for old in job.steps:
+                    if old["status"] != "completed":
+                        old.update(status="completed", conclusion=conclusion or "success")
+                        old["completed_at"] = job.completed_at
+            if step is not None:
+                for old in job.steps:
+                    if old["status"] != "completed":
+                        old.update(status="completed", conclusion="success")
+                        old["completed_at"] = self.now()
+                job.steps.append(
+                    {
+                        "name": step,
+                        "status": "in_progress",
+                        "conclusion": None,
+                        "number": len(job.steps) + 1,
+                        "started_at": step_started_at or self.now(),
+                        "completed_at": None,
+                    }
+                )
 
     def label_pull(self, number: int, *names: str) -> None:
         with self.lock:
@@ -1052,6 +1135,36 @@ class FakeGitHub:
         items = [self._workflow_run_json(r) for r in runs]
         page, headers = self._paginate(items, query, params["_path"])
         return 200, {"total_count": len(items), "workflow_runs": page}, headers
+
+    def _list_run_jobs(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        run_id = int(params["run_id"])
+        if run_id not in self.workflow_runs:
+            raise ApiError(404, "Not Found")
+        head_sha = self.workflow_runs[run_id].head_sha
+        jobs = [j for j in self.workflow_jobs.values() if j.run_id == run_id]
+        items = [
+            objects.workflow_job(
+                self.site,
+                self.repository,
+                job_id=j.id,
+                run_id=j.run_id,
+                name=j.name,
+                status=j.status,
+                conclusion=j.conclusion,
+                head_sha=head_sha,
+                created_at=j.created_at,
+                started_at=j.started_at,
+                completed_at=j.completed_at,
+                labels=j.labels,
+                runner_name=j.runner_name,
+                steps=[dict(step) for step in j.steps],
+            )
+            for j in sorted(jobs, key=lambda j: j.id)
+        ]
+        page, headers = self._paginate(items, query, params["_path"])
+        return 200, {"total_count": len(items), "jobs": page}, headers
 
     def _cancel_workflow_run(
         self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str

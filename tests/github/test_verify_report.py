@@ -345,6 +345,7 @@ def test_verification_keeps_the_other_sections(
 
     (comment,) = bot_comments(fake, pr.number)
     after = parse_sections(comment.body)
-    assert list(after) == ["validation", "commands", "verification"]
+    assert list(after) == ["validation", "commands", "status", "verification"]
+    assert "Result: `pass`" in after["status"]
     assert after["validation"] == before["validation"]
     assert after["commands"] == before["commands"]
