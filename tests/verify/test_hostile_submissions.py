@@ -670,6 +670,7 @@ def test_the_canary_flags_a_model_that_memorised_the_test_clips(env, listener, s
         t for t in run.result["verification"]["tasks"] if t["task_dir"] == STAND_INS[COLUMN]
     )
     canary = task["canary"]
+    print(f"canary lookup table: {canary}")
     assert canary["original"] == 1.0 and canary["suspicious"] is True, canary
     assert canary["drop"] > 0.5
     assert "SUSPICIOUS" in run.output
