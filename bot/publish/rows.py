@@ -81,7 +81,7 @@ def parse_leaderboard(data: bytes) -> list[Row]:
 
 @cache
 def self_reported_hashes() -> frozenset[str]:
-    """The content hashes of the rows on the board before hearbot (schemas/self-reported-rows.json)."""
+    """Content hashes of the rows from before hearbot (schemas/self-reported-rows.json)."""
     document = load_json_file(SELF_REPORTED_FILE)
     return frozenset(entry["row_sha256"] for entry in document["rows"])
 
