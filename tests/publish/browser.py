@@ -4,6 +4,7 @@ headless, driven with no extra package (JSON messages, NUL-terminated, on fds 3 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -59,7 +60,7 @@ class Browser:
         self._process = subprocess.Popen(
             args,
             close_fds=False,  # subprocess would close fds 3 and 4 after wire_fds otherwise
-            preexec_fn=wire_fds,  # noqa: PLW1509 - a test helper, single-threaded at start
+            preexec_fn=wire_fds,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -151,9 +152,7 @@ class Browser:
             raise BrowserError(f"nothing matches {selector!r}")
         x, y = box
         for kind in ("mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
-            )
+            self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
     def choose(self, selector: str, value: str) -> None:
         """Pick an option of a <select> as the user's choice does (value, then change)."""
@@ -178,18 +177,14 @@ class Browser:
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(BrowserError, OSError):
             self.call("Browser.close")
-        except (BrowserError, OSError):
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         for fd in (self._to_browser, self._from_browser):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         shutil.rmtree(self._profile, ignore_errors=True)
