@@ -70,8 +70,10 @@ class ShardArgumentError(ValueError):
 def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
     """Run one subcommand; every failure it may meet becomes its exit code and one message."""
     from bot.github.client import InfrastructureError
+    from bot.github.evidence import EvidenceError
     from bot.github.fetch import SubmissionShapeError
     from bot.github.shards import PlanError
+    from bot.publish.records import RecordError
 
     try:
         return handler(args)
@@ -81,7 +83,7 @@ def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
         return fail(command, EXIT_CONFIG, f"error: {exc}", annotation=str(exc))
     except BaseFileError as exc:
         return fail(command, EXIT_REFUSED, f"error: the default branch is broken: {exc}")
-    except SubmissionShapeError as exc:
+    except (SubmissionShapeError, EvidenceError, RecordError) as exc:
         return fail(command, EXIT_REFUSED, f"error: {exc}")
     except InfrastructureError as exc:
         return fail(command, EXIT_INFRASTRUCTURE, INFRASTRUCTURE_MESSAGE.format(exc))
@@ -124,6 +126,7 @@ def register_github_commands(subparsers: Any) -> None:
     _add_validation_command(commands)
     _add_verification_commands(commands)
     _add_fanout_commands(commands)
+    _add_publishing_commands(commands)
 
 
 def _add(commands: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:
@@ -276,6 +279,37 @@ def _add_fanout_commands(commands: Any) -> None:
     merge.add_argument("--out", required=True, type=Path, metavar="DIR")
 
 
+def _add_publishing_commands(commands: Any) -> None:
+    store = _add(
+        commands,
+        "store-evidence",
+        cmd_store_evidence,
+        help="write the verification's evidence record to the hearbot-evidence branch",
+        description=(
+            "verify.yml's report job, after report-verification: binds the merged result to "
+            "the PR's appended row and manifest (read through the API at --sha) and writes "
+            "records/<key>/<run>.json on the hearbot-evidence branch. Nothing is written for "
+            "a stale or missing result. Environment: GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, "
+            "GITHUB_SHA, GITHUB_SERVER_URL (the run's link and hearbot's commit)."
+        ),
+    )
+    store.add_argument("--artifact", required=True, type=Path, metavar="DIR")
+    _pr_and_sha(store)
+    store.add_argument("--requester", required=True, help="who asked for the verification")
+
+    sync = _add(
+        commands,
+        "sync-bound",
+        cmd_sync_bound,
+        help="write `hearbot publish --bound-out` files to the hearbot-evidence branch",
+        description=(
+            "publish.yml: writes each DIR/bound/*.verification.json to the evidence branch "
+            "where its content differs (a re-run writes nothing)."
+        ),
+    )
+    sync.add_argument("--dir", required=True, type=Path, metavar="DIR")
+
+
 # --- the subcommands: read the options, call the module that does the work ------------------
 
 
@@ -346,6 +380,34 @@ def cmd_report_verification(args: argparse.Namespace) -> int:
             args.job_result,
             merged=args.merged,
         )
+    return EXIT_OK
+
+
+def cmd_store_evidence(args: argparse.Namespace) -> int:
+    from bot.github.artifact import ArtifactError, read_artifact
+    from bot.github.evidence import store_verification
+
+    try:
+        artifact = read_artifact(args.artifact, args.pr, args.sha)
+    except ArtifactError as exc:
+        print(f"no evidence to store: {exc}")
+        return EXIT_OK
+    if artifact.result is None:
+        print("no evidence to store: the verification is stale")
+        return EXIT_OK
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        store_verification(client, artifact.result, args.pr, args.sha, args.requester)
+    return EXIT_OK
+
+
+def cmd_sync_bound(args: argparse.Namespace) -> int:
+    from bot.github.evidence import sync_bound
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        changed = sync_bound(client, args.dir)
+    print(f"{changed} bound file(s) changed")
     return EXIT_OK
 
 

@@ -231,6 +231,35 @@ class GitHubClient:
 
         return _api(f"cancel workflow run {run_id}", cancel)
 
+    def put_file(self, path: str, data: bytes, branch: str, message: str) -> str:
+        """``PUT /repos/{o}/{r}/contents/{path}`` on ``branch``: one commit writing one file.
+        "unchanged" (no request) when the file already holds exactly ``data``; else "created"
+        or "updated". A missing branch is a NotFoundError."""
+        url = f"{self._repo.url}/contents/{urllib.parse.quote(path)}"
+
+        def put() -> str:
+            try:
+                current = self._repo.get_contents(path, ref=branch)
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+                current = None
+            if isinstance(current, list):
+                raise GithubException(422, {"message": f"{path} is a directory"}, None)
+            body: dict[str, Any] = {
+                "message": message,
+                "content": base64.b64encode(data).decode(),
+                "branch": branch,
+            }
+            if current is not None:
+                if current.decoded_content == data:
+                    return "unchanged"
+                body["sha"] = current.sha
+            self._github.requester.requestJsonAndCheck("PUT", url, input=body)
+            return "created" if current is None else "updated"
+
+        return _api(f"write {path} on branch {branch}", put)
+
     # --- the sticky comment ---------------------------------------------------------------
 
     def issue_comments(self, number: int) -> list[CommentInfo]:

@@ -183,6 +183,7 @@ class FakeGitHub:
             "pulls/list-files": self._list_pull_files,
             "repos/compare-commits-with-basehead": self._compare,
             "repos/get-content": self._get_content,
+            "repos/create-or-update-file-contents": self._put_content,
             "git/get-blob": self._get_blob,
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
@@ -824,6 +825,38 @@ class FakeGitHub:
                     )
                 )
         return 200, entries, {}
+
+    def _put_content(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        """A commit on ``branch`` that writes one file (``sha`` must name the blob it
+        replaces, as GitHub requires; a missing branch is a 404)."""
+        branch = body.get("branch", "main")
+        head = self.branches.get(branch)
+        if head is None:
+            raise ApiError(404, f"Branch {branch} not found")
+        path = params["path"].strip("/")
+        files = dict(self.commits[head].files)
+        existing = files.get(path)
+        if existing is not None and body.get("sha") != objects.git_blob_sha(existing):
+            raise ApiError(409, f"{path} does not match {body.get('sha')}")
+        if existing is None and body.get("sha"):
+            raise ApiError(422, f"sha given, but {path} does not exist")
+        import base64
+
+        files[path] = base64.b64decode(body["content"])
+        sha = self.commit(files, parents=(head,), message=body["message"])
+        self.branches[branch] = sha
+        blob = objects.git_blob_sha(files[path])
+        api = self.site.repo_api(self.repository)
+        reply = {
+            "content": {"name": path.rsplit("/", 1)[-1], "path": path, "sha": blob,
+                        "size": len(files[path]), "type": "file",
+                        "url": f"{api}/contents/{path}?ref={branch}"},
+            "commit": {"sha": sha, "message": body["message"],
+                       "url": f"{api}/git/commits/{sha}", "parents": [{"sha": head}]},
+        }  # fmt: skip
+        return (200 if existing is not None else 201), reply, {}
 
     def _get_blob(
         self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str

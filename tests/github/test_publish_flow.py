@@ -1,0 +1,151 @@
+"""End to end against the fake GitHub: a verified PR is squash-merged, the report job's
+evidence and the publish job bind it to the merged row; a row merged without verification is
+`validated`; the historical rows are `self-reported`; re-running the publish job changes
+nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.common.schemas import leaderboard_facts
+from bot.publish.build import Inputs, bind, publish
+from tests.fake_github.scenario import BASE_CSV, github, manifest, open_submission, score_row
+from tests.fake_github.server import FakeGitHub
+from tests.github.verification_result import shard_result, write_artifact
+
+EVIDENCE = "hearbot-evidence"
+
+
+def checkout(fake: FakeGitHub, branch: str, into: Path) -> Path:
+    """What actions/checkout of ``branch`` leaves on disk."""
+    for path, data in fake.commits[fake.branches[branch]].files.items():
+        target = into / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return into
+
+
+def squash_merge(fake: FakeGitHub, files: dict[str, bytes]) -> str:
+    """A squash merge: a new commit on main with the PR's content (a new SHA, same bytes)."""
+    main = fake.branches["main"]
+    merged = {**fake.commits[main].files, **files}
+    sha = fake.commit(merged, parents=(main,), message="Add Acme Net (#1)")
+    fake.set_branch("main", sha)
+    return sha
+
+
+def publish_job(fake: FakeGitHub, work: Path) -> tuple[int, dict]:
+    """publish.yml's steps: check out main and the evidence branch, build with --bound-out,
+    sync the bound files; returns how many writes the fake saw and leaderboard.json."""
+    writes_before = len(fake.writes())
+    repo = checkout(fake, "main", work / "repo")
+    evidence = checkout(fake, EVIDENCE, work / "evidence")
+    site, bound = work / "site", work / "bound"
+    code = github_publish(repo, evidence, site, bound)
+    assert code == 0
+    assert github("sync-bound", "--dir", str(bound)) == 0
+    document = json.loads((site / "leaderboard.json").read_text())
+    return len(fake.writes()) - writes_before, document
+
+
+def github_publish(repo: Path, evidence: Path, site: Path, bound: Path) -> int:
+    from bot.cli import main
+
+    return main(["publish", "--out", str(site), "--leaderboard", str(repo / "leaderboard.csv"),
+                 "--submissions", str(repo / "submissions"), "--evidence", str(evidence),
+                 "--bound-out", str(bound)])  # fmt: skip
+
+
+def test_verified_pr_merged_then_published(
+    fake: FakeGitHub, github_env: dict, tmp_path: Path, monkeypatch
+) -> None:
+    submission = open_submission(fake)
+    fake.set_branch(EVIDENCE, fake.commit({"README.md": b"hearbot evidence\n"}, message="init"))
+    # the report job: the merged result of the GPU shards, then its evidence
+    column = "Beehive"
+    result = shard_result(dict.fromkeys(leaderboard_facts().score_columns, "reproduced"))
+    artifact = write_artifact(tmp_path / "artifact", result)
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "1")
+    monkeypatch.setenv("GITHUB_SHA", "d" * 40)
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    code = github("store-evidence", "--artifact", str(artifact), "--pr", str(submission.number),
+                  "--sha", submission.head_sha, "--requester", "maintainer")  # fmt: skip
+    assert code == 0
+    stored = [p for p in fake.commits[fake.branches[EVIDENCE]].files if p.startswith("records/")]
+    assert len(stored) == 1 and stored[0].endswith("-verification-run4242-1.json")
+
+    # squash merge: main gets the PR's bytes under a new SHA
+    head_files = fake.commits[submission.head_sha].files
+    merge_sha = squash_merge(fake, head_files)
+    assert merge_sha != submission.head_sha
+    # ... and a second row merged without any verification
+    unverified = score_row("Cedar Net", url="https://github.com/cedar/cedar-net")
+    squash_merge(fake, {
+        "leaderboard.csv": fake.commits[fake.branches["main"]].files["leaderboard.csv"]
+        + b"\n" + unverified.encode(),
+        "submissions/cedar-net.json": manifest("Cedar Net", "https://github.com/cedar/cedar-net"),
+    })  # fmt: skip
+
+    writes, document = publish_job(fake, tmp_path / "run1")
+    rows = {row["model"]: row for row in document["rows"]}
+    acme = rows["Acme Net"]
+    assert acme["tier"] == "verified"
+    assert acme["pull_request"]["number"] == submission.number
+    assert acme["pull_request"]["head_sha"] == submission.head_sha
+    assert acme["verification"]["run_url"].endswith("/actions/runs/4242")
+    beehive = {c["column"]: c for c in acme["columns"]}[column]
+    assert beehive["tier"] == "verified" and beehive["reproduced"] == 0.5
+    assert rows["Cedar Net"]["tier"] == "validated"
+    historical = [r for r in document["rows"] if r["date"] == "HEAR 2021" or r["line"] <= 35]
+    assert len(historical) == 34 and {r["tier"] for r in historical} == {"self-reported"}
+    assert writes == 2  # bound/acme-net... and bound/cedar-net...
+    bound = fake.commits[fake.branches[EVIDENCE]].files
+    acme_bound = json.loads(bound["bound/acme-net.verification.json"])
+    assert acme_bound["row"]["tier"] == "verified" and len(acme_bound["records"]) == 1
+    cedar_bound = json.loads(bound["bound/cedar-net.verification.json"])
+    assert (
+        cedar_bound["records"] == [] and "without a GPU verification" in cedar_bound["row"]["note"]
+    )
+    page = (tmp_path / "run1" / "site" / "models" / "acme-net.html").read_text()
+    assert "verified" in page and f"/pull/{submission.number}" in page
+
+    # a re-run changes nothing: no write, the same site
+    writes, again = publish_job(fake, tmp_path / "run2")
+    assert writes == 0 and again == document
+    for path in (tmp_path / "run1" / "site").rglob("*"):
+        if path.is_file():
+            twin = tmp_path / "run2" / "site" / path.relative_to(tmp_path / "run1" / "site")
+            assert twin.read_bytes() == path.read_bytes()
+
+
+def test_evidence_of_other_content_does_not_bind(
+    fake: FakeGitHub, github_env: dict, tmp_path: Path
+) -> None:
+    """The PR's row is edited before the merge: the evidence of the old content stays
+    unbound, and the merged row is `validated`."""
+    submission = open_submission(fake)
+    fake.set_branch(EVIDENCE, fake.commit({"README.md": b"evidence\n"}, message="init"))
+    artifact = write_artifact(tmp_path / "artifact", shard_result({"Beehive": "reproduced"}))
+    assert github("store-evidence", "--artifact", str(artifact), "--pr", str(submission.number),
+                  "--sha", submission.head_sha, "--requester", "maintainer") == 0  # fmt: skip
+    edited = BASE_CSV + b"\n" + score_row(first_score="0.2").encode()
+    squash_merge(fake, {**fake.commits[submission.head_sha].files, "leaderboard.csv": edited})
+    repo = checkout(fake, "main", tmp_path / "repo")
+    evidence = checkout(fake, EVIDENCE, tmp_path / "evidence")
+    entries = bind(Inputs(repo / "leaderboard.csv", repo / "submissions", evidence))
+    assert entries[-1].row.model == "Acme Net" and entries[-1].tier == "validated"
+    publish(Inputs(repo / "leaderboard.csv", repo / "submissions", evidence), tmp_path / "s",
+            repository=None, bound_out=None)  # fmt: skip
+
+
+def test_no_evidence_branch_is_a_clear_error(
+    fake: FakeGitHub, github_env: dict, tmp_path: Path, capsys
+) -> None:
+    submission = open_submission(fake)
+    artifact = write_artifact(tmp_path / "artifact", shard_result({"Beehive": "reproduced"}))
+    code = github("store-evidence", "--artifact", str(artifact), "--pr", str(submission.number),
+                  "--sha", submission.head_sha, "--requester", "maintainer")  # fmt: skip
+    assert code == 3
+    assert "Branch hearbot-evidence not found" in capsys.readouterr().err
