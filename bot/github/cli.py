@@ -309,6 +309,24 @@ def _add_publishing_commands(commands: Any) -> None:
     )
     sync.add_argument("--dir", required=True, type=Path, metavar="DIR")
 
+    check = _add(
+        commands,
+        "settings-check",
+        cmd_settings_check,
+        help="say which repository settings the merge gate needs and are missing",
+        description=(
+            "Reads, through the API, the branch's required status checks (both "
+            "hear-leaderboard / validate and hear-leaderboard / verify), the gpu-verification "
+            "environment (required reviewers, deployment branches), the Actions settings "
+            "(read-only default token, no PR approvals, SHA pinning), the hearbot-evidence "
+            "branch and GitHub Pages (built by publish.yml). Exit codes: 0 all in place, 1 "
+            "something is missing (each listed with where to fix it), 3 API failure. Reading "
+            "branch protection needs a token with administration: read (a fine-grained "
+            "token or an admin's), not the workflow's GITHUB_TOKEN."
+        ),
+    )
+    check.add_argument("--branch", default="main", help="the default branch (default: main)")
+
 
 # --- the subcommands: read the options, call the module that does the work ------------------
 
@@ -408,6 +426,21 @@ def cmd_sync_bound(args: argparse.Namespace) -> int:
     with github_client(env) as client:
         changed = sync_bound(client, args.dir)
     print(f"{changed} bound file(s) changed")
+    return EXIT_OK
+
+
+def cmd_settings_check(args: argparse.Namespace) -> int:
+    from bot.github.settings import check_settings
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        missing = check_settings(client, args.branch)
+    if missing:
+        print(f"{len(missing)} setting(s) the merge gate needs are missing:")
+        for line in missing:
+            print(f"- {line}")
+        return EXIT_REFUSED
+    print(f"every setting the merge gate needs is in place for {env.repository}")
     return EXIT_OK
 
 

@@ -260,6 +260,56 @@ class GitHubClient:
 
         return _api(f"write {path} on branch {branch}", put)
 
+    # --- repository settings (settings-check) --------------------------------------------
+
+    def _get_or_none(self, what: str, path: str) -> Any:
+        """``GET {repo}/{path}``: the JSON, or None when GitHub answers 404 (not set)."""
+        url = f"{self._repo.url}/{path}"
+
+        def read() -> Any:
+            try:
+                _, data = self._github.requester.requestJsonAndCheck("GET", url)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return data
+
+        return _api(f"read {what}", read)
+
+    def required_status_checks(self, branch: str) -> list[str] | None:
+        """``GET .../branches/{b}/protection/required_status_checks``: the required check
+        names, or None when the branch requires none (404)."""
+        path = f"branches/{urllib.parse.quote(branch, safe='')}/protection/required_status_checks"
+        data = self._get_or_none(f"the required checks of {branch}", path)
+        if data is None:
+            return None
+        names = [str(c.get("context", "")) for c in data.get("checks") or []]
+        return sorted(set(names) | {str(c) for c in data.get("contexts") or []})
+
+    def environment(self, name: str) -> dict[str, Any] | None:
+        """``GET .../environments/{name}``, or None when it does not exist."""
+        return self._get_or_none(
+            f"environment {name}", f"environments/{urllib.parse.quote(name, safe='')}"
+        )
+
+    def actions_workflow_permissions(self) -> dict[str, Any]:
+        """``GET .../actions/permissions/workflow``: the default GITHUB_TOKEN permissions."""
+        return self._get_or_none("the workflow permissions", "actions/permissions/workflow") or {}
+
+    def actions_permissions(self) -> dict[str, Any]:
+        """``GET .../actions/permissions``: whether Actions runs, and which actions may."""
+        return self._get_or_none("the Actions permissions", "actions/permissions") or {}
+
+    def branch_exists(self, branch: str) -> bool:
+        """``GET .../git/ref/heads/{branch}``."""
+        ref = f"git/ref/heads/{urllib.parse.quote(branch, safe='')}"
+        return self._get_or_none(f"branch {branch}", ref) is not None
+
+    def pages(self) -> dict[str, Any] | None:
+        """``GET .../pages``, or None when Pages is off."""
+        return self._get_or_none("the Pages settings", "pages")
+
     # --- the sticky comment ---------------------------------------------------------------
 
     def issue_comments(self, number: int) -> list[CommentInfo]:

@@ -27,6 +27,7 @@ from bot.publish.records import (
     RECORDS_DIR,
     Binding,
     RunContext,
+    override_record,
     record_bytes,
     sha256_hex,
     utc_now,
@@ -103,6 +104,33 @@ def store_verification(
     record = verification_record(result, binding, context)
     path = f"{RECORDS_DIR}/{binding.key}/{context.file_name('verification')}"
     message = f"evidence: verification of #{pr} at {sha[:12]} ({record['verdict']})"
+    state = client.put_file(path, record_bytes(record), EVIDENCE_BRANCH, message)
+    say(f"evidence {state}: {EVIDENCE_BRANCH}:{path}")
+    return path
+
+
+def store_override(
+    client: GitHubClient,
+    decision: str,
+    reason: str,
+    pr: int,
+    sha: str,
+    requester: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    say: Log = print,
+) -> str | None:
+    """Write the evidence record of a maintainer's ``/override``; its path, or None (said
+    why) when the PR has no single row and manifest to bind it to."""
+    try:
+        binding = pr_binding(client, pr, sha)
+    except EvidenceError as exc:
+        say(f"no evidence record for the override: {exc}")
+        return None
+    context = run_context(pr, sha, requester, os.environ if env is None else env)
+    record = override_record(decision, reason, binding, context)
+    path = f"{RECORDS_DIR}/{binding.key}/{context.file_name('override')}"
+    message = f"evidence: /override {decision} of #{pr} at {sha[:12]} by {requester}"
     state = client.put_file(path, record_bytes(record), EVIDENCE_BRANCH, message)
     say(f"evidence {state}: {EVIDENCE_BRANCH}:{path}")
     return path

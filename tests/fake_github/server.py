@@ -170,6 +170,15 @@ class FakeGitHub:
         self.labels: dict[str, tuple[int, str, str]] = {}  # casefold -> (id, name, color)
         self.roles: dict[str, str] = {}  # login -> admin/maintain/write/triage/read
         self.workflow_runs: dict[int, WorkflowRunState] = {}
+        # repository settings (settings-check): GitHub's defaults for a new public repository
+        self.required_checks: dict[str, list[str]] = {}  # protected branch -> check names
+        self.environments: dict[str, dict[str, Any]] = {}  # name -> reviewers, branch_policy
+        self.workflow_permissions = {
+            "default_workflow_permissions": "read",
+            "can_approve_pull_request_reviews": False,
+        }
+        self.actions_permissions: dict[str, Any] = {"enabled": True, "allowed_actions": "all"}
+        self.pages_build_type: str | None = None  # None: Pages is off
         self._ids = 1000
         self._tick = 0
         self.add_user(repository.split("/")[0], "Organization")
@@ -184,6 +193,16 @@ class FakeGitHub:
             "repos/compare-commits-with-basehead": self._compare,
             "repos/get-content": self._get_content,
             "repos/create-or-update-file-contents": self._put_content,
+            "repos/get-status-checks-protection": self._get_required_checks,
+            "repos/get-environment": self._get_environment,
+            "actions/get-github-actions-default-workflow-permissions-repository": (
+                lambda *_: (200, dict(self.workflow_permissions), {})
+            ),
+            "actions/get-github-actions-permissions-repository": (
+                lambda *_: (200, dict(self.actions_permissions), {})
+            ),
+            "git/get-ref": self._get_ref,
+            "repos/get-pages": self._get_pages,
             "git/get-blob": self._get_blob,
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
@@ -857,6 +876,77 @@ class FakeGitHub:
                        "url": f"{api}/git/commits/{sha}", "parents": [{"sha": head}]},
         }  # fmt: skip
         return (200 if existing is not None else 201), reply, {}
+
+    def _get_required_checks(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        names = self.required_checks.get(params["branch"])
+        if names is None:
+            raise ApiError(404, "Branch not protected")
+        url = f"{self.site.repo_api(self.repository)}/branches/{params['branch']}/protection"
+        return 200, {
+            "url": f"{url}/required_status_checks",
+            "strict": True,
+            "contexts": list(names),
+            "checks": [{"context": name, "app_id": 15368} for name in names],
+            "contexts_url": f"{url}/required_status_checks/contexts",
+        }, {}  # fmt: skip
+
+    def _get_environment(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        name = params["environment_name"]
+        env = self.environments.get(name)
+        if env is None:
+            raise ApiError(404, "Not Found")
+        rules = []
+        if env.get("reviewers"):
+            reviewers = [
+                {"type": "User", "reviewer": self._user(login)} for login in env["reviewers"]
+            ]
+            rules.append({"id": 3755, "node_id": objects.node_id("Gate", 3755),
+                          "prevent_self_review": False, "type": "required_reviewers",
+                          "reviewers": reviewers})  # fmt: skip
+        policy = (
+            {"protected_branches": True, "custom_branch_policies": False}
+            if env.get("branch_policy")
+            else None
+        )
+        api = self.site.repo_api(self.repository)
+        return 200, {
+            "id": 161088068, "node_id": objects.node_id("Environment", 161088068), "name": name,
+            "url": f"{api}/environments/{name}",
+            "html_url": f"{objects.WEB}/{self.repository}/deployments/{name}",
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+            "protection_rules": rules, "deployment_branch_policy": policy,
+        }, {}  # fmt: skip
+
+    def _get_ref(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        ref = params["ref"]
+        sha = self.branches.get(ref.removeprefix("heads/")) if ref.startswith("heads/") else None
+        if sha is None:
+            raise ApiError(404, "Not Found")
+        api = self.site.repo_api(self.repository)
+        return 200, {
+            "ref": f"refs/{ref}", "node_id": objects.node_id("Ref", len(ref)),
+            "url": f"{api}/git/refs/{ref}",
+            "object": {"type": "commit", "sha": sha, "url": f"{api}/git/commits/{sha}"},
+        }, {}  # fmt: skip
+
+    def _get_pages(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        if self.pages_build_type is None:
+            raise ApiError(404, "Not Found")
+        owner, name = self.repository.split("/")
+        return 200, {
+            "url": f"{self.site.repo_api(self.repository)}/pages", "status": "built",
+            "cname": None, "custom_404": False, "html_url": f"https://{owner}.github.io/{name}/",
+            "build_type": self.pages_build_type, "source": {"branch": "main", "path": "/"},
+            "public": True, "https_enforced": True,
+        }, {}  # fmt: skip
 
     def _get_blob(
         self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str

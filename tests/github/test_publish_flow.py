@@ -60,8 +60,7 @@ def github_publish(repo: Path, evidence: Path, site: Path, bound: Path) -> int:
 def test_verified_pr_merged_then_published(
     fake: FakeGitHub, github_env: dict, tmp_path: Path, monkeypatch
 ) -> None:
-    submission = open_submission(fake)
-    fake.set_branch(EVIDENCE, fake.commit({"README.md": b"hearbot evidence\n"}, message="init"))
+    submission = open_submission(fake)  # with an empty hearbot-evidence branch
     # the report job: the merged result of the GPU shards, then its evidence
     column = "Beehive"
     result = shard_result(dict.fromkeys(leaderboard_facts().score_columns, "reproduced"))
@@ -126,7 +125,6 @@ def test_evidence_of_other_content_does_not_bind(
     """The PR's row is edited before the merge: the evidence of the old content stays
     unbound, and the merged row is `validated`."""
     submission = open_submission(fake)
-    fake.set_branch(EVIDENCE, fake.commit({"README.md": b"evidence\n"}, message="init"))
     artifact = write_artifact(tmp_path / "artifact", shard_result({"Beehive": "reproduced"}))
     assert github("store-evidence", "--artifact", str(artifact), "--pr", str(submission.number),
                   "--sha", submission.head_sha, "--requester", "maintainer") == 0  # fmt: skip
@@ -144,6 +142,7 @@ def test_no_evidence_branch_is_a_clear_error(
     fake: FakeGitHub, github_env: dict, tmp_path: Path, capsys
 ) -> None:
     submission = open_submission(fake)
+    del fake.branches[EVIDENCE]  # a repository where nobody created the branch yet
     artifact = write_artifact(tmp_path / "artifact", shard_result({"Beehive": "reproduced"}))
     code = github("store-evidence", "--artifact", str(artifact), "--pr", str(submission.number),
                   "--sha", submission.head_sha, "--requester", "maintainer")  # fmt: skip
