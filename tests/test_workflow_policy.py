@@ -970,7 +970,8 @@ def test_publish_runs_on_merges_to_the_leaderboard(workflows: list[Workflow]) ->
     assert sorted(push["paths"]) == ["leaderboard.csv", "submissions/**"]
     assert publish.data["concurrency"]["cancel-in-progress"] is False
     runs = [str(s.get("run", "")) for s in publish.data["jobs"]["publish"]["steps"]]
-    assert any(r.startswith("hearbot publish --out") and "--bound-out" in r for r in runs)
+    assert any("hearbot publish --out" in r and "--bound-out" in r for r in runs)
+    assert any(r.startswith("hearbot github find-pulls") for r in runs)
     assert any(r.startswith("hearbot github sync-bound") for r in runs)
     used = {action_name(str(s.get("uses", ""))) for j in publish.data["jobs"].values()
             for s in j["steps"]}  # fmt: skip

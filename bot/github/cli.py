@@ -309,6 +309,22 @@ def _add_publishing_commands(commands: Any) -> None:
     )
     sync.add_argument("--dir", required=True, type=Path, metavar="DIR")
 
+    pulls = _add(
+        commands,
+        "find-pulls",
+        cmd_find_pulls,
+        help="which merged PR added each row a push brought to leaderboard.csv",
+        description=(
+            "publish.yml: walks the commits of a push (--before...--after) through the API "
+            "and writes, for each row added to leaderboard.csv, the one merged pull request "
+            "GitHub associates with the commit that added it (squash, rebase or merge). "
+            "`hearbot publish --pulls FILE` links rows merged without verification to it."
+        ),
+    )
+    pulls.add_argument("--before", required=True, type=sha, metavar="SHA")
+    pulls.add_argument("--after", required=True, type=sha, metavar="SHA")
+    pulls.add_argument("--out", required=True, type=Path, metavar="FILE")
+
     check = _add(
         commands,
         "settings-check",
@@ -426,6 +442,17 @@ def cmd_sync_bound(args: argparse.Namespace) -> int:
     with github_client(env) as client:
         changed = sync_bound(client, args.dir)
     print(f"{changed} bound file(s) changed")
+    return EXIT_OK
+
+
+def cmd_find_pulls(args: argparse.Namespace) -> int:
+    from bot.github.merged import merged_rows, write_pulls
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        found = merged_rows(client, args.before, args.after)
+    write_pulls(args.out, found)
+    print(f"{len(found)} new row(s) linked to their merged pull request")
     return EXIT_OK
 
 

@@ -52,6 +52,13 @@ class PullInfo:
 
 
 @dataclass(frozen=True)
+class MergedPull:
+    number: int
+    url: str
+    merge_commit_sha: str
+
+
+@dataclass(frozen=True)
 class CommentInfo:
     id: int
     login: str
@@ -141,6 +148,15 @@ class GitHubClient:
             return self._repo.compare(base_sha, head_sha).merge_base_commit.sha
 
         return _api(f"compare {base_sha[:12]}...{head_sha[:12]}", compare)
+
+    def commits_between(self, base_sha: str, head_sha: str) -> list[str]:
+        """``GET /repos/{o}/{r}/compare/{base}...{head}`` (all pages): the commits on head
+        since base, oldest first."""
+
+        def listing() -> list[str]:
+            return [commit.sha for commit in self._repo.compare(base_sha, head_sha).commits]
+
+        return _api(f"compare {base_sha[:12]}...{head_sha[:12]}", listing)
 
     def changed_files(self, number: int) -> tuple[ChangedFile, ...]:
         """``GET /repos/{o}/{r}/pulls/{n}/files`` (all pages; GitHub lists at most 3000)."""
@@ -259,6 +275,32 @@ class GitHubClient:
             return "created" if current is None else "updated"
 
         return _api(f"write {path} on branch {branch}", put)
+
+    def merged_pulls_of_commit(self, sha: str) -> list[MergedPull]:
+        """``GET /repos/{o}/{r}/commits/{sha}/pulls`` (all pages): the merged PRs GitHub
+        associates with the commit (for a squash or rebase merge: the PR it came from)."""
+        url = f"{self._repo.url}/commits/{sha}/pulls"
+
+        def listing() -> list[MergedPull]:
+            found: list[MergedPull] = []
+            page = 1
+            while True:
+                params = {"per_page": 100, "page": page}
+                _, data = self._github.requester.requestJsonAndCheck("GET", url, parameters=params)
+                for pr in data or []:
+                    if pr.get("merged_at"):
+                        found.append(
+                            MergedPull(
+                                int(pr["number"]),
+                                str(pr["html_url"]),
+                                str(pr.get("merge_commit_sha") or ""),
+                            )
+                        )
+                if len(data or []) < 100:
+                    return sorted(found, key=lambda p: p.number)
+                page += 1
+
+        return _api(f"list the pull requests of commit {sha[:12]}", listing)
 
     # --- repository settings (settings-check) --------------------------------------------
 

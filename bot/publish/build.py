@@ -33,6 +33,7 @@ class Inputs:
     leaderboard: Path
     submissions: Path
     evidence: Path | None  # a checkout of the evidence branch, or None (no evidence yet)
+    pulls: Path | None = None  # `hearbot github find-pulls --out` of this push, if any
 
 
 def read_manifests(folder: Path, slugs: set[str]) -> dict[str, bytes]:
@@ -76,6 +77,40 @@ def read_records(evidence: Path | None) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def read_merged_pulls(inputs: Inputs) -> dict[str, dict[str, Any]]:
+    """row content hash -> merged PR: what earlier runs bound (bound/ on the evidence branch),
+    updated by this push's find-pulls answer."""
+    found: dict[str, dict[str, Any]] = {}
+    bound = inputs.evidence / BOUND_DIR if inputs.evidence is not None else None
+    if bound is not None and bound.is_dir():
+        for path in sorted(bound.glob(f"*{BOUND_SUFFIX}")):
+            try:
+                row = json.loads(path.read_bytes())["row"]
+            except (ValueError, KeyError, TypeError):
+                raise PublishInputError(f"{path} is not a bound file hearbot wrote") from None
+            if isinstance(row, dict) and isinstance(row.get("merged_pull"), dict):
+                found[str(row.get("row_sha256"))] = _pull(row["merged_pull"], str(path))
+    if inputs.pulls is not None:
+        try:
+            document = json.loads(inputs.pulls.read_bytes())
+            pulls = document["pulls"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise PublishInputError(f"--pulls {inputs.pulls}: unreadable ({exc})") from None
+        for row_hash, pull in pulls.items():
+            found[row_hash] = _pull(pull, str(inputs.pulls))
+    return found
+
+
+def _pull(value: Any, where: str) -> dict[str, Any]:
+    try:
+        number, url = int(value["number"]), str(value["url"])
+    except (KeyError, TypeError, ValueError):
+        raise PublishInputError(f"{where}: a pull request without number and url") from None
+    if number < 1 or not url.startswith("https://"):
+        raise PublishInputError(f"{where}: pull request {number} {url!r} is not usable")
+    return {"number": number, "url": url, "merge_commit_sha": value.get("merge_commit_sha")}
+
+
 def bind(inputs: Inputs) -> list[Entry]:
     try:
         data = inputs.leaderboard.read_bytes()
@@ -83,7 +118,7 @@ def bind(inputs: Inputs) -> list[Entry]:
         raise PublishInputError(f"{inputs.leaderboard}: {exc.strerror}") from None
     rows = parse_leaderboard(data)
     manifests = read_manifests(inputs.submissions, {row.slug for row in rows})
-    return bind_rows(rows, manifests, read_records(inputs.evidence))
+    return bind_rows(rows, manifests, read_records(inputs.evidence), read_merged_pulls(inputs))
 
 
 def bound_document(entry: Entry) -> dict[str, Any]:

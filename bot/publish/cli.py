@@ -41,6 +41,13 @@ def register_publish_command(commands: Any) -> None:
         help="also write bound/<model>.verification.json for every row since the bot (the "
         "files the publish workflow commits to the evidence branch)",
     )
+    publish.add_argument(
+        "--pulls",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="`hearbot github find-pulls --out` of this push: the merged PR of each new row",
+    )
     publish.add_argument("--repository", default=None, help="owner/name, for links")
     publish.set_defaults(func=cmd_publish)
 
@@ -49,7 +56,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from bot.publish.build import Inputs, PublishInputError, publish
     from bot.publish.rows import LeaderboardReadError
 
-    inputs = Inputs(args.leaderboard, args.submissions, args.evidence)
+    inputs = Inputs(args.leaderboard, args.submissions, args.evidence, args.pulls)
     try:
         print(publish(inputs, args.out, repository=args.repository, bound_out=args.bound_out))
     except (PublishInputError, LeaderboardReadError) as exc:

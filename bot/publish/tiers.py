@@ -88,11 +88,17 @@ class Entry:
     verification: dict[str, Any] | None = None  # the newest verification record used
     override: dict[str, Any] | None = None  # the override record in force, if any
     records: list[dict[str, Any]] = field(default_factory=list)  # every record of the binding
+    merged_pull: dict[str, Any] | None = None  # the merged PR that added the row, if known
 
     @property
     def pull_request(self) -> dict[str, Any] | None:
+        """The PR the evidence names, else the merged PR GitHub associates with the row."""
         newest = self.override or self.verification
-        return dict(newest["pull_request"]) if newest else None
+        if newest:
+            return dict(newest["pull_request"])
+        if self.merged_pull:
+            return {"number": self.merged_pull["number"], "url": self.merged_pull["url"]}
+        return None
 
     def as_json(self) -> dict[str, Any]:
         def run(record: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -117,6 +123,7 @@ class Entry:
             "tier": self.tier,
             "note": self.note,
             "pull_request": self.pull_request,
+            "merged_pull": self.merged_pull,
             "verification": run(self.verification),
             "verdict": self.verification["verdict"] if self.verification else None,
             "provenance": self.verification["provenance"] if self.verification else None,
@@ -137,9 +144,11 @@ def bind_rows(
     rows: Sequence[Row],
     manifests: Mapping[str, bytes],
     records: Mapping[str, Sequence[dict[str, Any]]],
+    merged_pulls: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[Entry]:
     """Every row with its tier and evidence. ``manifests``: slug -> bytes of
-    submissions/<slug>.json on the default branch; ``records``: binding key -> its records."""
+    submissions/<slug>.json on the default branch; ``records``: binding key -> its records;
+    ``merged_pulls``: row content hash -> the merged PR that added it (links only)."""
     historical = self_reported_hashes()
     pages: set[str] = set()
     entries = []
@@ -162,6 +171,9 @@ def bind_rows(
         binding = Binding(row.model, row.slug, row.row_sha256, sha256_hex(manifest))
         found = sorted(records.get(binding.key, ()), key=lambda r: r["recorded_at"])
         entries.append(_with_evidence(row, page, binding, found))
+    for entry in entries:
+        if entry.tier != "self-reported" and merged_pulls:
+            entry.merged_pull = merged_pulls.get(entry.row.row_sha256)
     add_ranks(entries)
     return entries
 

@@ -73,6 +73,7 @@ class Pull:
     labels: list[str] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
+    merge_commit_sha: str | None = None  # set by merge_pull
 
 
 @dataclass
@@ -202,6 +203,7 @@ class FakeGitHub:
                 lambda *_: (200, dict(self.actions_permissions), {})
             ),
             "git/get-ref": self._get_ref,
+            "repos/list-pull-requests-associated-with-commit": self._pulls_of_commit,
             "repos/get-pages": self._get_pages,
             "git/get-blob": self._get_blob,
             "issues/list-comments": self._list_comments,
@@ -326,6 +328,15 @@ class FakeGitHub:
         with self.lock:
             pull = self.pulls[number]
             pull.head_sha = head_sha
+            pull.updated_at = self.now()
+
+    def merge_pull(self, number: int, merge_commit_sha: str) -> None:
+        """The PR was merged as ``merge_commit_sha`` (already on its base branch): closed, and
+        associated with that commit as GitHub does for squash, rebase and merge commits."""
+        with self.lock:
+            pull = self.pulls[number]
+            pull.state = "closed"
+            pull.merge_commit_sha = merge_commit_sha
             pull.updated_at = self.now()
 
     def add_comment(self, number: int, author: str, body: str) -> int:
@@ -662,10 +673,13 @@ class FakeGitHub:
             updated_at=pull.updated_at,
             closed_at=None if pull.state == "open" else pull.updated_at,
         )
+        if pull.merge_commit_sha is not None:
+            simple["merged_at"] = pull.updated_at
+            simple["merge_commit_sha"] = pull.merge_commit_sha
         if not full:
             return simple
         diff = self._pull_diff(pull)
-        return objects.pull_request_full(
+        full_json = objects.pull_request_full(
             simple,
             commits=len(self._commits_between(pull.base_sha, pull.head_sha)),
             additions=sum(d[3] for d in diff),
@@ -673,6 +687,8 @@ class FakeGitHub:
             changed_files=len(diff),
             comments=len(self.comments_on(pull.number)),
         )
+        full_json["merged"] = pull.merge_commit_sha is not None
+        return full_json
 
     def _pull_diff(self, pull: Pull) -> list[tuple[str, str, bytes, int, int, str | None]]:
         return self._diff(self.merge_base(pull.base_sha, pull.head_sha), pull.head_sha)
@@ -920,6 +936,18 @@ class FakeGitHub:
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
             "protection_rules": rules, "deployment_branch_policy": policy,
         }, {}  # fmt: skip
+
+    def _pulls_of_commit(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        sha = params["commit_sha"]
+        found = [
+            self._pull_json(pull, full=False)
+            for pull in sorted(self.pulls.values(), key=lambda p: p.number)
+            if sha in (pull.merge_commit_sha, pull.head_sha)
+        ]
+        page, headers = self._paginate(found, query, params["_path"])
+        return 200, page, headers
 
     def _get_ref(
         self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str

@@ -35,26 +35,33 @@ def squash_merge(fake: FakeGitHub, files: dict[str, bytes]) -> str:
     return sha
 
 
-def publish_job(fake: FakeGitHub, work: Path) -> tuple[int, dict]:
-    """publish.yml's steps: check out main and the evidence branch, build with --bound-out,
-    sync the bound files; returns how many writes the fake saw and leaderboard.json."""
+def publish_job(
+    fake: FakeGitHub, work: Path, push: tuple[str, str] | None = None
+) -> tuple[int, dict]:
+    """publish.yml's steps: check out main and the evidence branch, find the pushed rows'
+    merged PRs (on a push), build with --bound-out, sync the bound files; returns how many
+    writes the fake saw and leaderboard.json."""
     writes_before = len(fake.writes())
     repo = checkout(fake, "main", work / "repo")
     evidence = checkout(fake, EVIDENCE, work / "evidence")
-    site, bound = work / "site", work / "bound"
-    code = github_publish(repo, evidence, site, bound)
-    assert code == 0
+    site, bound, pulls = work / "site", work / "bound", None
+    if push is not None:
+        pulls = work / "pulls.json"
+        before, after = push
+        assert github("find-pulls", "--before", before, "--after", after, "--out", str(pulls)) == 0
+    assert github_publish(repo, evidence, site, bound, pulls) == 0
     assert github("sync-bound", "--dir", str(bound)) == 0
     document = json.loads((site / "leaderboard.json").read_text())
     return len(fake.writes()) - writes_before, document
 
 
-def github_publish(repo: Path, evidence: Path, site: Path, bound: Path) -> int:
+def github_publish(repo: Path, evidence: Path, site: Path, bound: Path, pulls: Path | None) -> int:
     from bot.cli import main
 
+    extra = ["--pulls", str(pulls)] if pulls else []
     return main(["publish", "--out", str(site), "--leaderboard", str(repo / "leaderboard.csv"),
                  "--submissions", str(repo / "submissions"), "--evidence", str(evidence),
-                 "--bound-out", str(bound)])  # fmt: skip
+                 "--bound-out", str(bound), *extra])  # fmt: skip
 
 
 def test_verified_pr_merged_then_published(
@@ -76,18 +83,23 @@ def test_verified_pr_merged_then_published(
     assert len(stored) == 1 and stored[0].endswith("-verification-run4242-1.json")
 
     # squash merge: main gets the PR's bytes under a new SHA
-    head_files = fake.commits[submission.head_sha].files
-    merge_sha = squash_merge(fake, head_files)
+    before = fake.branches["main"]
+    merge_sha = squash_merge(fake, fake.commits[submission.head_sha].files)
+    fake.merge_pull(submission.number, merge_sha)
     assert merge_sha != submission.head_sha
-    # ... and a second row merged without any verification
-    unverified = score_row("Cedar Net", url="https://github.com/cedar/cedar-net")
-    squash_merge(fake, {
-        "leaderboard.csv": fake.commits[fake.branches["main"]].files["leaderboard.csv"]
-        + b"\n" + unverified.encode(),
-        "submissions/cedar-net.json": manifest("Cedar Net", "https://github.com/cedar/cedar-net"),
-    })  # fmt: skip
+    # ... and a second PR, merged without any verification
+    url = "https://github.com/cedar/cedar-net"
+    cedar_files = {
+        "leaderboard.csv": fake.commits[merge_sha].files["leaderboard.csv"]
+        + b"\n" + score_row("Cedar Net", url=url).encode(),
+        "submissions/cedar-net.json": manifest("Cedar Net", url),
+    }  # fmt: skip
+    cedar_head = fake.commit(cedar_files, parents=(merge_sha,), message="Add Cedar Net")
+    cedar = fake.open_pull(cedar_head, author="bob", head_ref="cedar")
+    cedar_merge = squash_merge(fake, cedar_files)
+    fake.merge_pull(cedar, cedar_merge)
 
-    writes, document = publish_job(fake, tmp_path / "run1")
+    writes, document = publish_job(fake, tmp_path / "run1", (before, cedar_merge))
     rows = {row["model"]: row for row in document["rows"]}
     acme = rows["Acme Net"]
     assert acme["tier"] == "verified"
@@ -97,6 +109,8 @@ def test_verified_pr_merged_then_published(
     beehive = {c["column"]: c for c in acme["columns"]}[column]
     assert beehive["tier"] == "verified" and beehive["reproduced"] == 0.5
     assert rows["Cedar Net"]["tier"] == "validated"
+    assert rows["Cedar Net"]["pull_request"]["number"] == cedar  # found through the API
+    assert rows["Cedar Net"]["merged_pull"]["merge_commit_sha"] == cedar_merge
     historical = [r for r in document["rows"] if r["date"] == "HEAR 2021" or r["line"] <= 35]
     assert len(historical) == 34 and {r["tier"] for r in historical} == {"self-reported"}
     assert writes == 2  # bound/acme-net... and bound/cedar-net...
@@ -109,8 +123,14 @@ def test_verified_pr_merged_then_published(
     )
     page = (tmp_path / "run1" / "site" / "models" / "acme-net.html").read_text()
     assert "verified" in page and f"/pull/{submission.number}" in page
+    cedar_page = (tmp_path / "run1" / "site" / "models" / "cedar-net.html").read_text()
+    assert f"/pull/{cedar}" in cedar_page and "merged without a GPU verification" in cedar_page
+    # the same push published again (a re-run of the job) writes nothing either
+    writes, again = publish_job(fake, tmp_path / "run1b", (before, cedar_merge))
+    assert writes == 0 and again == document
 
-    # a re-run changes nothing: no write, the same site
+    # a re-run changes nothing: no write, the same site (a manual run: no push to walk, the
+    # merged PRs come back from the bound files)
     writes, again = publish_job(fake, tmp_path / "run2")
     assert writes == 0 and again == document
     for path in (tmp_path / "run1" / "site").rglob("*"):
