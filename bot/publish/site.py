@@ -117,7 +117,11 @@ def _page(title: str, body: str, *, root: str, script: bool) -> str:
 
 
 def _legend() -> str:
-    items = "".join(f"<li>{badge(t)} {esc(TIER_MEANING[t])}</li>" for t in TIERS)
+    items = "".join(
+        f'<li><span class="mini tier-{t}" aria-hidden="true">{TIER_SHORT[t]}</span> '
+        f"{badge(t)} {esc(TIER_MEANING[t])}</li>"
+        for t in TIERS
+    )
     return (
         '<section class="legend" aria-label="How to read this table">'
         f"<ul>{items}</ul>"
@@ -132,7 +136,8 @@ def render_index(entries: Sequence[Entry], repository: str | None) -> str:
     tier_options = "".join(f'<option value="{t}">{esc(t)}</option>' for t in TIERS)
     domain_options = "".join(f'<option value="{d}">{esc(d)}</option>' for d in DOMAINS)
     head_cells = [
-        '<th scope="col" data-key="rank" class="num">Rank</th>',
+        '<th scope="col" data-key="rank" class="num" title="rank in the sorted task column; '
+        '=N: statistically tied (see below)">Rank</th>',
         '<th scope="col" data-key="model" data-type="text" aria-sort="none">'
         '<button type="button">Model</button></th>',
         '<th scope="col" data-key="tier" data-type="tier" aria-sort="none">'
@@ -153,7 +158,8 @@ def render_index(entries: Sequence[Entry], repository: str | None) -> str:
     )
     body = (
         "<header><h1>HEAR leaderboard</h1>"
-        f"<p>{len(entries)} models{source}. Each score carries its tier; "
+        f"<p>{len(entries)} models{source}. Each score carries its tier; sort by a task to "
+        "rank the models on it; "
         'machine-readable: <a href="leaderboard.json">leaderboard.json</a>.</p></header>'
         '<form class="filters" id="filters">'
         f'<label>Tier <select id="tier-filter"><option value="">all</option>{tier_options}'
@@ -288,6 +294,7 @@ def interval_plot(columns: Sequence[ColumnEntry]) -> str:
         return round(label_w + max(0.0, min(1.0, value)) * plot_w, 1)
 
     parts = [
+        '<div class="plot-wrap">'
         f'<svg class="interval-plot" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="claimed and reproduced scores with intervals" '
         f'xmlns="http://www.w3.org/2000/svg">'
@@ -327,7 +334,7 @@ def interval_plot(columns: Sequence[ColumnEntry]) -> str:
                 f'class="repro tier-{esc(column.tier or "")}"><title>reproduced '
                 f"{fmt(column.reproduced, 4)}</title></circle>"
             )
-    parts.append("</svg>")
+    parts.append("</svg></div>")
     key = (
         '<p class="plot-key">◆ claimed · ● reproduced · ▬ 95% interval · shaded: the '
         "column's tolerance around the claim.</p>"

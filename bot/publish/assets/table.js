@@ -58,7 +58,11 @@
     let count = 0;
     for (const row of tbody.rows) {
       const name = row.cells[1].dataset.value;
-      const visible = (!tier || row.dataset.tier === tier) && (!needle || name.includes(needle));
+      // with a task group chosen, a model with no score in that group has nothing to show
+      const inGroup = !domain || Array.from(row.querySelectorAll("td[data-domain]")).some(
+        function (td) { return td.dataset.domain === domain && td.dataset.value !== ""; });
+      const visible = (!tier || row.dataset.tier === tier) && inGroup &&
+        (!needle || name.includes(needle));
       row.classList.toggle("hidden", !visible);
       if (visible) count += 1;
     }
