@@ -247,10 +247,13 @@ class GitHubClient:
 
         return _api(f"cancel workflow run {run_id}", cancel)
 
-    def put_file(self, path: str, data: bytes, branch: str, message: str) -> str:
+    def put_file(
+        self, path: str, data: bytes, branch: str, message: str, *, overwrite: bool = True
+    ) -> str:
         """``PUT /repos/{o}/{r}/contents/{path}`` on ``branch``: one commit writing one file.
         "unchanged" (no request) when the file already holds exactly ``data``; else "created"
-        or "updated". A missing branch is a NotFoundError."""
+        or "updated"; "exists" (no request) when it holds something else and not
+        ``overwrite``. A missing branch is a NotFoundError."""
         url = f"{self._repo.url}/contents/{urllib.parse.quote(path)}"
 
         def put() -> str:
@@ -270,6 +273,8 @@ class GitHubClient:
             if current is not None:
                 if current.decoded_content == data:
                     return "unchanged"
+                if not overwrite:
+                    return "exists"
                 body["sha"] = current.sha
             self._github.requester.requestJsonAndCheck("PUT", url, input=body)
             return "created" if current is None else "updated"

@@ -14,6 +14,7 @@ the accepted SHA) and its one manifest, both read at the pinned SHA.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -45,9 +46,7 @@ class EvidenceError(ValueError):
 
 def pr_binding(client: GitHubClient, pr: int, sha: str) -> Binding:
     """The row the PR appends and its manifest, read through the API at ``sha``."""
-    pull = client.pull(pr)
-    if pull.head_sha != sha:
-        pull = type(pull)(pull.number, pull.state, sha, pull.base_sha, pull.labels)
+    pull = dataclasses.replace(client.pull(pr), head_sha=sha)  # read at the accepted SHA
     data = read_pull_request(client, pull)
     try:
         base = parse_leaderboard(data.submission.base_csv)
@@ -104,9 +103,16 @@ def store_verification(
     record = verification_record(result, binding, context)
     path = f"{RECORDS_DIR}/{binding.key}/{context.file_name('verification')}"
     message = f"evidence: verification of #{pr} at {sha[:12]} ({record['verdict']})"
-    state = client.put_file(path, record_bytes(record), EVIDENCE_BRANCH, message)
-    say(f"evidence {state}: {EVIDENCE_BRANCH}:{path}")
+    _put_record(client, path, record_bytes(record), message, say)
     return path
+
+
+def _put_record(client: GitHubClient, path: str, data: bytes, message: str, say: Log) -> None:
+    """Records are never rewritten: a different record already at the path is an error."""
+    state = client.put_file(path, data, EVIDENCE_BRANCH, message, overwrite=False)
+    if state == "exists":
+        raise EvidenceError(f"{EVIDENCE_BRANCH}:{path} already holds another record")
+    say(f"evidence {state}: {EVIDENCE_BRANCH}:{path}")
 
 
 def store_override(
@@ -131,8 +137,7 @@ def store_override(
     record = override_record(decision, reason, binding, context)
     path = f"{RECORDS_DIR}/{binding.key}/{context.file_name('override')}"
     message = f"evidence: /override {decision} of #{pr} at {sha[:12]} by {requester}"
-    state = client.put_file(path, record_bytes(record), EVIDENCE_BRANCH, message)
-    say(f"evidence {state}: {EVIDENCE_BRANCH}:{path}")
+    _put_record(client, path, record_bytes(record), message, say)
     return path
 
 

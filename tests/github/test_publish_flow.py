@@ -168,3 +168,24 @@ def test_no_evidence_branch_is_a_clear_error(
                   "--sha", submission.head_sha, "--requester", "maintainer")  # fmt: skip
     assert code == 3
     assert "Branch hearbot-evidence not found" in capsys.readouterr().err
+
+
+def test_a_record_is_never_rewritten(
+    fake: FakeGitHub, github_env: dict, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The same run attempt storing again writes nothing new; a different record at the
+    same path is refused, and the stored one stays."""
+    submission = open_submission(fake)
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "1")
+    monkeypatch.setattr("bot.github.evidence.utc_now", lambda: "2026-12-01T00:00:00Z")
+    args = ("store-evidence", "--pr", str(submission.number), "--sha", submission.head_sha,
+            "--requester", "maintainer")  # fmt: skip
+    passing = write_artifact(tmp_path / "pass", shard_result({"Beehive": "reproduced"}))
+    assert github(*args, "--artifact", str(passing)) == 0
+    stored = dict(fake.commits[fake.branches[EVIDENCE]].files)
+    assert github(*args, "--artifact", str(passing)) == 0  # the same bytes: unchanged
+    failing = write_artifact(tmp_path / "fail", shard_result({"Beehive": "mismatch"}))
+    assert github(*args, "--artifact", str(failing)) == 1
+    assert "already holds another record" in capsys.readouterr().err
+    assert fake.commits[fake.branches[EVIDENCE]].files == stored
