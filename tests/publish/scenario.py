@@ -89,7 +89,9 @@ def result_for(claims: dict[str, float], outcomes: dict[str, str], ci: bool) -> 
     verification["columns"] = columns
     failed = any(o != "reproduced" for o in outcomes.values())
     verification["verdict"] = "fail" if failed else "pass"
-    verification["environment"]["device"] = "cuda:0 (NVIDIA H100 80GB HBM3)"
+    verification["environment"]["device"] = "cuda (NVIDIA H100 80GB HBM3)"
+    verification["environment"]["cuda"] = "12.8"
+    verification["environment"]["driver"] = "570.86.15"
     return result
 
 

@@ -120,6 +120,7 @@ def test_reader_sorts_filters_and_opens_a_model_page(browser: Browser, site: Pat
     assert browser.js("document.querySelectorAll('svg.interval-plot line.ci').length") == 3
     provenance = " ".join(browser.visible_text("dl.provenance dd"))
     assert "NVIDIA H100" in provenance and "c" * 40 in provenance
+    assert "12.8 / 570.86.15" in provenance  # CUDA / driver
     browser.screenshot(shots / "model-desktop.png")
 
     # the overridden row says who accepted it and why
