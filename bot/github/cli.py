@@ -6,6 +6,9 @@ and exit path (``run``) and one escaping of workflow commands (``one_line``).
   docs/maintainers.md): the steps of a maintainer's ``/verify`` and the other commands;
 - ``plan-shards``, ``merge-results`` (verify.yml's fan-out): split the GPU work into shards and
   merge the shards' untrusted results; neither needs a token.
+- ``store-evidence`` (verify.yml's report job), ``find-pulls`` and ``sync-bound`` (publish.yml):
+  the evidence records on the ``hearbot-evidence`` branch and the bindings of merged rows;
+- ``settings-check`` (maintainers): what the merge gate needs from the repository's settings.
 
 Exit codes, for all of them:
 
@@ -13,7 +16,8 @@ Exit codes, for all of them:
   a successful report), or nothing to report (no open PR at that SHA, or it moved on);
 - 1: the input is refused: ``report-validation``, the default branch's own leaderboard.csv is
   unusable (fix the repository, then re-run); ``fetch-submission``, the PR does not have exactly
-  one manifest to verify;
+  one manifest to verify; ``store-evidence``, the PR has no single row and manifest to bind, or
+  another record already sits at the path; ``settings-check``, a setting is missing;
 - 2: bad environment, arguments, event payload, decision, plan or columns (the message names it);
 - 3: GitHub API failure after retries: an infrastructure error, nothing reported as passing;
   re-run the workflow.
