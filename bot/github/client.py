@@ -30,6 +30,7 @@ T = TypeVar("T")
 # edits overwrite, a duplicate sticky comment is deleted by the next upsert).
 RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE"})
 HTTP_TIMEOUT_S = 30
+PUT_CONFLICT_ATTEMPTS = 4  # a file write that loses a race for the branch head is re-read
 # Statuses of a workflow run that has not finished (``waiting``: for an environment approval).
 ACTIVE_RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress")
 
@@ -279,7 +280,18 @@ class GitHubClient:
             self._github.requester.requestJsonAndCheck("PUT", url, input=body)
             return "created" if current is None else "updated"
 
-        return _api(f"write {path} on branch {branch}", put)
+        def put_again_on_conflict() -> str:
+            # Another job moved the branch between our read and our write (GitHub answers
+            # 409): read again and write on the new head, a few times.
+            for attempt in range(PUT_CONFLICT_ATTEMPTS):
+                try:
+                    return put()
+                except GithubException as exc:
+                    if exc.status != 409 or attempt == PUT_CONFLICT_ATTEMPTS - 1:
+                        raise
+            raise AssertionError("unreachable")
+
+        return _api(f"write {path} on branch {branch}", put_again_on_conflict)
 
     def merged_pulls_of_commit(self, sha: str) -> list[MergedPull]:
         """``GET /repos/{o}/{r}/commits/{sha}/pulls`` (all pages): the merged PRs GitHub

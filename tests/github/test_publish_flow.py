@@ -189,3 +189,18 @@ def test_a_record_is_never_rewritten(
     assert github(*args, "--artifact", str(failing)) == 1
     assert "already holds another record" in capsys.readouterr().err
     assert fake.commits[fake.branches[EVIDENCE]].files == stored
+
+
+def test_a_write_that_loses_the_race_for_the_branch_is_redone(
+    fake: FakeGitHub, github_env: dict, tmp_path: Path
+) -> None:
+    """Two report jobs at once: GitHub answers 409 when the branch moved under a write."""
+    submission = open_submission(fake)
+    fake.fail(2, 409, method="PUT", message="is at 1234 but expected 5678")
+    artifact = write_artifact(tmp_path / "artifact", shard_result({"Beehive": "reproduced"}))
+    assert github("store-evidence", "--artifact", str(artifact), "--pr", str(submission.number),
+                  "--sha", submission.head_sha, "--requester", "maintainer") == 0  # fmt: skip
+    files = fake.commits[fake.branches[EVIDENCE]].files
+    assert len([p for p in files if p.startswith("records/")]) == 1
+    puts = [r for r in fake.log if r.method == "PUT"]
+    assert [r.status for r in puts] == [409, 409, 201]
