@@ -202,45 +202,37 @@ def _plain(row: Row, page: str, tier: str, manifest_sha: str | None, note: str) 
 
 
 def _with_evidence(row: Row, page: str, binding: Binding, records: list[dict[str, Any]]) -> Entry:
-    columns = _columns(row, "validated")
+    """The newest word decides: an override newer than every verification sets the tier
+    (accept: overridden; reject: validated); else each column's newest verification does."""
     verifications = [r for r in records if r["kind"] == "verification"]
     overrides = [r for r in records if r["kind"] == "override"]
-    newest_verification = verifications[-1] if verifications else None
-    newest_override = overrides[-1] if overrides else None
-    if newest_override is not None and (
-        newest_verification is None
-        or newest_override["recorded_at"] >= newest_verification["recorded_at"]
+    entry = Entry(row, page, "validated", "", binding.manifest_sha256, _columns(row, "validated"))
+    entry.records = records
+    entry.verification = verifications[-1] if verifications else None
+    override = overrides[-1] if overrides else None
+    if override is not None and (
+        entry.verification is None or override["recorded_at"] >= entry.verification["recorded_at"]
     ):
-        decision = newest_override["override"]
-        entry = Entry(row, page, "validated", "", binding.manifest_sha256, columns)
-        entry.override, entry.verification, entry.records = (
-            newest_override,
-            newest_verification,
-            records,
-        )
+        entry.override = override
+        decision = override["override"]
+        # the columns still show what the verifications measured, under the override's tier
+        _apply_verifications(entry.columns, verifications, keep_tier=True)
         if decision["decision"] == "accept":
-            for column in columns:
+            for column in entry.columns:
                 if column.tier is not None:
                     column.tier = "overridden"
-            entry.tier = "overridden"
-            entry.note = f"verification overridden: accepted by {decision['by']}"
-        else:
-            entry.note = f"verification overridden: rejected by {decision['by']}"
-        _apply_verifications(columns, verifications, keep_tier=True)
-        if decision["decision"] == "accept":
             _row_tier(entry)
+        entry.note = f"verification overridden: {decision['decision']}ed by {decision['by']}"
         return entry
-    entry = Entry(row, page, "validated", "", binding.manifest_sha256, columns)
-    entry.verification, entry.records = newest_verification, records
     if not verifications:
         entry.note = "merged without a GPU verification of this row and manifest"
         return entry
-    _apply_verifications(columns, verifications, keep_tier=False)
+    _apply_verifications(entry.columns, verifications, keep_tier=False)
     _row_tier(entry)
     if entry.tier == "verified":
         entry.note = "every claimed column reproduced"
     else:
-        missing = [c.column for c in columns if c.tier == "validated"]
+        missing = [c.column for c in entry.columns if c.tier == "validated"]
         entry.note = "not reproduced (or not run): " + ", ".join(missing)
     return entry
 

@@ -141,3 +141,31 @@ def test_bound_files_cover_every_row_since_the_bot(board: dict) -> None:
     ]
     cedar = json.loads(files["bound/cedar-unverified-net.verification.json"])
     assert cedar["row"]["tier"] == "validated" and cedar["records"] == []
+
+
+def test_the_newest_word_decides_between_overrides_and_verifications(board: dict) -> None:
+    """A reject newer than a passing run makes the row validated; a run newer than an
+    accepted override decides again."""
+    from bot.publish.records import override_record, record_bytes, verification_record
+    from tests.publish.scenario import context, result_for
+
+    number, binding, scores = board["bindings"]["Acme Verified Net"]
+    folder = board["evidence"] / RECORDS_DIR / binding.key
+    ctx = context(number, who="lead-maintainer", at="2026-11-09T00:00:00Z")
+    reject = override_record("reject", "weights differ from the paper", binding, ctx)
+    (folder / "c.json").write_bytes(record_bytes(reject))
+    acme = {e.row.model: e for e in bind(inputs(board))}["Acme Verified Net"]
+    assert acme.tier == "validated"
+    assert acme.note == "verification overridden: rejected by lead-maintainer"
+    assert {c.outcome for c in acme.columns if c.tier} == {"reproduced"}  # still shown
+
+    number, binding, scores = board["bindings"]["Bolt Override Net"]
+    claims = {k: float(v) for k, v in scores.items()}
+    rerun = result_for(claims, {"GTZAN Genre": "mismatch"}, ci=False)
+    ctx = context(number, at="2026-11-10T00:00:00Z", run_id=7010)
+    record = verification_record(rerun, binding, ctx)
+    (board["evidence"] / RECORDS_DIR / binding.key / "c.json").write_bytes(record_bytes(record))
+    bolt = {e.row.model: e for e in bind(inputs(board))}["Bolt Override Net"]
+    assert bolt.tier == "validated" and bolt.override is None
+    assert {c.column: c.tier for c in bolt.columns if c.tier} == {
+        "ESC-50": "verified", "GTZAN Genre": "validated"}  # fmt: skip
