@@ -250,6 +250,8 @@ def _apply_verifications(
             found = judged.get(column.column)
             if found is None or found["outcome"] in UNJUDGED_OUTCOMES:
                 continue
+            if not _same_claim(found["claimed"], column.claimed):
+                continue  # judged against another number than the row's: not this claim
             column.outcome = found["outcome"]
             column.reproduced = found["reproduced"]
             column.delta = found["delta"]
@@ -262,6 +264,13 @@ def _apply_verifications(
                 reproduced = found["outcome"] in REPRODUCED_OUTCOMES
                 column.tier = "verified" if reproduced else "validated"
             break
+
+
+def _same_claim(recorded: float | None, claimed: float | None) -> bool:
+    """The record judged the very number in the row (the CSV keeps at most 9 decimals)."""
+    if recorded is None or claimed is None:
+        return recorded is claimed
+    return abs(recorded - claimed) <= 1e-12 * max(1.0, abs(claimed))
 
 
 def _row_tier(entry: Entry) -> None:

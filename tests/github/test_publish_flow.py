@@ -10,7 +10,14 @@ from pathlib import Path
 
 from bot.common.schemas import leaderboard_facts
 from bot.publish.build import Inputs, bind, publish
-from tests.fake_github.scenario import BASE_CSV, github, manifest, open_submission, score_row
+from tests.fake_github.scenario import (
+    BASE_CSV,
+    MODEL_URL,
+    github,
+    manifest,
+    open_submission,
+    score_row,
+)
 from tests.fake_github.server import FakeGitHub
 from tests.github.verification_result import shard_result, write_artifact
 
@@ -67,7 +74,10 @@ def github_publish(repo: Path, evidence: Path, site: Path, bound: Path, pulls: P
 def test_verified_pr_merged_then_published(
     fake: FakeGitHub, github_env: dict, tmp_path: Path, monkeypatch
 ) -> None:
-    submission = open_submission(fake)  # with an empty hearbot-evidence branch
+    # the row claims 0.5 everywhere, what shard_result's columns were judged against
+    columns = leaderboard_facts().score_columns
+    row = ",".join(["Acme Net", MODEL_URL, "2024-05-01", *["0.5"] * len(columns)])
+    submission = open_submission(fake, row)  # with an empty hearbot-evidence branch
     # the report job: the merged result of the GPU shards, then its evidence
     column = "Beehive"
     result = shard_result(dict.fromkeys(leaderboard_facts().score_columns, "reproduced"))

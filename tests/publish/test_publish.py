@@ -169,3 +169,19 @@ def test_the_newest_word_decides_between_overrides_and_verifications(board: dict
     assert bolt.tier == "validated" and bolt.override is None
     assert {c.column: c.tier for c in bolt.columns if c.tier} == {
         "ESC-50": "verified", "GTZAN Genre": "validated"}  # fmt: skip
+
+
+def test_a_record_judging_another_number_does_not_verify_the_row(board: dict) -> None:
+    """Defence in depth: a record whose claimed value is not the row's cell (it cannot come
+    from this row's verification) leaves that column validated."""
+    records = sorted((board["evidence"] / RECORDS_DIR).glob("*/b.json"))
+    acme = next(p for p in records if "Acme" in p.read_text() and "verification" in p.read_text())
+    record = json.loads(acme.read_text())
+    for column in record["columns"]:
+        if column["column"] == "ESC-50":
+            column["claimed"] = 0.5
+    acme.write_text(json.dumps(record))
+    entry = {e.row.model: e for e in bind(inputs(board))}["Acme Verified Net"]
+    tiers = {c.column: c.tier for c in entry.columns if c.tier}
+    assert tiers["ESC-50"] == "validated" and tiers["Beehive"] == "verified"
+    assert entry.tier == "validated"
