@@ -23,6 +23,7 @@ from bot.common.schemas import SchemaFileError
 from bot.evaluation.cli import register_evaluate_command
 from bot.github.cli import register_github_commands
 from bot.hear.commands import register_hear_commands
+from bot.publish.cli import register_publish_command
 from bot.report import render_markdown, render_text
 from bot.runner.check import register_runner_commands
 from bot.runner.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_runner_commands(commands)
     register_evaluate_command(commands)
     register_github_commands(commands)
+    register_publish_command(commands)
     return parser
 
 

@@ -33,6 +33,27 @@ if ! command -v bwrap >/dev/null 2>&1 || ! command -v setpriv >/dev/null 2>&1; t
   fi
 fi
 
+# Chromium (Debian's package) is what tests/publish/test_site_browser.py reads the published
+# leaderboard with, as a person would; only the test tools need it.
+# (GitHub's Ubuntu runners come with a Chromium and Google Chrome already.)
+if [ "$dev" = 1 ] && ! command -v chromium >/dev/null 2>&1 \
+    && ! command -v chromium-browser >/dev/null 2>&1 \
+    && ! command -v google-chrome >/dev/null 2>&1; then
+  as_root=()
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  fi
+  if { [ "$(id -u)" = 0 ] || [ "${#as_root[@]}" -gt 0 ]; } && command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: installing chromium (Debian package) for the browser test of the page"
+    "${as_root[@]}" apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup.sh: chromium is needed for the page's browser test and could not be" \
+         "installed here; install it (Debian: sudo apt-get install chromium) and re-run" >&2
+    exit 2
+  fi
+fi
+
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "setup.sh: Python 3.11 or newer is needed ($python is $("$python" --version 2>&1))" >&2

@@ -26,7 +26,17 @@ PRIVILEGED_TRIGGERS = frozenset({"workflow_run", "issue_comment", "workflow_disp
 WRITER_JOBS: dict[str, frozenset[str]] = {
     "report.yml": frozenset({"report"}),
     "verify.yml": frozenset({"acknowledge", "status", "report"}),
+    "publish.yml": frozenset({"publish", "deploy"}),
 }
+# The evidence branch: written only through the API by the jobs above; the one privileged
+# checkout of another ref there is, as data, into its own folder, in these jobs only.
+EVIDENCE_BRANCH = "hearbot-evidence"
+EVIDENCE_CHECKOUTS: frozenset[tuple[str, str]] = frozenset({("publish.yml", "publish")})
+# What may run last, after report-verification, in the job that downloaded the artifact.
+AFTER_REPORT_EVIDENCE = "hearbot github store-evidence"
+# GitHub's own Pages actions, and the only job that may deploy (with the OIDC token).
+PAGES_ACTIONS = ("actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages")
+PAGES_DEPLOY_JOB = ("publish.yml", "deploy")
 # The only jobs that may download artifacts: those matching the pattern, of the same run, as
 # data for `hearbot github merge-results` and `report-verification` (threat model 8).
 ARTIFACT_READERS: dict[tuple[str, str], str] = {
@@ -171,6 +181,8 @@ def check_triggers_and_pr_code(wf: Workflow) -> list[str]:
             place = where(wf, job_id, label)
             uses = str(step.get("uses", ""))
             with_ = step.get("with") or {}
+            if action_name(uses) == "actions/checkout" and evidence_checkout(wf, job_id, with_):
+                continue
             if action_name(uses) == "actions/checkout":
                 if with_.get("ref") != DEFAULT_BRANCH_REF or "repository" in with_:
                     problems.append(
@@ -191,6 +203,17 @@ def check_triggers_and_pr_code(wf: Workflow) -> list[str]:
             if match:
                 problems.append(f"{place}: privileged workflow fetches code ({match.group(0)!r})")
     return problems
+
+
+def evidence_checkout(wf: Workflow, job_id: str, with_: dict[str, Any]) -> bool:
+    """The evidence branch checked out as data: exactly that ref, of this repository, into
+    its own folder, in an allowed job."""
+    return (
+        (wf.name, job_id) in EVIDENCE_CHECKOUTS
+        and with_.get("ref") == EVIDENCE_BRANCH
+        and "repository" not in with_
+        and with_.get("path") == EVIDENCE_BRANCH
+    )
 
 
 def artifact_download_problems(
@@ -219,6 +242,8 @@ def artifact_download_problems(
     runs = [str(s.get("run", "")).lstrip() for s in later if isinstance(s, dict)]
     if any("uses" in s for s in later if isinstance(s, dict)):
         problems.append(f"{place}: an action runs after the artifact was downloaded")
+    if runs and runs[-1].startswith(AFTER_REPORT_EVIDENCE) and "--artifact" in runs[-1]:
+        runs = runs[:-1]  # the evidence record, written last (bot/github/evidence.py)
     merges_then_reports = (
         bool(runs)
         and runs[-1].startswith(AFTER_DOWNLOAD_REPORT)
@@ -228,7 +253,8 @@ def artifact_download_problems(
     if not merges_then_reports:
         problems.append(
             f"{place}: after the download only `{AFTER_DOWNLOAD_MERGE}`, then "
-            f"`{AFTER_DOWNLOAD_REPORT} --artifact` may run"
+            f"`{AFTER_DOWNLOAD_REPORT} --artifact` may run (and, last, "
+            f"`{AFTER_REPORT_EVIDENCE} --artifact`)"
         )
     return problems
 
@@ -919,3 +945,124 @@ def test_the_gpu_work_fans_out_over_the_plan(workflows) -> None:
     assert "hearbot github watch-run" in next(
         s["run"] for _, s in steps(status) if "watch-run" in str(s.get("run"))
     )
+
+
+# --- publish.yml: evidence checkout, Pages deployment -----------------------------------------
+
+
+def check_publishing(wf: Workflow) -> list[str]:
+    """GitHub's Pages actions only in publish.yml, pinned like every action; the deploy job
+    alone holds pages: write and id-token: write, behind the github-pages environment; the
+    evidence branch is checked out only as data by the allowed jobs."""
+    problems = []
+    for job_id, job in jobs(wf):
+        perms = job.get("permissions") or {}
+        deploys = isinstance(perms, dict) and (
+            perms.get("id-token") == "write" or perms.get("pages") == "write"
+        )
+        if deploys and (wf.name, job_id) != PAGES_DEPLOY_JOB:
+            problems.append(f"{where(wf, job_id)}: only {PAGES_DEPLOY_JOB} may deploy Pages")
+        if deploys:
+            env = job.get("environment")
+            name = env.get("name") if isinstance(env, dict) else env
+            if name != "github-pages":
+                problems.append(
+                    f"{where(wf, job_id)}: deploys outside the github-pages environment"
+                )
+            if set(perms) - {"pages", "id-token"}:
+                problems.append(f"{where(wf, job_id)}: the deploy job needs only pages, id-token")
+        for label, step in steps(job):
+            uses = str(step.get("uses", ""))
+            with_ = step.get("with") or {}
+            if action_name(uses) in PAGES_ACTIONS and wf.name != "publish.yml":
+                problems.append(f"{where(wf, job_id, label)}: Pages actions only in publish.yml")
+            if EVIDENCE_BRANCH in str(with_.get("ref", "")) and not evidence_checkout(
+                wf, job_id, with_
+            ):
+                problems.append(
+                    f"{where(wf, job_id, label)}: the evidence branch is checked out only by "
+                    f"{sorted(EVIDENCE_CHECKOUTS)}, into ./{EVIDENCE_BRANCH}"
+                )
+    return problems
+
+
+def test_6_publishing(workflows: list[Workflow]) -> None:
+    problems = [p for wf in workflows for p in check_publishing(wf)]
+    assert not problems, "\n".join(problems)
+
+
+def test_publish_runs_on_merges_to_the_leaderboard(workflows: list[Workflow]) -> None:
+    (publish,) = [wf for wf in workflows if wf.name == "publish.yml"]
+    push = publish.data["on"]["push"]
+    assert push["branches"] == ["main"]
+    assert sorted(push["paths"]) == ["leaderboard.csv", "submissions/**"]
+    assert publish.data["concurrency"]["cancel-in-progress"] is False
+    runs = [str(s.get("run", "")) for s in publish.data["jobs"]["publish"]["steps"]]
+    assert any("hearbot publish --out" in r and "--bound-out" in r for r in runs)
+    assert any(r.startswith("hearbot github find-pulls") for r in runs)
+    assert any(r.startswith("hearbot github sync-bound") for r in runs)
+    used = {action_name(str(s.get("uses", ""))) for j in publish.data["jobs"].values()
+            for s in j["steps"]}  # fmt: skip
+    assert set(PAGES_ACTIONS) <= used
+
+
+PUBLISH_JOB = """\
+  publish:
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    permissions:
+      contents: write # bound files
+    steps:
+      - uses: actions/checkout@0123456789abcdef0123456789abcdef01234567 # v7.0.1
+        with:
+          ref: hearbot-evidence
+          path: hearbot-evidence
+          persist-credentials: false
+  deploy:
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    permissions:
+      pages: write # deploy
+      id-token: write # OIDC
+    environment:
+      name: github-pages
+    steps:
+      - uses: actions/deploy-pages@0123456789abcdef0123456789abcdef01234567 # v5.0.0
+"""
+
+
+def test_the_publish_snippet_passes() -> None:
+    wf = snippet("on: push\npermissions: {}\njobs:\n" + PUBLISH_JOB, name="publish.yml")
+    assert check_publishing(wf) == [] and check_triggers_and_pr_code(wf) == []
+    assert check_permissions(wf) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    [
+        ("other.yml", "", "", "Pages actions only in publish.yml"),
+        ("publish.yml", "path: hearbot-evidence", "path: .", "evidence branch is checked out"),
+        ("publish.yml", "  publish:", "  build:", "evidence branch is checked out"),
+        ("publish.yml", "name: github-pages", "name: production", "outside the github-pages"),
+        ("publish.yml", "  deploy:", "  ship:", "only ('publish.yml', 'deploy') may deploy"),
+        ("publish.yml", "      pages: write # deploy\n",
+         "      pages: write # deploy\n      contents: write # x\n", "needs only pages"),
+    ],
+    ids=["pages-elsewhere", "evidence-into-workspace", "evidence-other-job", "other-env",
+         "other-deployer", "deployer-writes-contents"],
+)  # fmt: skip
+def test_check_6_catches(name: str, old: str, new: str, expected: str) -> None:
+    text = "on: push\npermissions: {}\njobs:\n" + PUBLISH_JOB.replace(old, new, 1)
+    problems = check_publishing(snippet(text, name=name))
+    assert any(expected in p for p in problems), problems
+
+
+def test_check_1_allows_store_evidence_only_last() -> None:
+    job = REPORT_JOB.replace("  j:\n", "  report:\n")
+    late = job + '      - run: hearbot github store-evidence --artifact "$ARTIFACT" --pr 1\n'
+    text = "on: issue_comment\npermissions: {}\n"
+    assert check_triggers_and_pr_code(snippet(text + late, name="verify.yml")) == []
+    store = "      - run: hearbot github store-evidence --artifact x\n"
+    early = job.replace("      - env:\n", store + "      - env:\n", 1)
+    problems = check_triggers_and_pr_code(snippet(text + early, name="verify.yml"))
+    assert any("may run" in p for p in problems), problems

@@ -66,6 +66,8 @@ class EnvironmentFacts(TypedDict):
     device: str
     python: str
     torch: str
+    cuda: NotRequired[str | None]  # torch's CUDA version on a CUDA run
+    driver: NotRequired[str | None]  # the NVIDIA driver (nvidia-smi) on a CUDA run
     torch_threads: int
     installed_from: str  # pinned-virtualenv | current-environment
     evaluation_mode: NotRequired[str]  # exact | batched

@@ -28,6 +28,7 @@ class Column:
     """One score column of the leaderboard and the HEAR task directories behind it."""
 
     name: str
+    domain: str  # environmental, music or speech: the published page's task groups
     task_dirs: tuple[str, ...]
     split_mode: str
     folds: int | None
@@ -121,6 +122,7 @@ def leaderboard_facts() -> LeaderboardFacts:
     columns = tuple(
         Column(
             name=entry["column"],
+            domain=entry["domain"],
             task_dirs=tuple(entry["task_dirs"]),
             split_mode=entry["split_mode"],
             folds=entry.get("folds"),

@@ -6,6 +6,9 @@ and exit path (``run``) and one escaping of workflow commands (``one_line``).
   docs/maintainers.md): the steps of a maintainer's ``/verify`` and the other commands;
 - ``plan-shards``, ``merge-results`` (verify.yml's fan-out): split the GPU work into shards and
   merge the shards' untrusted results; neither needs a token.
+- ``store-evidence`` (verify.yml's report job), ``find-pulls`` and ``sync-bound`` (publish.yml):
+  the evidence records on the ``hearbot-evidence`` branch and the bindings of merged rows;
+- ``settings-check`` (maintainers): what the merge gate needs from the repository's settings.
 
 Exit codes, for all of them:
 
@@ -13,7 +16,8 @@ Exit codes, for all of them:
   a successful report), or nothing to report (no open PR at that SHA, or it moved on);
 - 1: the input is refused: ``report-validation``, the default branch's own leaderboard.csv is
   unusable (fix the repository, then re-run); ``fetch-submission``, the PR does not have exactly
-  one manifest to verify;
+  one manifest to verify; ``store-evidence``, the PR has no single row and manifest to bind, or
+  another record already sits at the path; ``settings-check``, a setting is missing;
 - 2: bad environment, arguments, event payload, decision, plan or columns (the message names it);
 - 3: GitHub API failure after retries: an infrastructure error, nothing reported as passing;
   re-run the workflow.
@@ -70,8 +74,10 @@ class ShardArgumentError(ValueError):
 def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
     """Run one subcommand; every failure it may meet becomes its exit code and one message."""
     from bot.github.client import InfrastructureError
+    from bot.github.evidence import EvidenceError
     from bot.github.fetch import SubmissionShapeError
     from bot.github.shards import PlanError
+    from bot.publish.records import RecordError
 
     try:
         return handler(args)
@@ -81,7 +87,7 @@ def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
         return fail(command, EXIT_CONFIG, f"error: {exc}", annotation=str(exc))
     except BaseFileError as exc:
         return fail(command, EXIT_REFUSED, f"error: the default branch is broken: {exc}")
-    except SubmissionShapeError as exc:
+    except (SubmissionShapeError, EvidenceError, RecordError) as exc:
         return fail(command, EXIT_REFUSED, f"error: {exc}")
     except InfrastructureError as exc:
         return fail(command, EXIT_INFRASTRUCTURE, INFRASTRUCTURE_MESSAGE.format(exc))
@@ -124,6 +130,7 @@ def register_github_commands(subparsers: Any) -> None:
     _add_validation_command(commands)
     _add_verification_commands(commands)
     _add_fanout_commands(commands)
+    _add_publishing_commands(commands)
 
 
 def _add(commands: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:
@@ -301,6 +308,71 @@ def _add_fanout_commands(commands: Any) -> None:
     )
 
 
+def _add_publishing_commands(commands: Any) -> None:
+    store = _add(
+        commands,
+        "store-evidence",
+        cmd_store_evidence,
+        help="write the verification's evidence record to the hearbot-evidence branch",
+        description=(
+            "verify.yml's report job, after report-verification: binds the merged result to "
+            "the PR's appended row and manifest (read through the API at --sha) and writes "
+            "records/<key>/<run>.json on the hearbot-evidence branch. Nothing is written for "
+            "a stale or missing result. Environment: GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, "
+            "GITHUB_SHA, GITHUB_SERVER_URL (the run's link and hearbot's commit)."
+        ),
+    )
+    store.add_argument("--artifact", required=True, type=Path, metavar="DIR")
+    _pr_and_sha(store)
+    store.add_argument("--requester", required=True, help="who asked for the verification")
+
+    sync = _add(
+        commands,
+        "sync-bound",
+        cmd_sync_bound,
+        help="write `hearbot publish --bound-out` files to the hearbot-evidence branch",
+        description=(
+            "publish.yml: writes each DIR/bound/*.verification.json to the evidence branch "
+            "where its content differs (a re-run writes nothing)."
+        ),
+    )
+    sync.add_argument("--dir", required=True, type=Path, metavar="DIR")
+
+    pulls = _add(
+        commands,
+        "find-pulls",
+        cmd_find_pulls,
+        help="which merged PR added each row a push brought to leaderboard.csv",
+        description=(
+            "publish.yml: walks the commits of a push (--before...--after) through the API "
+            "and writes, for each row added to leaderboard.csv, the one merged pull request "
+            "GitHub associates with the commit that added it (squash, rebase or merge). "
+            "`hearbot publish --pulls FILE` links rows merged without verification to it."
+        ),
+    )
+    pulls.add_argument("--before", required=True, type=sha, metavar="SHA")
+    pulls.add_argument("--after", required=True, type=sha, metavar="SHA")
+    pulls.add_argument("--out", required=True, type=Path, metavar="FILE")
+
+    check = _add(
+        commands,
+        "settings-check",
+        cmd_settings_check,
+        help="say which repository settings the merge gate needs and are missing",
+        description=(
+            "Reads, through the API, the branch's required status checks (both "
+            "hear-leaderboard / validate and hear-leaderboard / verify), the gpu-verification "
+            "environment (required reviewers, deployment branches), the Actions settings "
+            "(read-only default token, no PR approvals, SHA pinning), the hearbot-evidence "
+            "branch and GitHub Pages (built by publish.yml). Exit codes: 0 all in place, 1 "
+            "something is missing (each listed with where to fix it), 3 API failure. Reading "
+            "branch protection needs a token with administration: read (a fine-grained "
+            "token or an admin's), not the workflow's GITHUB_TOKEN."
+        ),
+    )
+    check.add_argument("--branch", default="main", help="the default branch (default: main)")
+
+
 # --- the subcommands: read the options, call the module that does the work ------------------
 
 
@@ -414,6 +486,60 @@ def cmd_watch_run(args: argparse.Namespace) -> int:
             plan=[(shard.number, shard.columns) for shard in plan],
             settings=settings,
         )
+    return EXIT_OK
+
+
+def cmd_store_evidence(args: argparse.Namespace) -> int:
+    from bot.github.artifact import ArtifactError, read_artifact
+    from bot.github.evidence import store_verification
+
+    try:
+        artifact = read_artifact(args.artifact, args.pr, args.sha)
+    except ArtifactError as exc:
+        print(f"no evidence to store: {exc}")
+        return EXIT_OK
+    if artifact.result is None:
+        print("no evidence to store: the verification is stale")
+        return EXIT_OK
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        store_verification(client, artifact.result, args.pr, args.sha, args.requester)
+    return EXIT_OK
+
+
+def cmd_sync_bound(args: argparse.Namespace) -> int:
+    from bot.github.evidence import sync_bound
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        changed = sync_bound(client, args.dir)
+    print(f"{changed} bound file(s) changed")
+    return EXIT_OK
+
+
+def cmd_find_pulls(args: argparse.Namespace) -> int:
+    from bot.github.merged import merged_rows, write_pulls
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        found = merged_rows(client, args.before, args.after)
+    write_pulls(args.out, found)
+    print(f"{len(found)} new row(s) linked to their merged pull request")
+    return EXIT_OK
+
+
+def cmd_settings_check(args: argparse.Namespace) -> int:
+    from bot.github.settings import check_settings
+
+    env = load_env(os.environ)
+    with github_client(env) as client:
+        missing = check_settings(client, args.branch)
+    if missing:
+        print(f"{len(missing)} setting(s) the merge gate needs are missing:")
+        for line in missing:
+            print(f"- {line}")
+        return EXIT_REFUSED
+    print(f"every setting the merge gate needs is in place for {env.repository}")
     return EXIT_OK
 
 

@@ -32,6 +32,7 @@ T = TypeVar("T")
 # edits overwrite, a duplicate sticky comment is deleted by the next upsert).
 RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE"})
 HTTP_TIMEOUT_S = 30
+PUT_CONFLICT_ATTEMPTS = 4  # a file write that loses a race for the branch head is re-read
 # Statuses of a workflow run that has not finished (``waiting``: for an environment approval).
 ACTIVE_RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress")
 
@@ -51,6 +52,13 @@ class PullInfo:
     head_sha: str
     base_sha: str
     labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MergedPull:
+    number: int
+    url: str
+    merge_commit_sha: str
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,15 @@ class GitHubClient:
             return self._repo.compare(base_sha, head_sha).merge_base_commit.sha
 
         return _api(f"compare {base_sha[:12]}...{head_sha[:12]}", compare)
+
+    def commits_between(self, base_sha: str, head_sha: str) -> list[str]:
+        """``GET /repos/{o}/{r}/compare/{base}...{head}`` (all pages): the commits on head
+        since base, oldest first."""
+
+        def listing() -> list[str]:
+            return [commit.sha for commit in self._repo.compare(base_sha, head_sha).commits]
+
+        return _api(f"compare {base_sha[:12]}...{head_sha[:12]}", listing)
 
     def changed_files(self, number: int) -> tuple[ChangedFile, ...]:
         """``GET /repos/{o}/{r}/pulls/{n}/files`` (all pages; GitHub lists at most 3000)."""
@@ -252,6 +269,126 @@ class GitHubClient:
                 page += 1
 
         return _api(f"list the jobs of workflow run {run_id}", listing)
+    def put_file(
+        self, path: str, data: bytes, branch: str, message: str, *, overwrite: bool = True
+    ) -> str:
+        """``PUT /repos/{o}/{r}/contents/{path}`` on ``branch``: one commit writing one file.
+        "unchanged" (no request) when the file already holds exactly ``data``; else "created"
+        or "updated"; "exists" (no request) when it holds something else and not
+        ``overwrite``. A missing branch is a NotFoundError."""
+        url = f"{self._repo.url}/contents/{urllib.parse.quote(path)}"
+
+        def put() -> str:
+            try:
+                current = self._repo.get_contents(path, ref=branch)
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+                current = None
+            if isinstance(current, list):
+                raise GithubException(422, {"message": f"{path} is a directory"}, None)
+            body: dict[str, Any] = {
+                "message": message,
+                "content": base64.b64encode(data).decode(),
+                "branch": branch,
+            }
+            if current is not None:
+                if current.decoded_content == data:
+                    return "unchanged"
+                if not overwrite:
+                    return "exists"
+                body["sha"] = current.sha
+            self._github.requester.requestJsonAndCheck("PUT", url, input=body)
+            return "created" if current is None else "updated"
+
+        def put_again_on_conflict() -> str:
+            # Another job moved the branch between our read and our write (GitHub answers
+            # 409): read again and write on the new head, a few times.
+            for attempt in range(PUT_CONFLICT_ATTEMPTS):
+                try:
+                    return put()
+                except GithubException as exc:
+                    if exc.status != 409 or attempt == PUT_CONFLICT_ATTEMPTS - 1:
+                        raise
+            raise AssertionError("unreachable")
+
+        return _api(f"write {path} on branch {branch}", put_again_on_conflict)
+
+    def merged_pulls_of_commit(self, sha: str) -> list[MergedPull]:
+        """``GET /repos/{o}/{r}/commits/{sha}/pulls`` (all pages): the merged PRs GitHub
+        associates with the commit (for a squash or rebase merge: the PR it came from)."""
+        url = f"{self._repo.url}/commits/{sha}/pulls"
+
+        def listing() -> list[MergedPull]:
+            found: list[MergedPull] = []
+            page = 1
+            while True:
+                params = {"per_page": 100, "page": page}
+                _, data = self._github.requester.requestJsonAndCheck("GET", url, parameters=params)
+                for pr in data or []:
+                    if pr.get("merged_at"):
+                        found.append(
+                            MergedPull(
+                                int(pr["number"]),
+                                str(pr["html_url"]),
+                                str(pr.get("merge_commit_sha") or ""),
+                            )
+                        )
+                if len(data or []) < 100:
+                    return sorted(found, key=lambda p: p.number)
+                page += 1
+
+        return _api(f"list the pull requests of commit {sha[:12]}", listing)
+
+    # --- repository settings (settings-check) --------------------------------------------
+
+    def _get_or_none(self, what: str, path: str) -> Any:
+        """``GET {repo}/{path}``: the JSON, or None when GitHub answers 404 (not set)."""
+        url = f"{self._repo.url}/{path}"
+
+        def read() -> Any:
+            try:
+                _, data = self._github.requester.requestJsonAndCheck("GET", url)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return data
+
+        return _api(f"read {what}", read)
+
+    def required_status_checks(self, branch: str) -> list[str] | None:
+        """``GET .../branches/{b}/protection/required_status_checks``: the required check
+        names, or None when the branch requires none (404)."""
+        path = f"branches/{urllib.parse.quote(branch, safe='')}/protection/required_status_checks"
+        data = self._get_or_none(f"the required checks of {branch}", path)
+        if data is None:
+            return None
+        names = [str(c.get("context", "")) for c in data.get("checks") or []]
+        return sorted(set(names) | {str(c) for c in data.get("contexts") or []})
+
+    def environment(self, name: str) -> dict[str, Any] | None:
+        """``GET .../environments/{name}``, or None when it does not exist."""
+        return self._get_or_none(
+            f"environment {name}", f"environments/{urllib.parse.quote(name, safe='')}"
+        )
+
+    def actions_workflow_permissions(self) -> dict[str, Any]:
+        """``GET .../actions/permissions/workflow``: the default GITHUB_TOKEN permissions."""
+        return self._get_or_none("the workflow permissions", "actions/permissions/workflow") or {}
+
+    def actions_permissions(self) -> dict[str, Any]:
+        """``GET .../actions/permissions``: whether Actions runs, and which actions may."""
+        return self._get_or_none("the Actions permissions", "actions/permissions") or {}
+
+    def branch_exists(self, branch: str) -> bool:
+        """``GET .../git/ref/heads/{branch}``."""
+        ref = f"git/ref/heads/{urllib.parse.quote(branch, safe='')}"
+        return self._get_or_none(f"branch {branch}", ref) is not None
+
+    def pages(self) -> dict[str, Any] | None:
+        """``GET .../pages``, or None when Pages is off."""
+        return self._get_or_none("the Pages settings", "pages")
 
     # --- the sticky comment ---------------------------------------------------------------
 

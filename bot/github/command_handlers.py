@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.common.log import Log
 from bot.github import labels
+from bot.github.evidence import store_override
 from bot.github.outcomes import ReportOutcome
 from bot.github.posting import apply_label_changes, post_check_run
 from bot.github.verify_check import VERIFY_CHECK_NAME, verify_check_payload
@@ -75,6 +76,9 @@ def override(ack: Acknowledging) -> str:
     pull = client.pull(d.pr)
     changes = labels.verification_label_changes(pull.labels, outcome)
     ack.say(apply_label_changes(client, d.pr, changes))
+    # The durable record the publish workflow binds to the merged row (tier `overridden`).
+    store_override(client, d.verdict.value, d.note or "", d.pr, d.sha, d.requester or "unknown",
+                   say=ack.say)  # fmt: skip
     return (
         f"{ack.when} {ack.who}: verification of {ack.commit} overridden: {done}. Reason: {reason}"
     )

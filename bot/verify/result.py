@@ -12,7 +12,13 @@ from typing import Any
 from bot.common.fileio import write_atomic
 from bot.common.result import ResultDocument, TaskResult, Verification, check_result
 from bot.runner.install import describe_pin
-from bot.verify.device import device_description, torch_threads, torch_version
+from bot.verify.device import (
+    cuda_runtime,
+    device_description,
+    nvidia_driver,
+    torch_threads,
+    torch_version,
+)
 from bot.verify.options import VerifyOptions
 from bot.verify.verdict import TaskStatus, Verdict
 
@@ -40,6 +46,8 @@ def empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> Veri
             "device": device_description(options.device),
             "python": platform.python_version(),
             "torch": torch_version(),
+            "cuda": cuda_runtime(options.device),
+            "driver": nvidia_driver(options.device),
             "torch_threads": torch_threads(),
             "installed_from": "pinned-virtualenv" if options.install else "current-environment",
             "evaluation_mode": options.evaluation_mode,

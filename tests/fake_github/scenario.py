@@ -73,6 +73,8 @@ def open_submission(
             "leaderboard.csv": BASE_CSV + b"\n" + (row or score_row(model)).encode(),
             f"submissions/{slug}.json": manifest(model),
         }
+    # the evidence branch (bot/github/evidence.py), as a maintainer creates it once
+    fake.set_branch("hearbot-evidence", fake.commit({"README.md": b"evidence\n"}, message="init"))
     head = fake.commit(files, parents=(base,), message="Add my model")
     number = fake.open_pull(head)
     return SubmissionPR(number, base, head, BASE_CSV.count(b"\n") + 2)

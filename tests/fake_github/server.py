@@ -73,6 +73,7 @@ class Pull:
     labels: list[str] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
+    merge_commit_sha: str | None = None  # set by merge_pull
 
 
 @dataclass
@@ -186,6 +187,15 @@ class FakeGitHub:
         self.roles: dict[str, str] = {}  # login -> admin/maintain/write/triage/read
         self.workflow_runs: dict[int, WorkflowRunState] = {}
         self.workflow_jobs: dict[int, WorkflowJobState] = {}
+        # repository settings (settings-check): GitHub's defaults for a new public repository
+        self.required_checks: dict[str, list[str]] = {}  # protected branch -> check names
+        self.environments: dict[str, dict[str, Any]] = {}  # name -> reviewers, branch_policy
+        self.workflow_permissions = {
+            "default_workflow_permissions": "read",
+            "can_approve_pull_request_reviews": False,
+        }
+        self.actions_permissions: dict[str, Any] = {"enabled": True, "allowed_actions": "all"}
+        self.pages_build_type: str | None = None  # None: Pages is off
         self._ids = 1000
         self._tick = 0
         self.add_user(repository.split("/")[0], "Organization")
@@ -199,6 +209,18 @@ class FakeGitHub:
             "pulls/list-files": self._list_pull_files,
             "repos/compare-commits-with-basehead": self._compare,
             "repos/get-content": self._get_content,
+            "repos/create-or-update-file-contents": self._put_content,
+            "repos/get-status-checks-protection": self._get_required_checks,
+            "repos/get-environment": self._get_environment,
+            "actions/get-github-actions-default-workflow-permissions-repository": (
+                lambda *_: (200, dict(self.workflow_permissions), {})
+            ),
+            "actions/get-github-actions-permissions-repository": (
+                lambda *_: (200, dict(self.actions_permissions), {})
+            ),
+            "git/get-ref": self._get_ref,
+            "repos/list-pull-requests-associated-with-commit": self._pulls_of_commit,
+            "repos/get-pages": self._get_pages,
             "git/get-blob": self._get_blob,
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
@@ -323,6 +345,15 @@ class FakeGitHub:
         with self.lock:
             pull = self.pulls[number]
             pull.head_sha = head_sha
+            pull.updated_at = self.now()
+
+    def merge_pull(self, number: int, merge_commit_sha: str) -> None:
+        """The PR was merged as ``merge_commit_sha`` (already on its base branch): closed, and
+        associated with that commit as GitHub does for squash, rebase and merge commits."""
+        with self.lock:
+            pull = self.pulls[number]
+            pull.state = "closed"
+            pull.merge_commit_sha = merge_commit_sha
             pull.updated_at = self.now()
 
     def add_comment(self, number: int, author: str, body: str) -> int:
@@ -725,10 +756,13 @@ class FakeGitHub:
             updated_at=pull.updated_at,
             closed_at=None if pull.state == "open" else pull.updated_at,
         )
+        if pull.merge_commit_sha is not None:
+            simple["merged_at"] = pull.updated_at
+            simple["merge_commit_sha"] = pull.merge_commit_sha
         if not full:
             return simple
         diff = self._pull_diff(pull)
-        return objects.pull_request_full(
+        full_json = objects.pull_request_full(
             simple,
             commits=len(self._commits_between(pull.base_sha, pull.head_sha)),
             additions=sum(d[3] for d in diff),
@@ -736,6 +770,8 @@ class FakeGitHub:
             changed_files=len(diff),
             comments=len(self.comments_on(pull.number)),
         )
+        full_json["merged"] = pull.merge_commit_sha is not None
+        return full_json
 
     def _pull_diff(self, pull: Pull) -> list[tuple[str, str, bytes, int, int, str | None]]:
         return self._diff(self.merge_base(pull.base_sha, pull.head_sha), pull.head_sha)
@@ -907,6 +943,121 @@ class FakeGitHub:
                     )
                 )
         return 200, entries, {}
+
+    def _put_content(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        """A commit on ``branch`` that writes one file (``sha`` must name the blob it
+        replaces, as GitHub requires; a missing branch is a 404)."""
+        branch = body.get("branch", "main")
+        head = self.branches.get(branch)
+        if head is None:
+            raise ApiError(404, f"Branch {branch} not found")
+        path = params["path"].strip("/")
+        files = dict(self.commits[head].files)
+        existing = files.get(path)
+        if existing is not None and body.get("sha") != objects.git_blob_sha(existing):
+            raise ApiError(409, f"{path} does not match {body.get('sha')}")
+        if existing is None and body.get("sha"):
+            raise ApiError(422, f"sha given, but {path} does not exist")
+        import base64
+
+        files[path] = base64.b64decode(body["content"])
+        sha = self.commit(files, parents=(head,), message=body["message"])
+        self.branches[branch] = sha
+        blob = objects.git_blob_sha(files[path])
+        api = self.site.repo_api(self.repository)
+        reply = {
+            "content": {"name": path.rsplit("/", 1)[-1], "path": path, "sha": blob,
+                        "size": len(files[path]), "type": "file",
+                        "url": f"{api}/contents/{path}?ref={branch}"},
+            "commit": {"sha": sha, "message": body["message"],
+                       "url": f"{api}/git/commits/{sha}", "parents": [{"sha": head}]},
+        }  # fmt: skip
+        return (200 if existing is not None else 201), reply, {}
+
+    def _get_required_checks(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        names = self.required_checks.get(params["branch"])
+        if names is None:
+            raise ApiError(404, "Branch not protected")
+        url = f"{self.site.repo_api(self.repository)}/branches/{params['branch']}/protection"
+        return 200, {
+            "url": f"{url}/required_status_checks",
+            "strict": True,
+            "contexts": list(names),
+            "checks": [{"context": name, "app_id": 15368} for name in names],
+            "contexts_url": f"{url}/required_status_checks/contexts",
+        }, {}  # fmt: skip
+
+    def _get_environment(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        name = params["environment_name"]
+        env = self.environments.get(name)
+        if env is None:
+            raise ApiError(404, "Not Found")
+        rules = []
+        if env.get("reviewers"):
+            reviewers = [
+                {"type": "User", "reviewer": self._user(login)} for login in env["reviewers"]
+            ]
+            rules.append({"id": 3755, "node_id": objects.node_id("Gate", 3755),
+                          "prevent_self_review": False, "type": "required_reviewers",
+                          "reviewers": reviewers})  # fmt: skip
+        policy = (
+            {"protected_branches": True, "custom_branch_policies": False}
+            if env.get("branch_policy")
+            else None
+        )
+        api = self.site.repo_api(self.repository)
+        return 200, {
+            "id": 161088068, "node_id": objects.node_id("Environment", 161088068), "name": name,
+            "url": f"{api}/environments/{name}",
+            "html_url": f"{objects.WEB}/{self.repository}/deployments/{name}",
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+            "protection_rules": rules, "deployment_branch_policy": policy,
+        }, {}  # fmt: skip
+
+    def _pulls_of_commit(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        sha = params["commit_sha"]
+        found = [
+            self._pull_json(pull, full=False)
+            for pull in sorted(self.pulls.values(), key=lambda p: p.number)
+            if sha in (pull.merge_commit_sha, pull.head_sha)
+        ]
+        page, headers = self._paginate(found, query, params["_path"])
+        return 200, page, headers
+
+    def _get_ref(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        ref = params["ref"]
+        sha = self.branches.get(ref.removeprefix("heads/")) if ref.startswith("heads/") else None
+        if sha is None:
+            raise ApiError(404, "Not Found")
+        api = self.site.repo_api(self.repository)
+        return 200, {
+            "ref": f"refs/{ref}", "node_id": objects.node_id("Ref", len(ref)),
+            "url": f"{api}/git/refs/{ref}",
+            "object": {"type": "commit", "sha": sha, "url": f"{api}/git/commits/{sha}"},
+        }, {}  # fmt: skip
+
+    def _get_pages(
+        self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str
+    ) -> Reply:
+        if self.pages_build_type is None:
+            raise ApiError(404, "Not Found")
+        owner, name = self.repository.split("/")
+        return 200, {
+            "url": f"{self.site.repo_api(self.repository)}/pages", "status": "built",
+            "cname": None, "custom_404": False, "html_url": f"https://{owner}.github.io/{name}/",
+            "build_type": self.pages_build_type, "source": {"branch": "main", "path": "/"},
+            "public": True, "https_enforced": True,
+        }, {}  # fmt: skip
 
     def _get_blob(
         self, params: dict[str, str], query: dict[str, list[str]], body: Json, login: str

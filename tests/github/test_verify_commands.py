@@ -193,6 +193,13 @@ def test_override_records_who_and_when_and_sets_the_check(
     assert MAINTAINER in section and "2024-05-01T12:00:00Z" in section and "flaky" in section
     assert "@team" not in section  # the reason cannot mention anyone
     assert [n for n in fake.labels_on(pr.number) if "verif" in n] == [label]
+    # the durable evidence the publish workflow binds to the merged row
+    files = fake.commits[fake.branches["hearbot-evidence"]].files
+    (path,) = [p for p in files if p.startswith("records/")]
+    record = json.loads(files[path])
+    assert record["kind"] == "override" and record["pull_request"]["head_sha"] == pr.head_sha
+    reason = "GPU node flaky; reproduced by hand @team"
+    assert record["override"] == {"decision": verdict, "by": MAINTAINER, "reason": reason}
 
 
 def test_verify_cancel_cancels_this_prs_runs_only(
