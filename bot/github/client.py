@@ -269,6 +269,7 @@ class GitHubClient:
                 page += 1
 
         return _api(f"list the jobs of workflow run {run_id}", listing)
+
     def put_file(
         self, path: str, data: bytes, branch: str, message: str, *, overwrite: bool = True
     ) -> str:
