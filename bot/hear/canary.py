@@ -30,6 +30,9 @@ PLAN_FILE = "canary.json"
 PLAN_FORMAT = "hearbot.canary/1"
 DEFAULT_FRACTION = 0.25
 MIN_CLIPS = 8
+MAX_FRACTION = 0.3
+"""Never more copies than this share of the task's clips, whatever MIN_CLIPS asks: the
+canary costs at most 30 % more embedding."""
 GAIN_DB = (0.1, 0.5)
 SHIFT_SAMPLES = (0.2, 0.8)
 
@@ -64,11 +67,12 @@ def plan(
     rng: random.Random,
     fraction: float = DEFAULT_FRACTION,
 ) -> dict[str, dict[str, Perturbation]]:
-    """split -> file -> its perturbation: a random sample of the test clips, at most
-    ``fraction`` of all clips (at least `MIN_CLIPS` where the test splits have them)."""
+    """split -> file -> its perturbation: a random sample of the test clips, ``fraction`` of
+    all clips (at least `MIN_CLIPS` where the test splits have them, never more than
+    `MAX_FRACTION` of all clips)."""
     total = sum(len(files) for files in split_files.values())
     candidates = [(split, file) for split in test_splits for file in split_files[split]]
-    count = min(len(candidates), max(MIN_CLIPS, int(fraction * total)))
+    count = min(len(candidates), max(MIN_CLIPS, int(fraction * total)), int(MAX_FRACTION * total))
     if fraction <= 0:
         count = 0
     chosen = rng.sample(candidates, count)
