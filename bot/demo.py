@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.common.schemas import leaderboard_facts
-from bot.hear.synth import SPECS, write_tasks
+from bot.hear.synth import stand_ins, write_tasks
 from bot.report import render_markdown, render_text
 from bot.submission.leaderboard.names import slug
 from bot.submission.validate import Submission
@@ -30,11 +30,7 @@ from bot.verify.verdict import Verdict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"
-STAND_INS = {
-    "ESC-50": SPECS["synth_tones"].dir_name,
-    "FSD50K": SPECS["synth_mixtures"].dir_name,
-    "DCASE 2016": SPECS["synth_events"].dir_name,
-}
+STAND_INS = stand_ins()
 SAMPLE_RATE = 16000
 EMBEDDING_SIZE = 128
 INFLATION = Decimal("0.2")

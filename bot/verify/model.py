@@ -51,6 +51,7 @@ def prepare_model(
         find_links=options.find_links,
         sandbox=options.sandbox,
         package_index=options.package_index,
+        weights_file=options.weights_file,
     )
     if installed.peak_bytes is not None:
         log.peak("install", installed.peak_bytes)
