@@ -104,6 +104,14 @@ class TaskResult(TypedDict):
     scores: dict[str, float | str]
 
 
+class StageError(TypedDict):
+    """A stage that failed before any column ran (install, check-model), reported once."""
+
+    stage: str
+    message: str
+    log_tail: str
+
+
 class Verification(TypedDict):
     verdict: str  # a bot.verify.verdict.Verdict value
     reason: str
@@ -111,6 +119,8 @@ class Verification(TypedDict):
     environment: EnvironmentFacts
     timings: dict[str, float]
     memory_mb: NotRequired[dict[str, float]]
+    cached_s: NotRequired[dict[str, float]]
+    stage_error: NotRequired[StageError | None]
     conformance: list[CheckResult]
     columns: list[ColumnResult]
     tasks: list[TaskResult]

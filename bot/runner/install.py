@@ -94,6 +94,7 @@ class Virtualenv:
     layer: Path
     provenance: list[dict[str, str]]
     seconds: float
+    """How long the install took (when ``reused``: the earlier run's install, as recorded)."""
     reused: bool
     peak_bytes: int = 0
     """The largest memory the sandboxed pip steps used (0 when the virtualenv was reused)."""
@@ -118,6 +119,8 @@ class Installed:
     """Name and version of every installed distribution (empty with --no-install)."""
     peak_bytes: int | None = None
     """The largest memory the sandboxed pip steps used; None when nothing was installed."""
+    reused_seconds: float | None = None
+    """When the virtualenv was an earlier run's: that install's seconds (else None)."""
 
 
 def prepare(
@@ -184,6 +187,7 @@ def prepare(
         weights=weights,
         provenance=made.provenance,
         peak_bytes=None if made.reused else made.peak_bytes,
+        reused_seconds=made.seconds if made.reused else None,
     )
 
 
@@ -370,7 +374,8 @@ def install_virtualenv(
     provenance = read_install_record(record, venv)
     if provenance is not None and python.exists():
         log(f"install: reusing {venv} (same pins, same Python, same runner packages)")
-        return Virtualenv(python, venv, layer, provenance, 0.0, reused=True)
+        earlier = recorded_seconds(record)
+        return Virtualenv(python, venv, layer, provenance, earlier, reused=True)
     # The record goes first: from here on, until every pip step has succeeded, no run may
     # take this virtualenv for a complete one.
     record.unlink(missing_ok=True)
@@ -477,6 +482,16 @@ def read_install_record(record: Path, venv: Path) -> list[dict[str, str]] | None
     ):
         return None
     return provenance
+
+
+def recorded_seconds(record: Path) -> float:
+    """The install time a complete install's record keeps (0.0 when it has none)."""
+    try:
+        data = strict_json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 0.0
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    return float(seconds) if isinstance(seconds, int | float) and seconds >= 0 else 0.0
 
 
 def trusted_certificates(environ: Mapping[str, str]) -> Path | None:

@@ -11,6 +11,7 @@ their settings)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.common.fileio import write_atomic
 from bot.common.result import TaskResult
 from bot.common.untrusted import remove_tree
 from bot.evaluation import evaluate_task, load_scores
@@ -49,6 +51,10 @@ class TaskRuns:
     """`verification.tasks`: one entry per task, in the order they ran."""
     timings: dict[str, float] = field(default_factory=dict)
     """embed_s and evaluate_s, summed over the tasks."""
+    cached: dict[str, float] = field(default_factory=dict)
+    """embed_s / evaluate_s when every task's embeddings / scores were an earlier run's: that
+    run's seconds (`verification.cached_s`)."""
+    reused_scores: set[str] = field(default_factory=set)
 
     def rescore(self, task_dir: str, mode: str) -> dict[str, Any]:
         """The task's scores in `mode` (reused when an earlier run computed them)."""
@@ -60,6 +66,7 @@ class TaskRuns:
             self.options,
             self.log,
             mode,
+            self.reused_scores,
         )
 
 
@@ -73,10 +80,20 @@ def embed_and_evaluate(
     runs = TaskRuns(embeddings, trusted, options, log)
     scores, errors = runs.scores, runs.errors
     embed_seconds = evaluate_seconds = 0.0
+    reused_embeddings: list[str] = []
+    earlier = {"embed_s": 0.0, "evaluate_s": 0.0}
     for task_dir in task_dirs:
         start = time.monotonic()
-        message, digest = _embed_checked(model, task_dir, embeddings, trusted, options, log)
-        embed_seconds += time.monotonic() - start
+        message, digest = _embed_checked(
+            model, task_dir, embeddings, trusted, options, log, reused_embeddings
+        )
+        seconds = time.monotonic() - start
+        embed_seconds += seconds
+        kept = _kept_seconds(trusted / task_dir)
+        if task_dir in reused_embeddings:
+            earlier["embed_s"] += kept.get("embed_s", 0.0)
+        elif message is None:
+            _keep_seconds(trusted / task_dir, {**kept, "embed_s": round(seconds, 3)})
         if message is not None:
             errors[task_dir] = (message, log.tail(f"embed {task_dir}:"))
             runs.entries.append(task_entry(task_dir, TaskStatus.ERROR, message))
@@ -91,12 +108,46 @@ def embed_and_evaluate(
             runs.entries.append(task_entry(task_dir, TaskStatus.ERROR, message))
             continue
         finally:
-            evaluate_seconds += time.monotonic() - start
+            seconds = time.monotonic() - start
+            evaluate_seconds += seconds
+        kept = _kept_seconds(trusted / task_dir)
+        if task_dir in runs.reused_scores:
+            earlier["evaluate_s"] += kept.get("evaluate_s", 0.0)
+        else:
+            _keep_seconds(trusted / task_dir, {**kept, "evaluate_s": round(seconds, 3)})
         runs.entries.append(
             task_entry(task_dir, TaskStatus.SCORED, "", flat_scores(scores[task_dir]))
         )
     runs.timings = {"embed_s": round(embed_seconds, 3), "evaluate_s": round(evaluate_seconds, 3)}
+    if task_dirs and len(reused_embeddings) == len(task_dirs):
+        runs.cached["embed_s"] = round(earlier["embed_s"], 3)
+    if task_dirs and set(task_dirs) <= runs.reused_scores:
+        runs.cached["evaluate_s"] = round(earlier["evaluate_s"], 3)
     return runs
+
+
+SECONDS_FILE = "seconds.json"
+
+
+def _kept_seconds(trusted_task: Path) -> dict[str, float]:
+    """How long the task's kept embeddings and scores took when they were made (trusted
+    storage; {} when not recorded)."""
+    try:
+        data = json.loads((trusted_task / SECONDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        key: float(value)
+        for key, value in data.items()
+        if key in ("embed_s", "evaluate_s") and isinstance(value, int | float) and value >= 0
+    }
+
+
+def _keep_seconds(trusted_task: Path, seconds: dict[str, float]) -> None:
+    trusted_task.mkdir(parents=True, exist_ok=True)
+    write_atomic(trusted_task / SECONDS_FILE, json.dumps(seconds).encode())
 
 
 def _embed_checked(
@@ -106,6 +157,7 @@ def _embed_checked(
     trusted: Path,
     options: VerifyOptions,
     log: StageLog,
+    reused: list[str],
 ) -> tuple[str | None, str]:
     """Embed one task in the sandbox, unless an earlier run's checked embeddings of it are
     unchanged, check what the sandbox wrote and seal it. (what went wrong or None, the
@@ -117,6 +169,7 @@ def _embed_checked(
     recorded = cache.reusable_embeddings(task_embeddings, record)
     if recorded is not None:
         log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
+        reused.append(task_dir)
         return None, recorded
     if task_embeddings.is_dir() and not task_embeddings.is_symlink():
         # Sealed by an earlier run, and changed since (no sandbox can reach them): say what.
@@ -158,6 +211,7 @@ def _scores(
     options: VerifyOptions,
     log: StageLog,
     mode: str,
+    reused: set[str] | None = None,
 ) -> dict[str, Any]:
     """The task's scores in evaluation `mode`, computed from the sandbox's embeddings and the
     task's own metadata, kept in ``out`` (exact) or ``out/batched`` (never beside the
@@ -173,6 +227,8 @@ def _scores(
     }
     if cache.scores_reusable(out, SCORES_FILE, settings):
         log(f"evaluate {task_embeddings.name}: reusing {out / SCORES_FILE}")
+        if reused is not None:
+            reused.add(task_embeddings.name)
         return load_scores(out / SCORES_FILE)
 
     def evaluate_log(line: str) -> None:

@@ -113,13 +113,13 @@ def judge_column(evidence: ColumnEvidence) -> ColumnResult:
         outcome["outcome"] = Outcome.MISMATCH
         outcome["detail"] = (
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} worse than the claimed "
-            f"{claimed} (tolerance {column.tolerance})."
+            f"{claimed:.4f} (tolerance {column.tolerance})."
         )
     else:
         outcome["outcome"] = Outcome.ABOVE_CLAIM
         outcome["detail"] = (
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} better than the claimed "
-            f"{claimed} (tolerance {column.tolerance}): flagged for review, not failed."
+            f"{claimed:.4f} (tolerance {column.tolerance}): flagged for review, not failed."
         )
     if evidence.note:
         outcome["detail"] += " " + evidence.note

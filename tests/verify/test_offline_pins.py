@@ -144,3 +144,58 @@ def test_a_weights_file_with_another_sha256_is_refused_naming_both(
     detail = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")["detail"]
     assert hashlib.sha256(other.read_bytes()).hexdigest() in detail
     assert hashlib.sha256(weights.read_bytes()).hexdigest() in detail
+
+
+def test_an_install_error_is_reported_once_with_pips_error_and_no_machine_paths(
+    tmp_path: Path, offline: None
+) -> None:
+    from bot.report import render_markdown
+
+    wheel = build_example_wheel(tmp_path / "dist")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    claims = {"ESC-50": "0.9", "FSD50K": "0.9", "DCASE 2016": "0.9"}
+    arguments = write_submission(
+        tmp_path / "sub",
+        "Demo broken pin",
+        claims,
+        install=[f"hear-example-model==9.9 --hash=sha256:{digest}"],
+    )
+    out = tmp_path / "out"
+    code, result = run(arguments, out, "--find-links", str(wheel.parent))
+    assert code == 3
+    verification = result["verification"]
+    stage_error = verification["stage_error"]
+    assert stage_error["stage"] == "install"
+    assert "ERROR: " in stage_error["message"]  # pip's own reason, not cut off
+    assert str(tmp_path) not in json.dumps(verification)  # no machine paths anywhere
+    assert all(c["log_tail"] is None for c in verification["columns"])  # bound to the stage
+    outcomes = {c["column"]: c["outcome"] for c in verification["columns"]}
+    assert {outcomes[name] for name in claims} == {"error"}
+    assert outcomes["Beehive"] == "not-claimed"
+    assert "evaluate" not in verification["memory_mb"]  # nothing was evaluated
+
+    markdown = render_markdown(result)
+    first = markdown.split("\n")[3]
+    assert first.startswith("⚠️ **Not verified**: the install stage failed")
+    assert "Valid submission" not in markdown
+    assert markdown.count("ERROR: ") == 2  # the message once, and the log's last lines once
+    assert "\\u000a" not in markdown and "Beehive" not in markdown.split("<details>")[0]
+    assert str(tmp_path) not in markdown
+    assert "`ESC-50` (on stand-in `synth_tones-1.0.0-full`)" in markdown
+
+
+def test_a_second_run_says_which_stages_were_cached(tmp_path: Path, offline: None) -> None:
+    from bot.report import render_markdown
+
+    wheel = build_example_wheel(tmp_path / "dist")
+    arguments = url_pinned_submission(tmp_path / "sub", wheel, None)
+    work = str(tmp_path / "work")
+    extra = ("--find-links", str(wheel.parent), "--work", work)
+    _, first = run(arguments, tmp_path / "out1", *extra)
+    assert first["verification"]["cached_s"] == {}
+    _, second = run(arguments, tmp_path / "out2", *extra)
+    cached = second["verification"]["cached_s"]
+    assert set(cached) == {"install_s", "check_model_s", "embed_s", "evaluate_s"}
+    assert cached["install_s"] == pytest.approx(first["verification"]["timings"]["install_s"], 0.5)
+    markdown = render_markdown(second)
+    assert "install cached (original " in markdown and "embed cached" in markdown
