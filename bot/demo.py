@@ -124,7 +124,12 @@ def run_submission(
     submission = Submission(
         base_csv=base, head_csv=head, named_manifest=(str(manifest_path), manifest_bytes)
     )
+    say(
+        f"verifying {name!r} ({', '.join(claims)} claimed); progress every 10 s below, "
+        f"the whole log in {folder / 'verify.log'}"
+    )
     result = verify(submission, options, echo=False)
+    say(f"{name!r}: {result['verification']['verdict']}; report in {folder / 'report.md'}")
     write_outputs(result, folder, render_markdown(result))
     return result
 
@@ -146,7 +151,10 @@ def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None) -> int:
     say(f"wheel {wheel.name} sha256 {hashlib.sha256(wheel.read_bytes()).hexdigest()}")
     common = {"out": out, "tasks": tasks, "wheel": wheel, "device": device}
     placeholder = {column: Decimal("0.5") for column in STAND_INS}
-    say("installing the wheel into its own virtualenv, embedding, evaluating (the long part)")
+    say(
+        "first run: installing the wheel into its own virtualenv, checking the HEAR API, "
+        "embedding and evaluating three tasks (the long part; the next runs reuse its work)"
+    )
     measured = reproduced(
         run_submission(
             "measure", "HEAR demo measurement", placeholder, max_epochs=max_epochs, **common

@@ -79,7 +79,7 @@ def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True)
     the sandbox given the GPU on cuda)."""
     options.out.mkdir(parents=True, exist_ok=True)
     options = resolved(options)
-    log = StageLog(options.out / "verify.log", echo=echo)
+    log = StageLog(options.out / "verify.log", echo=echo, echo_progress=True)
     started = time.monotonic()
     facts = leaderboard_facts()
     columns = _selected_columns(options.columns, facts.columns)
@@ -178,14 +178,16 @@ def _run(
     stage = "install"
     try:
         start = time.monotonic()
-        model, installed = prepare_model(manifest, options, log)
+        with log.heartbeat("install"):
+            model, installed = prepare_model(manifest, options, log)
         report.provenance = installed.provenance
         report.timings["install_s"] = round(time.monotonic() - start, 3)
         if installed.reused_seconds is not None:
             report.cached["install_s"] = round(installed.reused_seconds, 3)
         stage = "check-model"
         start = time.monotonic()
-        report.conformance = check_model(model, options, log)
+        with log.heartbeat("check-model"):
+            report.conformance = check_model(model, options, log)
         report.timings["check_model_s"] = round(time.monotonic() - start, 3)
         if log.lines and "reusing the passing checks" in log.lines[-1]:
             report.cached["check_model_s"] = round(

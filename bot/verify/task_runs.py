@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,41 @@ def embed_and_evaluate(
 
 
 SECONDS_FILE = "seconds.json"
+_STEP = re.compile(r"^(grid point|split) (\d+)/(\d+)")
+
+
+@dataclass
+class EvaluationSteps:
+    """Where an evaluation is, from its log lines (`grid point k/n`, then `split k/n` for
+    k-fold tasks), for the heartbeat: the step and an ETA from the steps' mean time."""
+
+    started: float = field(default_factory=time.monotonic)
+    grid: tuple[int, int] = (0, 0)
+    splits: tuple[int, int] = (0, 0)
+
+    def saw(self, line: str) -> None:
+        match = _STEP.match(line)
+        if match:
+            done, total = int(match.group(2)), int(match.group(3))
+            if match.group(1) == "grid point":
+                self.grid = (done, total)
+            else:
+                self.splits = (done, total)
+
+    def status(self) -> str:
+        grid_done, grid_total = self.grid
+        split_done, split_total = self.splits
+        if not grid_total:
+            return "; preparing (reading embeddings)"
+        done = grid_done + max(0, split_done - 1)
+        total = grid_total + max(0, split_total - 1)
+        where = f"grid point {grid_done}/{grid_total} trained"
+        if split_total:
+            where = f"split {split_done}/{split_total} trained (grid search done)"
+        elapsed = time.monotonic() - self.started
+        if done and total > done:
+            return f"; {where}, ETA ~{elapsed / done * (total - done):.0f} s"
+        return f"; {where}"
 
 
 def _kept_seconds(trusted_task: Path) -> dict[str, float]:
@@ -178,12 +214,13 @@ def _embed_checked(
             message = f"The kept embeddings of {task_dir} changed since they were checked: "
             return message + "; ".join(problems), ""
     arguments = ["embed", *model.arguments, "--tasks-dir", SANDBOX_TASKS, "--task", task_dir]
-    arguments += ["--out", SANDBOX_OUT, "--no-progress"]
+    arguments += ["--out", SANDBOX_OUT]  # its progress lines (clips/s, ETA) reach the log
     task_mount = Mount(options.tasks_dir / task_dir, f"{SANDBOX_TASKS}/{task_dir}")
     # This task's own writable directory (kept after a failure: the worker resumes from it).
     staging = embeddings / f"{STAGING_PREFIX}{task_dir}"
     try:
-        failure = run_worker(model, arguments, staging, options, log, stage, (task_mount,))
+        with log.heartbeat(stage):
+            failure = run_worker(model, arguments, staging, options, log, stage, (task_mount,))
     except SandboxError as exc:
         failure = str(exc)
     if failure is not None:
@@ -231,17 +268,22 @@ def _scores(
             reused.add(task_embeddings.name)
         return load_scores(out / SCORES_FILE)
 
-    def evaluate_log(line: str) -> None:
-        log(f"evaluate {task_embeddings.name}: {line}")
+    stage = f"evaluate {task_embeddings.name}"
+    steps = EvaluationSteps()
 
-    scores = evaluate_task(
-        task_embeddings,
-        device=options.device,
-        log=evaluate_log,
-        max_epochs=options.max_epochs,
-        metadata_dir=task_metadata,
-        out_dir=out,
-        mode=mode,
-    )
+    def evaluate_log(line: str) -> None:
+        steps.saw(line)
+        log(f"{stage}: {line}")
+
+    with log.heartbeat(stage, steps.status):
+        scores = evaluate_task(
+            task_embeddings,
+            device=options.device,
+            log=evaluate_log,
+            max_epochs=options.max_epochs,
+            metadata_dir=task_metadata,
+            out_dir=out,
+            mode=mode,
+        )
     cache.record_scores(out, settings)
     return scores
