@@ -637,8 +637,8 @@ def _rank_warnings(ranks: list[dict[str, Any]], line: int) -> list[Finding]:
                     code="claims-top-rank",
                     line=line,
                     column=rank["column"],
-                    message=f"Claims #1 on {rank['column']}: {rank['claimed']} against the best "
-                    f"existing {best}.",
+                    message=f"Claims #1 on {rank['column']}: {rank['claimed']:.4f} against the "
+                    f"best existing {best:.4f}.",
                     fix="Nothing to fix if the score is real; reviewers will want it reproduced.",
                 )
             )

@@ -105,7 +105,7 @@ def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True)
     verification["cached_s"] = run.cached
     verification["stage_error"] = run.stage_error
     verification["memory_mb"] = dict(log.peaks)
-    if run.tasks:  # the bot's own peak means something only when it evaluated
+    if run.tasks and "evaluate_s" not in run.cached:  # only when this run evaluated
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         verification["memory_mb"]["evaluate"] = round(peak, 1)
     log(f"verify: {verification['verdict']}: {verification['reason']}")

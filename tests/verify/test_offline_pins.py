@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from bot.cli import main
 from bot.common.schemas import schema_errors
 from bot.demo import build_example_wheel
+from tests.screenshots import chromium, comment_html, screenshot
 from tests.verify.test_verify import TODAY, write_submission
 
 EXAMPLE_MODEL = Path(__file__).resolve().parents[2] / "examples" / "hear_example_model"
@@ -182,6 +185,16 @@ def test_an_install_error_is_reported_once_with_pips_error_and_no_machine_paths(
     assert "\\u000a" not in markdown and "Beehive" not in markdown.split("<details>")[0]
     assert str(tmp_path) not in markdown
     assert "`ESC-50` (on stand-in `synth_tones-1.0.0-full`)" in markdown
+
+    # As a person sees it: GitHub's Markdown, in Chromium.
+    html = comment_html(markdown)
+    (block,) = [pre for pre in re.findall(r"<pre.*?</pre>", html, re.S) if "pip install" in pre]
+    assert "\n[model] ERROR: No matching distribution found" in block  # real line breaks
+    assert "\u200b" not in block and "&#8203;" not in block
+    if chromium() is not None:
+        shots = Path(os.environ.get("HEARBOT_SCREENSHOTS") or tmp_path)
+        png = screenshot(markdown, shots / "install-error-comment.png")
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
 
 def test_a_second_run_says_which_stages_were_cached(tmp_path: Path, offline: None) -> None:
