@@ -212,3 +212,11 @@ def test_the_repository_keeps_editors_and_git_from_making_the_common_mistakes() 
             check=True,
         ).stdout
         assert "leaderboard.csv: eol: lf" in attributes and "text: set" in attributes
+
+
+def test_the_pull_request_template_points_to_the_manifest_instead_of_repeating_it() -> None:
+    root = Path(__file__).resolve().parents[2]
+    template = (root / ".github" / "PULL_REQUEST_TEMPLATE.md").read_text()
+    assert "submissions/<slug>.json" in template and "schemas/submission.schema.json" in template
+    for field in ("Trainable parameters", "Scene embedding size", "Sample rate", "Authors:"):
+        assert field not in template, f"{field} belongs in the manifest only"
