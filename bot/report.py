@@ -460,6 +460,10 @@ def render_text(result: ResultDocument) -> str:
     if verification:
         reason = _visible(verification["reason"], 4000)
         out.append(f"VERIFICATION {verification['verdict'].upper()}: {reason}")
+        stage_error = verification.get("stage_error")
+        if stage_error:  # once, with its own line breaks (each line made inert)
+            out.append(f"  the {_visible(stage_error['stage'], 40)} stage failed:")
+            out += [f"    {_visible(line, 1000)}" for line in stage_error["message"].split("\n")]
         for column in verification["columns"]:
             if column["outcome"] == Outcome.NOT_CLAIMED:
                 continue

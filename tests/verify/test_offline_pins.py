@@ -152,7 +152,7 @@ def test_a_weights_file_with_another_sha256_is_refused_naming_both(
 def test_an_install_error_is_reported_once_with_pips_error_and_no_machine_paths(
     tmp_path: Path, offline: None
 ) -> None:
-    from bot.report import render_markdown
+    from bot.report import render_markdown, render_text
 
     wheel = build_example_wheel(tmp_path / "dist")
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
@@ -185,6 +185,8 @@ def test_an_install_error_is_reported_once_with_pips_error_and_no_machine_paths(
     assert "\\u000a" not in markdown and "Beehive" not in markdown.split("<details>")[0]
     assert str(tmp_path) not in markdown
     assert "`ESC-50` (on stand-in `synth_tones-1.0.0-full`)" in markdown
+    terminal = render_text(result)
+    assert terminal.count("ERROR: No matching distribution found") == 1
 
     # As a person sees it: GitHub's Markdown, in Chromium.
     html = comment_html(markdown)
