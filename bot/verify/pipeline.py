@@ -185,11 +185,11 @@ def _run(
         if installed.reused_seconds is not None:
             report.cached["install_s"] = round(installed.reused_seconds, 3)
         stage = "check-model"
-        start = time.monotonic()
+        start, first_line = time.monotonic(), len(log.lines)
         with log.heartbeat("check-model"):
             report.conformance = check_model(model, options, log)
         report.timings["check_model_s"] = round(time.monotonic() - start, 3)
-        if log.lines and "reusing the passing checks" in log.lines[-1]:
+        if any("reusing the passing checks" in line for line in log.lines[first_line:]):
             report.cached["check_model_s"] = round(
                 cache.kept_checks_seconds(options.work_dir, model.key), 3
             )
