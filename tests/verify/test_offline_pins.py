@@ -83,7 +83,7 @@ def write_weights(path: Path) -> Path:
 
 
 def test_url_pinned_wheel_and_weights_file_reach_a_verdict_offline(
-    tmp_path: Path, offline: None
+    tmp_path: Path, offline: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dist = tmp_path / "dist"
     wheel = build_example_wheel(dist)
@@ -92,7 +92,11 @@ def test_url_pinned_wheel_and_weights_file_reach_a_verdict_offline(
     renamed = wheel.rename(dist / "downloaded-copy.whl")  # found by content, not by name
     out = tmp_path / "out"
 
-    code, result = run(arguments, out, "--find-links", str(dist), "--weights-file", str(weights))
+    # As the README writes it: paths relative to the submitter's checkout.
+    monkeypatch.chdir(tmp_path)
+    code, result = run(
+        arguments, Path("out"), "--find-links", "dist", "--weights-file", weights.name
+    )
 
     verification = result["verification"]
     assert verification["verdict"] in ("pass", "fail"), verification["reason"]
