@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.common.inert import inert_line
 from bot.common.result import ResultDocument, Verification
+from bot.submission.validate import repository_path
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
@@ -170,19 +171,9 @@ def _row_section(result: dict[str, Any]) -> list[str]:
     for column, value in submission["row"].items():
         lines.append(f"| {code(column)} | {code(value) if value else '(not run)'} |")
     if submission.get("manifest_path"):
-        lines.append(f"| manifest | {code(_repository_path(submission['manifest_path']))} |")
+        lines.append(f"| manifest | {code(repository_path(submission['manifest_path']))} |")
     lines += ["", "</details>"]
     return lines
-
-
-def _repository_path(path: str) -> str:
-    """A manifest path as the repository names it (`submissions/<slug>.json`), never the
-    directory it was read from on the machine that ran hearbot."""
-    parts = path.replace("\\", "/").split("/")
-    if "submissions" in parts[:-1]:
-        index = len(parts) - 1 - parts[::-1].index("submissions")
-        return "/".join(parts[index:])
-    return parts[-1]
 
 
 def _float(value: Any) -> float | None:
