@@ -105,14 +105,7 @@ def test_a_quoted_field_with_a_comma_is_named_as_such_with_the_line_to_paste() -
         'quotes a field that contains a comma (`"HEAR Team, naive baseline (example)"`)'
         in (finding["message"])
     )
-    (_, line) = (
-        code_spans(finding["fix"])[-2:]
-        if len(code_spans(finding["fix"])) > 1
-        else (
-            None,
-            code_spans(finding["fix"])[0],
-        )
-    )
+    (line,) = code_spans(finding["fix"])  # the whole line, as it must be
     assert line == EXAMPLE_ROW
     assert with_manifest(append(line), manifest_bytes())["ok"] is True
 
