@@ -16,6 +16,7 @@ from bot.cli import main
 from bot.common.schemas import schema_errors
 from bot.demo import build_example_wheel
 from tests.screenshots import chromium, comment_html, screenshot
+from tests.verify.conftest import error_text
 from tests.verify.test_verify import TODAY, write_submission
 
 EXAMPLE_MODEL = Path(__file__).resolve().parents[2] / "examples" / "hear_example_model"
@@ -127,7 +128,9 @@ def test_a_url_pin_without_the_file_at_hand_says_how_to_supply_it(
     assert code == 3
     verification = result["verification"]
     assert verification["verdict"] == "error"
-    detail = next(c for c in verification["columns"] if c["column"] == "ESC-50")["detail"]
+    esc = next(c for c in verification["columns"] if c["column"] == "ESC-50")
+    detail = error_text(result, esc)
+    assert verification["stage_error"]["stage"] == "install"
     assert "no network" in detail and "`--find-links DIR`" in detail
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() in detail
 
@@ -148,7 +151,8 @@ def test_a_weights_file_with_another_sha256_is_refused_naming_both(
         arguments, tmp_path / "out", "--find-links", str(wheel.parent), "--weights-file", str(other)
     )
     assert code == 3
-    detail = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")["detail"]
+    esc = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")
+    detail = error_text(result, esc)
     assert hashlib.sha256(other.read_bytes()).hexdigest() in detail
     assert hashlib.sha256(weights.read_bytes()).hexdigest() in detail
 
