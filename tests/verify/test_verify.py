@@ -139,7 +139,12 @@ def test_honest_claims_pass_and_inflated_claims_fail(
     assert outcomes(result)["FSD50K"] == "mismatch"
     assert result["verification"]["verdict"] == "fail"
     report = (root / "inflated" / "out" / "report.md").read_text()
-    assert "❌ mismatch" in report and "Not reproduced" in report
+    assert "❌ mismatch" in report
+    first = report.split("\n")[3]  # the comment's one verdict line: validation and verification
+    assert first.startswith(
+        "❌ **Not verified**: `FSD50K` (on stand-in `synth_mixtures-1.0.0-full`)"
+    )
+    assert "Valid submission" not in report and report.count("Not reproduced") == 0
 
 
 def test_a_much_better_score_is_flagged_not_failed(
