@@ -220,25 +220,38 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from bot.verify.result import write_outputs
     from bot.verify.verdict import Verdict
 
-    tasks_dir = Path(args.tasks_dir)
+    manifest_bytes = _read_bytes(args.manifest, "manifest")
+    stand_ins = dict(args.stand_in or [])
+    if args.stand_ins == "synth":
+        tasks_dir, synthetic = _synth_stand_ins(args, manifest_bytes)
+        stand_ins = {**synthetic, **stand_ins}
+    elif args.tasks_dir is None:
+        raise UsageError(
+            "give --tasks-dir DIR (HEAR task directories), or --stand-ins synth to verify on "
+            "synthetic stand-in tasks"
+        )
+    else:
+        tasks_dir = Path(args.tasks_dir)
     if not tasks_dir.is_dir():
         raise UsageError(f"--tasks-dir {args.tasks_dir!r} is not a directory")
     submission = Submission(
         base_csv=_read_bytes(args.base_file, "base file"),
         head_csv=_read_bytes(args.head_file, "head file"),
-        named_manifest=(args.manifest, _read_bytes(args.manifest, "manifest")),
+        named_manifest=(args.manifest, manifest_bytes),
     )
+    # Absolute: the sandbox runs pip and the model in another working directory.
     options = VerifyOptions(
-        tasks_dir=tasks_dir,
-        out=Path(args.out),
+        tasks_dir=tasks_dir.absolute(),
+        out=Path(args.out).absolute(),
         columns=args.tasks,
         install=not args.no_install,
         device=args.device,
-        work=Path(args.work) if args.work else None,
+        work=Path(args.work).absolute() if args.work else None,
         max_epochs=args.max_epochs,
         today=args.today,
-        stand_ins=dict(args.stand_in or []),
-        find_links=[Path(path) for path in args.find_links or []],
+        stand_ins=stand_ins,
+        find_links=[Path(path).absolute() for path in args.find_links or []],
+        weights_file=Path(args.weights_file).absolute() if args.weights_file else None,
         sandbox=_sandbox(args),
         package_index=args.package_index,
         cache_max_gb=args.cache_max_gb,
@@ -252,6 +265,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _emit(result, args.format, None)
     verdict = result["verification"]["verdict"]
     return {Verdict.PASS: EXIT_OK, Verdict.FAIL: EXIT_REJECTED}.get(verdict, EXIT_INFRA)
+
+
+def _synth_stand_ins(args: argparse.Namespace, manifest: bytes) -> tuple[Path, dict[str, str]]:
+    """`--stand-ins synth`: the synthetic tasks written (at the manifest's sample rate) under
+    --tasks-dir or WORK/synth-tasks, and the columns they stand in for; said on stderr."""
+    from bot.hear import synth
+
+    try:
+        rate = int(json.loads(manifest).get("sample_rate") or synth.DEFAULT_SAMPLE_RATE)
+    except (ValueError, TypeError, AttributeError):
+        rate = synth.DEFAULT_SAMPLE_RATE
+    work = Path(args.work) if args.work else Path(args.out) / "work"
+    tasks_dir = Path(args.tasks_dir) if args.tasks_dir else work / "synth-tasks"
+    print(
+        f"--stand-ins synth: writing synthetic tasks at {rate} Hz under {tasks_dir}",
+        file=sys.stderr,
+    )
+    try:
+        synth.write_tasks(tasks_dir, sample_rates=(rate,), seed=0)
+    except (ValueError, FileExistsError) as exc:
+        raise UsageError(str(exc)) from exc
+    mapping = synth.stand_ins()
+    for column, task_dir in mapping.items():
+        print(f"--stand-ins synth: {column} is checked on {task_dir} (synthetic)", file=sys.stderr)
+    print(
+        "--stand-ins synth: stand-in scores test the pipeline and the claims' plumbing, not the "
+        "model's real scores; other claimed columns are not run",
+        file=sys.stderr,
+    )
+    return tasks_dir, mapping
 
 
 UNSAFE_BANNER = """\
@@ -388,7 +431,14 @@ def _add_verify(commands: Any) -> None:
         "--find-links",
         action="append",
         metavar="DIR",
-        help="a local wheel directory pip may install from (pins still apply)",
+        help="a local wheel directory pip may install from (pins still apply); a URL pin "
+        "(`pkg @ https://…#sha256=…`) is installed from the file here with that sha256, offline",
+    )
+    verify.add_argument(
+        "--weights-file",
+        metavar="PATH",
+        help="the manifest's `weights` from this local file instead of its URL (its sha256 must "
+        "be the manifest's `weights.sha256`)",
     )
     verify.add_argument(
         "--max-epochs",
@@ -428,7 +478,15 @@ def _add_verify_inputs(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--base-file", required=True, help="leaderboard.csv before the change")
     verify.add_argument("--head-file", required=True, help="leaderboard.csv with the new row")
     verify.add_argument("--manifest", required=True, help="the submission manifest")
-    verify.add_argument("--tasks-dir", required=True, help="HEAR task directories")
+    verify.add_argument(
+        "--tasks-dir", help="HEAR task directories (with --stand-ins synth: where to write them)"
+    )
+    verify.add_argument(
+        "--stand-ins",
+        choices=("synth",),
+        help="synth: write the synthetic tasks (`hearbot tasks synth`) at the manifest's sample "
+        "rate and check ESC-50, FSD50K and DCASE 2016 on them (said in the report)",
+    )
     verify.add_argument(
         "--tasks", nargs="+", metavar="COLUMN", help="only these leaderboard columns"
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.common.schemas import leaderboard_facts
-from bot.hear.synth import SPECS, write_tasks
+from bot.hear.synth import stand_ins, write_tasks
 from bot.report import render_markdown, render_text
 from bot.submission.leaderboard.names import slug
 from bot.submission.validate import Submission
@@ -30,11 +30,7 @@ from bot.verify.verdict import Verdict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"
-STAND_INS = {
-    "ESC-50": SPECS["synth_tones"].dir_name,
-    "FSD50K": SPECS["synth_mixtures"].dir_name,
-    "DCASE 2016": SPECS["synth_events"].dir_name,
-}
+STAND_INS = stand_ins()
 SAMPLE_RATE = 16000
 EMBEDDING_SIZE = 128
 INFLATION = Decimal("0.2")
@@ -128,7 +124,12 @@ def run_submission(
     submission = Submission(
         base_csv=base, head_csv=head, named_manifest=(str(manifest_path), manifest_bytes)
     )
+    say(
+        f"verifying {name!r} ({', '.join(claims)} claimed); progress every 10 s below, "
+        f"the whole log in {folder / 'verify.log'}"
+    )
     result = verify(submission, options, echo=False)
+    say(f"{name!r}: {result['verification']['verdict']}; report in {folder / 'report.md'}")
     write_outputs(result, folder, render_markdown(result))
     return result
 
@@ -150,7 +151,10 @@ def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None) -> int:
     say(f"wheel {wheel.name} sha256 {hashlib.sha256(wheel.read_bytes()).hexdigest()}")
     common = {"out": out, "tasks": tasks, "wheel": wheel, "device": device}
     placeholder = {column: Decimal("0.5") for column in STAND_INS}
-    say("installing the wheel into its own virtualenv, embedding, evaluating (the long part)")
+    say(
+        "first run: installing the wheel into its own virtualenv, checking the HEAR API, "
+        "embedding and evaluating three tasks (the long part; the next runs reuse its work)"
+    )
     measured = reproduced(
         run_submission(
             "measure", "HEAR demo measurement", placeholder, max_epochs=max_epochs, **common

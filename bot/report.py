@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.common.inert import inert_line
 from bot.common.result import ResultDocument, Verification
+from bot.submission.validate import repository_path
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
 STICKY_MARKER = "<!-- hearbot:sticky-comment -->"
@@ -79,6 +80,36 @@ def _line(finding: dict[str, Any]) -> str:
     return str(finding["line"]) if finding.get("line") else "–"
 
 
+def headline(result: ResultDocument) -> str:
+    """The one line at the top of the comment: validation and verification together."""
+    verification = result.get("verification")
+    if not verification or not result["ok"] or not result.get("submission"):
+        return verdict(result)
+    return _verification_headline(verification)
+
+
+def _verification_headline(verification: Verification) -> str:
+    judged = verification["verdict"]
+    stand_ins = verification.get("stand_ins") or {}
+    if judged == Verdict.FAIL:
+        missed = [c for c in verification["columns"] if c["outcome"] == Outcome.MISMATCH]
+        if missed:
+            parts = [
+                f"{_column_label(c['column'], stand_ins)} claimed {_number(c['claimed'])}, "
+                f"reproduced {_number(c['reproduced'])}"
+                for c in missed
+            ]
+            return "❌ **Not verified**: " + "; ".join(parts) + "."
+    stage_error = verification.get("stage_error")
+    if judged == Verdict.ERROR and stage_error:
+        return (
+            f"⚠️ **Not verified**: the {text(stage_error['stage'], 40)} stage failed, so no "
+            "claimed score was checked (the error is below)."
+        )
+    mark = _VERDICT_LINES.get(judged, f"⚠️ **Not verified ({text(str(judged), 40)})**")
+    return f"{mark}: {prose(verification['reason'], 2000)}"
+
+
 def verdict(result: ResultDocument) -> str:
     errors = result["errors"]
     submission = result.get("submission")
@@ -115,18 +146,13 @@ def _ranks_section(result: dict[str, Any]) -> list[str]:
     ranks = result.get("ranks") or []
     if not ranks:
         return []
-    tops = [rank["column"] for rank in ranks if rank["rank"] == 1]
-    lines = ["", "#### Where the claimed scores would rank"]
-    if tops:
-        named = ", ".join(code(name, in_table=False) for name in tops)
-        lines.append(f"Claims **#1** on {named}.")
-        lines.append("")
+    lines = ["", "#### Where the claimed scores would rank", ""]
     lines += ["| Column | Claimed | Rank | Best existing |", "|---|---:|---:|---:|"]
     for rank in ranks:
-        best = "–" if rank["best_existing"] is None else str(rank["best_existing"])
+        place = f"**#{rank['rank']}**" if rank["rank"] == 1 else f"#{rank['rank']}"
         lines.append(
-            f"| {code(rank['column'])} | {rank['claimed']} | "
-            f"#{rank['rank']} of {rank['of']} | {best} |"
+            f"| {code(rank['column'])} | {_number(_float(rank['claimed']))} | "
+            f"{place} of {rank['of']} | {_number(_float(rank['best_existing']))} |"
         )
     return lines
 
@@ -145,9 +171,24 @@ def _row_section(result: dict[str, Any]) -> list[str]:
     for column, value in submission["row"].items():
         lines.append(f"| {code(column)} | {code(value) if value else '(not run)'} |")
     if submission.get("manifest_path"):
-        lines.append(f"| manifest | {code(submission['manifest_path'])} |")
+        lines.append(f"| manifest | {code(repository_path(submission['manifest_path']))} |")
     lines += ["", "</details>"]
     return lines
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _column_label(name: str, stand_ins: dict[str, str], *, in_table: bool = False) -> str:
+    """A column's name, and the stand-in task it was checked on, if any."""
+    label = code(name, in_table=in_table)
+    if name in stand_ins:
+        label += f" (on stand-in {code(stand_ins[name], in_table=in_table)})"
+    return label
 
 
 def fenced(value: str, limit: int = 6000) -> str:
@@ -185,13 +226,44 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 
 def _verification_section(verification: Verification) -> list[str]:
-    return ["", "#### Verification", "", *_verification_body(verification)]
+    body = _verification_body(verification)[2:]  # the headline is the comment's first line
+    return ["", "#### Verification", "", *body]
+
+
+def _stage_error_block(verification: Verification) -> list[str]:
+    """The stage that failed before any column ran: once, its last lines as they are (pip's
+    `ERROR` included), then the log's lines before those."""
+    stage_error = verification.get("stage_error")
+    if not stage_error:
+        return []
+    lines = [
+        f"**The {text(stage_error['stage'], 40)} stage failed**; nothing after it ran:",
+        "",
+        fenced(stage_error["message"]),
+        "",
+    ]
+    shown = set(stage_error["message"].split("\n"))
+    earlier = [  # the log's lines that the message does not already show
+        line for line in stage_error["log_tail"].split("\n") if line.split(": ", 1)[-1] not in shown
+    ]
+    if earlier:
+        lines += [
+            f"<details><summary>The {text(stage_error['stage'], 40)} log before that</summary>",
+            "",
+            fenced("\n".join(earlier)),
+            "",
+            "</details>",
+            "",
+        ]
+    return lines
 
 
 def _verification_body(verification: Verification) -> list[str]:
+    stand_ins = verification.get("stand_ins") or {}
     lines = [
-        f"{_VERDICT_LINES[verification['verdict']]}: {prose(verification['reason'], 2000)}",
+        _verification_headline(verification),
         "",
+        *_stage_error_block(verification),
         "| Column | Claimed | Reproduced | Δ | Tolerance | Outcome |",
         "|---|---:|---:|---:|---:|---|",
     ]
@@ -200,11 +272,17 @@ def _verification_body(verification: Verification) -> list[str]:
             continue
         delta = "–" if column["delta"] is None else f"{column['delta']:+.4f}"
         lines.append(
-            f"| {code(column['column'])} | {_number(column['claimed'])} | "
+            f"| {_column_label(column['column'], stand_ins, in_table=True)} | "
+            f"{_number(column['claimed'])} | "
             f"{_number(column['reproduced'])} | {delta} | {column['tolerance']} | "
             f"{_OUTCOME_MARKS[column['outcome']]} |"
         )
-    explained = [c for c in verification["columns"] if c["outcome"] in _EXPLAINED]
+    explained = [
+        c
+        for c in verification["columns"]
+        if c["outcome"] in _EXPLAINED
+        and not (verification.get("stage_error") and c["outcome"] == Outcome.ERROR)
+    ]
     if explained:
         lines += [""]
         for column in explained:
@@ -266,14 +344,22 @@ def _model_facts(verification: Verification) -> list[str]:
     model = verification["model"]
     environment = verification["environment"]
     timings = verification["timings"]
+    cached = verification.get("cached_s") or {}
     stages = ", ".join(
-        f"{text(name.removesuffix('_s').replace('_', ' '), 60)} {seconds:.0f} s"
+        f"{text(name.removesuffix('_s').replace('_', ' '), 60)} "
+        + (
+            f"cached (original {cached[name]:.0f} s)"
+            if name in cached and cached[name] > 0
+            else "cached"
+            if name in cached
+            else f"{seconds:.0f} s"
+        )
         for name, seconds in timings.items()
         if isinstance(seconds, int | float)
     )
     return [
         "",
-        "| Model facts | |",
+        "| Model fact | Value |",
         "|---|---|",
         f"| HEAR module | {code(model['hear_module'])} |",
         f"| sample rate | {model['sample_rate']} Hz |",
@@ -322,7 +408,7 @@ def render_markdown(result: ResultDocument, max_chars: int = MAX_COMMENT_CHARS) 
     """The PR comment (and job summary): verdict, problems with fixes, ranks, parsed row.
 
     ``max_chars`` is the budget when the report is one section of a larger comment."""
-    lines = [STICKY_MARKER, "### HEAR leaderboard submission check", "", verdict(result)]
+    lines = [STICKY_MARKER, "### HEAR leaderboard submission check", "", headline(result)]
     if result.get("verification"):
         lines += _verification_section(result["verification"])
     if result["errors"]:
@@ -390,6 +476,10 @@ def render_text(result: ResultDocument) -> str:
     if verification:
         reason = _visible(verification["reason"], 4000)
         out.append(f"VERIFICATION {verification['verdict'].upper()}: {reason}")
+        stage_error = verification.get("stage_error")
+        if stage_error:  # once, with its own line breaks (each line made inert)
+            out.append(f"  the {_visible(stage_error['stage'], 40)} stage failed:")
+            out += [f"    {_visible(line, 1000)}" for line in stage_error["message"].split("\n")]
         for column in verification["columns"]:
             if column["outcome"] == Outcome.NOT_CLAIMED:
                 continue

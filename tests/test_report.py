@@ -135,13 +135,15 @@ def test_rejected_result_lists_codes_and_fixes():
 def test_ranks_section_claims_first_place():
     result = check(append(make_row(default_score="", scores={"ESC-50": "0.99"})))
     markdown = render_markdown(result)
-    assert "Claims **#1** on `ESC-50`." in markdown
-    assert "| `ESC-50` | 0.99 | #1 of 35 | 0.966499996 |" in markdown
+    # The preview once: the table (numbers in one format), and the warning; no third sentence.
+    assert "| `ESC-50` | 0.9900 | **#1** of 35 | 0.9665 |" in markdown
+    assert markdown.count("#1") == 2, markdown
+    assert "claims-top-rank" in markdown
 
 
 def test_no_first_place_claim_for_a_low_score():
     result = check(append(make_row(default_score="", scores={"ESC-50": "0.1"})))
-    assert "Claims **#1**" not in render_markdown(result)
+    assert "**#1**" not in render_markdown(result)
 
 
 def test_thousands_of_findings_fit_in_a_comment():

@@ -108,6 +108,14 @@ class TaskResult(TypedDict):
     """The memorisation canary (bot/verify/canary.py), where the task was scored with one."""
 
 
+class StageError(TypedDict):
+    """A stage that failed before any column ran (install, check-model), reported once."""
+
+    stage: str
+    message: str
+    log_tail: str
+
+
 class Verification(TypedDict):
     verdict: str  # a bot.verify.verdict.Verdict value
     reason: str
@@ -115,6 +123,8 @@ class Verification(TypedDict):
     environment: EnvironmentFacts
     timings: dict[str, float]
     memory_mb: NotRequired[dict[str, float]]
+    cached_s: NotRequired[dict[str, float]]
+    stage_error: NotRequired[StageError | None]
     conformance: list[CheckResult]
     columns: list[ColumnResult]
     tasks: list[TaskResult]

@@ -178,6 +178,16 @@ def _verdict(results: dict[int, ResultDocument], columns: list[ColumnResult]) ->
     return overall_verdict(columns)
 
 
+def _stage_error(results: dict[int, ResultDocument]) -> dict[str, str] | None:
+    """The first shard's failed stage (its columns point to it), named with its shard."""
+    for number, result in sorted(results.items()):
+        stage_error = result["verification"].get("stage_error")
+        if stage_error:
+            message = clip(f"Shard {number}: {stage_error['message']}", 8000)
+            return {**stage_error, "message": message}
+    return None
+
+
 def _document(
     base: ResultDocument,
     results: dict[int, ResultDocument],
@@ -213,6 +223,7 @@ def _document(
         "columns": columns,
         "tasks": [task for v in ordered for task in v["tasks"]][:MAX_TASKS],
         "stand_ins": dict(sorted(stand_ins.items())),
+        "stage_error": _stage_error(results),
     }
     errors = schema_errors("result.schema.json", merged)
     if errors:  # every part came from schema-valid results: this is a bug here

@@ -277,6 +277,12 @@ def cmd_tasks_synth(args: argparse.Namespace, prog: str = "hearbot tasks synth")
         return _error(prog, str(exc), EXIT_USAGE)
     for path in paths:
         sys.stdout.write(f"wrote {path} at {', '.join(map(str, sorted(set(rates))))} Hz\n")
+        column = synth.STANDS_IN_FOR.get(path.name.split("-", 1)[0])
+        if column:
+            sys.stdout.write(
+                f"  stands in for {column}: hearbot verify --stand-in '{column}={path.name}' "
+                "(or --stand-ins synth for all three)\n"
+            )
     return EXIT_OK
 
 

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -702,6 +702,7 @@ def embed_task(
     identity: dict[str, Any] | None = None,
     memory: DeviceMemory | None = None,
     canary_fraction: float = 0.0,
+    progress_stream: TextIO | None = None,
 ) -> dict[str, Any]:
     """Embed one task into ``out/<task dir name>``; returns the marker's summary (with
     ``"skipped": true`` when an earlier run had finished it).
@@ -751,7 +752,7 @@ def embed_task(
             if i.file in perturbations
         ]
     splits, embed_seconds = _embed_clips(
-        embedder, task, out_task, clips, rng, sizer, audio.lengths, progress
+        embedder, task, out_task, clips, rng, sizer, audio.lengths, progress, progress_stream
     )
     summary = {
         "format": MARKER_FORMAT,
@@ -786,6 +787,7 @@ def _embed_clips(
     sizer: BatchSizer,
     lengths: Mapping[str, Mapping[str, int]],
     show: bool,
+    stream: TextIO | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float]:
     """Embed the clips not done yet, in random order; (per split: clips, kept, frames; the
     seconds it took)."""
@@ -804,7 +806,7 @@ def _embed_clips(
         splits[split] = {"clips": len(own), "kept_from_earlier_run": len(kept)}
         if event:
             splits[split]["frames"] = sum(_frames_written(out_task / split, c.item) for c in kept)
-    bar = Progress(len(clips), task.name, enabled=show)
+    bar = Progress(len(clips), task.name, enabled=show, stream=stream)
     bar.update(len(clips) - len(todo))
     started = time.monotonic()
     try:

@@ -136,6 +136,10 @@ SPECS: dict[str, SynthSpec] = {
     )
 }
 DEFAULT_TASKS = ("synth_tones", "synth_mixtures", "synth_events")
+STANDS_IN_FOR = {"synth_tones": "ESC-50", "synth_mixtures": "FSD50K", "synth_events": "DCASE 2016"}
+"""The leaderboard column each default task stands in for (same embedding and prediction type,
+split mode and score): `hearbot verify --stand-in COLUMN=DIR`, or all of them with
+`hearbot verify --stand-ins synth`."""
 
 
 @dataclass(frozen=True)
@@ -406,3 +410,8 @@ def write_tasks(
         raise ValueError(f"unknown synthetic task {unknown}; choose from {sorted(SPECS)}")
     rates = sorted(set(sample_rates))
     return [write_task(SPECS[name], out, rates, seed) for name in tasks]
+
+
+def stand_ins() -> dict[str, str]:
+    """Leaderboard column → the default synthetic task directory that stands in for it."""
+    return {column: SPECS[task].dir_name for task, column in STANDS_IN_FOR.items()}

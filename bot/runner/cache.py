@@ -176,9 +176,22 @@ def kept_checks(work: Path, key: str) -> tuple[Path, list[dict[str, str]] | None
     return kept, json.loads(kept.read_text(encoding="utf-8"))
 
 
-def keep_checks(work: Path, key: str, checks: list[dict[str, str]]) -> None:
-    """Keep a passing conformance report: the next run of the same model reuses it."""
+def keep_checks(
+    work: Path, key: str, checks: list[dict[str, str]], seconds: float | None = None
+) -> None:
+    """Keep a passing conformance report: the next run of the same model reuses it (and how
+    long the checks took, for its report)."""
     write_atomic(work / CHECKS / f"{key}.json", json.dumps(checks, indent=2).encode("utf-8"))
+    if seconds is not None:
+        write_atomic(work / CHECKS / f"{key}.seconds", f"{seconds:.3f}\n".encode())
+
+
+def kept_checks_seconds(work: Path, key: str) -> float:
+    """How long the kept checks of ``key`` took when they ran (0.0 when not recorded)."""
+    try:
+        return max(0.0, float((work / CHECKS / f"{key}.seconds").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def reusable_embeddings(task_embeddings: Path, record: Path) -> str | None:

@@ -37,6 +37,7 @@ from bot.common import strict_json, untrusted
 from bot.common.fileio import write_atomic
 from bot.common.log import Log
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess, IndexProxy
+from bot.runner.pinned_files import FILES, PinnedFileError, local_url_pins
 from bot.runner.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
 from bot.runner.sandbox import run as sandbox_run
 from bot.submission.manifest import classify_install_line
@@ -93,6 +94,7 @@ class Virtualenv:
     layer: Path
     provenance: list[dict[str, str]]
     seconds: float
+    """How long the install took (when ``reused``: the earlier run's install, as recorded)."""
     reused: bool
     peak_bytes: int = 0
     """The largest memory the sandboxed pip steps used (0 when the virtualenv was reused)."""
@@ -117,6 +119,8 @@ class Installed:
     """Name and version of every installed distribution (empty with --no-install)."""
     peak_bytes: int | None = None
     """The largest memory the sandboxed pip steps used; None when nothing was installed."""
+    reused_seconds: float | None = None
+    """When the virtualenv was an earlier run's: that install's seconds (else None)."""
 
 
 def prepare(
@@ -128,6 +132,7 @@ def prepare(
     find_links: list[Path] | None = None,
     sandbox: Sandbox,
     package_index: str | None = None,
+    weights_file: Path | None = None,
 ) -> Installed:
     """Everything a validated manifest needs before its model can run: the weights (fetched
     once, checked by content, under ``work/weights``), the Python requirement, the pinned
@@ -135,11 +140,23 @@ def prepare(
     ``package_index`` when one is given) and the read-only mounts it runs with.
 
     ``install=False`` runs the model in the current environment instead (its PYTHONPATH shown
-    read-only): a submitter's own check of a model that is not published yet."""
+    read-only): a submitter's own check of a model that is not published yet.
+
+    ``weights_file``: the manifest's weights from this local file instead of its URL (checked
+    against the manifest's sha256 all the same)."""
     weights = None
     if manifest.get("weights"):
         spec = manifest["weights"]
-        weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
+        if weights_file is not None:
+            weights = local_weights(weights_file, spec["sha256"], work / "weights", log)
+        else:
+            weights = fetch_weights(spec["url"], spec["sha256"], work / "weights", log)
+    elif weights_file is not None:
+        raise InstallError(
+            f"--weights-file {weights_file} was given, but the manifest names no `weights`; "
+            'add `"weights": {"url": "https://…", "sha256": "<sha256 of the file>"}` to it, '
+            "or leave --weights-file out"
+        )
     if not install:
         log("install: --no-install: using the current environment (and its PYTHONPATH)")
         inherited = inherited_python_path()
@@ -170,6 +187,7 @@ def prepare(
         weights=weights,
         provenance=made.provenance,
         peak_bytes=None if made.reused else made.peak_bytes,
+        reused_seconds=made.seconds if made.reused else None,
     )
 
 
@@ -356,7 +374,8 @@ def install_virtualenv(
     provenance = read_install_record(record, venv)
     if provenance is not None and python.exists():
         log(f"install: reusing {venv} (same pins, same Python, same runner packages)")
-        return Virtualenv(python, venv, layer, provenance, 0.0, reused=True)
+        earlier = recorded_seconds(record)
+        return Virtualenv(python, venv, layer, provenance, earlier, reused=True)
     # The record goes first: from here on, until every pip step has succeeded, no run may
     # take this virtualenv for a complete one.
     record.unlink(missing_ok=True)
@@ -367,6 +386,17 @@ def install_virtualenv(
         else:
             untrusted.remove_tree(venv)  # pip wrote it in the sandbox: any depth, no recursion
     start = time.monotonic()
+    files = venvs_dir.parent / FILES
+    try:
+        local_lines = local_url_pins(
+            [*plan.hashed, *plan.unresolved, *plan.resolved],
+            find_links or [],
+            files,
+            log,
+            network=network is not None,
+        )
+    except PinnedFileError as exc:
+        raise InstallError(str(exc)) from exc
     venvs_dir.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "create the virtualenv", log)
     if os.geteuid() == 0:
@@ -374,11 +404,13 @@ def install_virtualenv(
     _site_packages(venv).joinpath("hearbot-runner.pth").write_text(f"{layer}\n")
     requirements = venv / "hearbot-requirements"
     requirements.mkdir()
-    steps = _pip_steps(plan, requirements)
+    steps = _pip_steps(plan, requirements, local_lines)
     links = [argument for path in find_links or [] for argument in ("--find-links", str(path))]
     index = network.pip_arguments() if network else ["--no-index"]
     mounts = layer_mounts(layer)
     mounts += [Mount(Path(path).resolve(), str(Path(path).resolve())) for path in find_links or []]
+    if local_lines:
+        mounts.append(Mount(files.resolve(), str(files.resolve())))
     certificates = trusted_certificates(os.environ) if network else None
     if certificates is not None:
         # The runner's trust store (a TLS-inspecting egress proxy's CA included), not pip's.
@@ -452,6 +484,16 @@ def read_install_record(record: Path, venv: Path) -> list[dict[str, str]] | None
     return provenance
 
 
+def recorded_seconds(record: Path) -> float:
+    """The install time a complete install's record keeps (0.0 when it has none)."""
+    try:
+        data = strict_json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 0.0
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    return float(seconds) if isinstance(seconds, int | float) and seconds >= 0 else 0.0
+
+
 def trusted_certificates(environ: Mapping[str, str]) -> Path | None:
     """The CA bundle the runner's own pip and requests trust (PIP_CERT, REQUESTS_CA_BUNDLE,
     SSL_CERT_FILE, else Debian's system bundle), for pip inside the sandbox."""
@@ -462,7 +504,18 @@ def trusted_certificates(environ: Mapping[str, str]) -> Path | None:
     return SYSTEM_CA_BUNDLE.resolve() if SYSTEM_CA_BUNDLE.is_file() else None
 
 
-def _pip_steps(plan: InstallPlan, requirements: Path) -> list[list[str]]:
+def _pip_steps(
+    plan: InstallPlan, requirements: Path, local_lines: Mapping[str, str] | None = None
+) -> list[list[str]]:
+    """The pip commands for ``plan``; a URL-pinned line is replaced by its checked local copy
+    (``local_lines``, bot/runner/pinned_files.py)."""
+    local = dict(local_lines or {})
+    plan = InstallPlan(
+        tuple(local.get(line, line) for line in plan.hashed),
+        tuple(local.get(line, line) for line in plan.unresolved),
+        tuple(local.get(line, line) for line in plan.resolved),
+        plan.constraints,
+    )
     steps = []
     if plan.unresolved:
         unresolved_file = requirements / "unresolved.txt"
@@ -582,6 +635,33 @@ def _chown_tree(root: Path, uid: int) -> None:
             os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
 
 
+def local_weights(path: Path, sha256: str, cache_dir: Path, log: Log) -> Path:
+    """The manifest's weights from a local file (`--weights-file`), checked against the
+    manifest's sha256 and kept as ``cache_dir/<sha256>`` like downloaded weights."""
+    if not path.is_file():
+        raise InstallError(f"--weights-file {path} is not a file")
+    actual = _sha256(path)
+    if actual != sha256:
+        raise InstallError(
+            f"--weights-file {path} has sha256 {actual}, but the manifest's `weights.sha256` is "
+            f"{sha256}: give the file the manifest names, or put {actual} in the manifest if "
+            "this file is the one you publish"
+        )
+    target = cache_dir / sha256
+    if target.exists() and _sha256(target) == sha256:
+        log(f"weights: {path} is {target} (same sha256)")
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cache_dir / f".{sha256}.part"
+    shutil.copyfile(path, partial)
+    if _sha256(partial) != sha256:
+        partial.unlink(missing_ok=True)
+        raise InstallError(f"--weights-file {path} changed while it was copied")
+    os.replace(partial, target)
+    log(f"weights: {path} (sha256 {sha256[:12]}…) copied to {target}")
+    return target
+
+
 def fetch_weights(url: str, sha256: str, cache_dir: Path, log: Log) -> Path:
     """The weights file, downloaded once into ``cache_dir/<sha256>`` and checked by content."""
     target = cache_dir / sha256
@@ -594,12 +674,19 @@ def fetch_weights(url: str, sha256: str, cache_dir: Path, log: Log) -> Path:
     partial = cache_dir / f".{sha256}.part"
     digest = hashlib.sha256()
     log(f"weights: downloading {url}")
-    with requests.get(url, stream=True, timeout=60) as response:
-        response.raise_for_status()
-        with partial.open("wb") as handle:
-            for chunk in response.iter_content(chunk_size=1 << 20):
-                digest.update(chunk)
-                handle.write(chunk)
+    try:
+        with requests.get(url, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            with partial.open("wb") as handle:
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    digest.update(chunk)
+                    handle.write(chunk)
+    except requests.RequestException as exc:
+        partial.unlink(missing_ok=True)
+        raise InstallError(
+            f"the weights could not be downloaded from {url} ({type(exc).__name__}); with the "
+            "file at hand, pass `--weights-file PATH` (checked against `weights.sha256`)"
+        ) from None
     if digest.hexdigest() != sha256:
         partial.unlink(missing_ok=True)
         raise InstallError(

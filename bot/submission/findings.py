@@ -58,8 +58,9 @@ CODES: dict[str, CodeDoc] = {
         rule="The file ends without a final newline (the site splits on `\\n`, so a final "
         "newline adds an empty row).",
         bad="`...,0.2593\\n` at the end of the file.",
-        fix="Remove the final newline: `truncate -s -1 leaderboard.csv` (repeat per extra "
-        'empty line), or `printf %s "$(cat leaderboard.csv)" > leaderboard.csv`.',
+        fix='Remove every final newline (macOS and Linux): `python3 -c "import pathlib; '
+        "p = pathlib.Path('leaderboard.csv'); p.write_bytes(p.read_bytes().rstrip(b'\\r\\n'))\"`"
+        "; the repository's .editorconfig and .gitattributes keep it from coming back.",
     ),
     "file-too-large": CodeDoc(
         rule="leaderboard.csv grows by one row, not by hundreds of kilobytes (the diff of a "

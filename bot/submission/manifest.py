@@ -145,7 +145,8 @@ def check_manifest(
     findings += _agreement(path, manifest, row, score_columns)
     install = manifest.get("install")
     if isinstance(install, list) and all(isinstance(item, str) for item in install):
-        findings += _pins(path, install)
+        module = manifest.get("hear_module")
+        findings += _pins(path, install, module if isinstance(module, str) else "")
     return findings
 
 
@@ -164,57 +165,144 @@ def _agreement(
                 _mismatch(
                     path,
                     f"`{key}` is {value!r} but the row's {column} is {row[column]!r}.",
-                    f"Make `{key}` exactly the row's {column} cell.",
+                    f"Set it to the row's {column} cell: `{json.dumps(key)}: "
+                    f"{json.dumps(row[column], ensure_ascii=False)}`",
                     column,
                 )
             )
     not_run = manifest.get("tasks_not_run")
     if isinstance(not_run, dict):
-        empty = [name for name in score_columns if row.get(name, "") == ""]
-        for name in empty:
-            if name not in not_run:
-                findings.append(
-                    _mismatch(
-                        path,
-                        f"the row leaves {name} empty but `tasks_not_run` gives no reason.",
-                        f'Add "{name}": "<why it was not run>" to `tasks_not_run`, or fill in '
-                        "the score.",
-                        name,
-                    )
-                )
-        for name in not_run:
-            if name in score_columns and name not in empty:
-                findings.append(
-                    _mismatch(
-                        path,
-                        f"`tasks_not_run` lists {name} but the row claims a score for it.",
-                        f"Remove {name} from `tasks_not_run`, or empty its cell.",
-                        name,
-                    )
-                )
+        finding = _tasks_not_run_finding(path, not_run, row, score_columns)
+        if finding is not None:
+            findings.append(finding)
     return findings
 
 
-def _pins(path: str, install: list[str]) -> list[Finding]:
+REASON_PLACEHOLDER = "not run"
+
+
+def _tasks_not_run_finding(
+    path: str, not_run: dict[str, Any], row: dict[str, str], score_columns: tuple[str, ...]
+) -> Finding | None:
+    """One finding for every disagreement between `tasks_not_run` and the row's empty cells,
+    with the whole `tasks_not_run` to paste (reasons already given are kept)."""
+    empty = [name for name in score_columns if row.get(name, "") == ""]
+    unexplained = [name for name in empty if name not in not_run]
+    claimed = [name for name in not_run if name in score_columns and name not in empty]
+    if not unexplained and not claimed:
+        return None
+    problems = []
+    if unexplained:
+        problems.append(
+            f"the row leaves {_names(unexplained)} empty but `tasks_not_run` gives no reason"
+        )
+    if claimed:
+        problems.append(f"`tasks_not_run` lists {_names(claimed)}, which the row claims")
+    block = {name: str(not_run[name]) if name in not_run else REASON_PLACEHOLDER for name in empty}
+    text = json.dumps(block, ensure_ascii=False)
+    return _mismatch(
+        path,
+        "; ".join(problems) + ".",
+        f'Replace `tasks_not_run` with `"tasks_not_run": {text}` (one entry per empty cell; '
+        f'say why instead of "{REASON_PLACEHOLDER}" if you like), or fill in the scores.',
+        (unexplained or claimed)[0] if len(unexplained) + len(claimed) == 1 else None,
+    )
+
+
+def _names(names: list[str], limit: int = 19) -> str:
+    shown = ", ".join(names[:limit])
+    count = f"{len(names)} columns: " if len(names) > 1 else ""
+    return count + shown
+
+
+def _pins(path: str, install: list[str], hear_module: str = "") -> list[Finding]:
     lines = [classify_install_line(text) for text in install]
+    refused = [line for line in lines if line.kind == "unpinned"]
     findings = [
         Finding(
             code="manifest-unpinned",
-            message=f"{path}: install line {line.text!r} is refused: {line.reason}.",
-            fix="Pin by content: an https wheel/sdist URL with #sha256=, git+https://...@<40-hex "
-            "commit>, or name==version --hash=sha256:...; plain `name==version` or "
-            "`name<version` lines may constrain dependencies.",
+            message=f"{path}: install line `{line.text.strip()}` is refused: {line.reason}.",
+            fix=_unpinned_fix(line.text),
         )
-        for line in lines
-        if line.kind == "unpinned"
+        for line in refused
     ]
-    if not any(line.kind == "content-pinned" for line in lines):
+    # A refused URL or git line was the model's pin: its own finding says how to fix it.
+    tried = any(_is_url_line(line.text) for line in refused)
+    if not any(line.kind == "content-pinned" for line in lines) and not tried:
+        package, version = _model_package(install, hear_module)
         findings.append(
             Finding(
                 code="manifest-unpinned",
-                message=f"{path}: no install line pins the model's own package by content.",
-                fix="Add e.g. `acmenet @ https://.../acmenet-1.0-py3-none-any.whl#sha256=<64 hex>`"
-                " or `acmenet==1.0 --hash=sha256:<64 hex>` (sha256 of the published file).",
+                message=f"{path}: no install line pins the model's own package (`{package}`) "
+                "by content, so the bot could not be sure to verify what you submitted.",
+                fix=f"Pin the file you published, by its sha256: `{package}=={version} "
+                f"--hash=sha256:<64 hex>` (a file on PyPI) or `{package} @ https://…/"
+                f"{package.replace('-', '_')}-{version}-py3-none-any.whl#sha256=<64 hex>`; get "
+                f"the sha256 with `pip download {package}=={version} --no-deps -d dist` then "
+                "`sha256sum dist/*` (macOS: `shasum -a 256 dist/*`).",
             )
         )
     return findings
+
+
+def _is_url_line(text: str) -> bool:
+    named = _NAMED_URL.fullmatch(text.strip())
+    target = named.group("url") if named else text.strip()
+    return "://" in target or target.startswith("git+")
+
+
+def _model_package(install: list[str], hear_module: str) -> tuple[str, str]:
+    """The model's own package as the submitter named it (the line whose name matches the
+    HEAR module, else the first line), and its version if the line gives one."""
+    wanted = hear_module.split(".")[0].replace("_", "-").lower()
+    candidates = []
+    for text in install:
+        plain = _PLAIN_REQUIREMENT.fullmatch(text.strip())
+        if plain:
+            version = re.search(r"==\s*([A-Za-z0-9.+!_-]+)", plain.group("spec") or "")
+            candidates.append((plain.group("name"), version.group(1) if version else "<version>"))
+    for name, version in candidates:
+        if name.replace("_", "-").lower() == wanted:
+            return name, version
+    if candidates and not wanted:
+        return candidates[0]
+    return (wanted or "<package>"), "<version>"
+
+
+def _unpinned_fix(text: str) -> str:
+    """A fix for one refused line, in the submitter's own names."""
+    line = text.strip()
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return "Put each requirement in its own list item, on one line."
+    if line.startswith("-"):
+        return "Delete the line: pip options cannot be passed; pin each package instead."
+    named = _NAMED_URL.fullmatch(line)
+    target = named.group("url") if named else line
+    git = _GIT_URL.fullmatch(target)
+    if git:
+        url = target.split("@", 1)[0].removeprefix("git+")
+        revision = git.group("rev")
+        pinned = line.replace(f"@{revision}", "@<40-hex commit>", 1)
+        return (
+            f"Pin the commit instead of `{revision}`: `{pinned}`; "
+            f"`git ls-remote {url} {revision}` prints it."
+        )
+    if target.startswith("https://") and "#sha256=" not in target:
+        file_name = target.rsplit("/", 1)[-1] or "FILE"
+        return (
+            f"Add the file's sha256: `{line}#sha256=<64 hex>`; get it with "
+            f"`sha256sum {file_name}` (macOS: `shasum -a 256 {file_name}`)."
+        )
+    plain = _PLAIN_REQUIREMENT.fullmatch(line)
+    if plain and not plain.group("spec"):
+        name = plain.group("name")
+        return (
+            f"Give the version you tested with, e.g. `{name}==<version>` (`pip show {name}` "
+            f"prints it) or an upper bound `{name}<<next major>`; or delete the line if your "
+            f"package already requires {name}."
+        )
+    return (
+        "Pin by content: an https wheel/sdist URL with #sha256=, git+https://...@<40-hex "
+        "commit>, or name==version --hash=sha256:...; plain `name==version` or "
+        "`name<version` lines may constrain dependencies."
+    )

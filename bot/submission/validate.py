@@ -5,6 +5,7 @@ Pure: bytes and lists in, a result dict (schemas/result.schema.json) out.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,11 @@ MAX_LISTED_ERRORS = 1000
 MAX_ROW_VALUE_CHARS = 500
 MAX_SLUG_CHARS = 150  # names are at most 100 characters; longer ones are rejected anyway
 RESTORE = "run `git checkout origin/main -- leaderboard.csv` and append your row again"
+STRIP_FINAL_NEWLINES = (
+    "python3 -c \"import pathlib; p = pathlib.Path('leaderboard.csv'); "
+    "p.write_bytes(p.read_bytes().rstrip(b'\\r\\n'))\""
+)
+"""Removes every final newline, the same on macOS and Linux (`truncate -s -1` is GNU only)."""
 
 
 class BaseFileError(ValueError):
@@ -204,9 +210,9 @@ def _file_findings(decoded: DecodedCsv, base_count: int, row_diff: RowDiff) -> l
                 message="leaderboard.csv ends with "
                 + ("a final newline" if count == 1 else f"{count} newlines")
                 + "; the site splits on newlines, so it would show an empty row.",
-                fix="Remove it: `truncate -s -1 leaderboard.csv`"
-                + (f" ({count} times)" if count > 1 else "")
-                + ", and set your editor not to add a final newline to this file.",
+                fix=f"Remove {'it' if count == 1 else 'them'} (macOS and Linux): "
+                f"`{STRIP_FINAL_NEWLINES}`; the repository's .editorconfig and "
+                ".gitattributes keep editors and git from adding one again.",
             )
         )
     return findings
@@ -261,6 +267,23 @@ def _header_finding(header: str, facts: LeaderboardFacts) -> Finding:
     )
 
 
+def _changed_cells(before: str, after: str, limit: int = 3) -> str:
+    """What changed in a row, cell by cell: `column` was `old`, is now `new`."""
+    header = leaderboard_facts().header
+    old, new = before.split(","), after.split(",")
+    if len(old) != len(new):
+        return f"it had {len(old)} fields and now has {len(new)}: was `{before}`, is now `{after}`"
+    changes = [
+        f"{header[index] if index < len(header) else f'field {index + 1}'} was `{a}`, is now `{b}`"
+        for index, (a, b) in enumerate(zip(old, new, strict=True))
+        if a != b
+    ]
+    if not changes:  # the same cells: the bytes around them differ (spaces, line endings)
+        return f"was `{before!r}`, is now `{after!r}`"
+    more = f" and {len(changes) - limit} more cell(s)" if len(changes) > limit else ""
+    return "; ".join(changes[:limit]) + more
+
+
 def _model_of(row_text: str) -> str:
     return row_text.split(",", 1)[0]
 
@@ -275,7 +298,7 @@ def _existing_row_findings(
                 code="row-modified",
                 line=head_row.line,
                 message=f"Existing row {base_line} ({_model_of(base_rows[base_line - 2])}) "
-                "was changed.",
+                f"was changed: {_changed_cells(base_rows[base_line - 2], head_row.text)}.",
                 fix=f"Existing rows must stay byte-for-byte unchanged; {RESTORE}.",
             )
         )
@@ -355,6 +378,9 @@ def _row_findings(
     values = row.text.split(",")
     header = facts.header
     if len(values) != len(header):
+        quoted = _quoted_comma_finding(row, len(header))
+        if quoted is not None:
+            return [quoted], None
         return [
             Finding(
                 code="field-count",
@@ -397,6 +423,27 @@ def _row_findings(
             )
         )
     return findings, fields
+
+
+def _quoted_comma_finding(row: HeadRow, expected: int) -> Finding | None:
+    """The root cause when a field was quoted because it holds a comma (as a spreadsheet
+    writes it): named as such, with the line as it must be."""
+    try:
+        (values,) = list(csv.reader([row.text]))
+    except (csv.Error, ValueError):
+        return None
+    culprits = [value for value in values if "," in value]
+    if len(values) != expected or not culprits:
+        return None
+    fixed = [" ".join(value.replace(",", " ").split()) for value in values]
+    return Finding(
+        code="field-count",
+        line=row.line,
+        message=f"Line {row.line} quotes a field that contains a comma "
+        f'(`"{culprits[0]}"`): fields are never quoted and cannot contain commas, so the '
+        f"line splits into {len(row.text.split(','))} fields where the header has {expected}.",
+        fix=f"Drop the quotes and the comma; the line becomes `{','.join(fixed)}`",
+    )
 
 
 def _duplicate_findings(row: HeadRow, model: str, base_rows: list[str]) -> list[Finding]:
@@ -457,15 +504,36 @@ def _manifest_findings(
     """(findings, the manifest path used, whether a manifest was checked)."""
     if submission.named_manifest is not None:
         path, data = submission.named_manifest
-        return check_manifest(path, data, fields, facts.score_columns), path, True
+        return (
+            check_manifest(path, data, _unquoted(fields), facts.score_columns),
+            repository_path(path),
+            True,
+        )
     if submission.manifests is None or model_slug is None:
         return [], None, False
     expected = manifest_path(model_slug)
     if expected in submission.manifests:
         data = submission.manifests[expected]
-        return check_manifest(expected, data, fields, facts.score_columns), expected, True
+        return (
+            check_manifest(expected, data, _unquoted(fields), facts.score_columns),
+            expected,
+            True,
+        )
     others = sorted(submission.manifests)
     found = f" Found instead: {', '.join(others)}." if others else ""
+    if len(others) == 1:
+        return (
+            [
+                Finding(
+                    code="manifest-missing",
+                    message=f"The manifest for {fields['Model']!r} must be named {expected} "
+                    f"(from the Model cell); the pull request adds {others[0]} instead.",
+                    fix=f"Rename it: `git mv {others[0]} {expected}`",
+                )
+            ],
+            None,
+            False,
+        )
     return (
         [
             Finding(
@@ -479,6 +547,22 @@ def _manifest_findings(
         None,
         False,
     )
+
+
+def _unquoted(fields: dict[str, str]) -> dict[str, str]:
+    """The row's cells without the quotes already reported as `forbidden-character`: the
+    manifest is compared with what the cell must become, so the fix never copies a quote."""
+    return {column: value.strip("\"'") for column, value in fields.items()}
+
+
+def repository_path(path: str) -> str:
+    """A manifest path as the repository names it (`submissions/<name>.json`), not where a
+    file-mode run read it from."""
+    parts = path.replace("\\", "/").split("/")
+    if MANIFEST_DIR in parts[:-1]:
+        index = len(parts) - 1 - parts[::-1].index(MANIFEST_DIR)
+        return "/".join(parts[index:])
+    return f"{MANIFEST_DIR}/{parts[-1]}"
 
 
 def _changed_file_findings(
@@ -553,8 +637,8 @@ def _rank_warnings(ranks: list[dict[str, Any]], line: int) -> list[Finding]:
                     code="claims-top-rank",
                     line=line,
                     column=rank["column"],
-                    message=f"Claims #1 on {rank['column']}: {rank['claimed']} against the best "
-                    f"existing {best}.",
+                    message=f"Claims #1 on {rank['column']}: {rank['claimed']:.4f} against the "
+                    f"best existing {best:.4f}.",
                     fix="Nothing to fix if the score is real; reviewers will want it reproduced.",
                 )
             )

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def prepare_model(
         find_links=options.find_links,
         sandbox=options.sandbox,
         package_index=options.package_index,
+        weights_file=options.weights_file,
     )
     if installed.peak_bytes is not None:
         log.peak("install", installed.peak_bytes)
@@ -116,6 +118,7 @@ def check_model(model: PreparedModel, options: VerifyOptions, log: StageLog) -> 
     if checks is not None:
         log(f"check-model: reusing the passing checks of an earlier run ({kept})")
         return checks
+    start = time.monotonic()
     folder = options.out / "check-model"
     remove_tree(folder)  # the sandbox wrote it: any depth, no recursion
     arguments = ["check-model", *model.arguments, "--json", f"{SANDBOX_OUT}/check-model.json"]
@@ -127,5 +130,5 @@ def check_model(model: PreparedModel, options: VerifyOptions, log: StageLog) -> 
         raise ModelRunError(f"check-model ended ({failure or 'exit 0'}) with no report", log.tail())
     checks = read_checks(report)
     if not failure and all(check["status"] != CheckStatus.FAIL for check in checks):
-        cache.keep_checks(options.work_dir, model.key, checks)
+        cache.keep_checks(options.work_dir, model.key, checks, time.monotonic() - start)
     return checks

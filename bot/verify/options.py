@@ -26,7 +26,10 @@ class VerifyOptions:
     stand_ins: dict[str, str] = field(default_factory=dict)
     """Column → task directory used in place of the column's own (demos and tests)."""
     find_links: list[Path] = field(default_factory=list)
-    """Local wheel directories pip may install from (offline runners, tests)."""
+    """Local wheel directories pip may install from (offline runners, tests); a URL pin is
+    satisfied from them by its sha256 (bot/runner/pinned_files.py)."""
+    weights_file: Path | None = None
+    """The manifest's weights from this local file (checked against its sha256)."""
     sandbox: Sandbox = field(default_factory=Sandbox)
     package_index: str | None = None
     """The index the install step may reach (through bot/runner/index_proxy.py); None: none."""

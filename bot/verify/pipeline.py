@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.common.result import CheckResult, Package, ResultDocument, TaskResult
+from bot.common.result import CheckResult, Package, ResultDocument, StageError, TaskResult
 from bot.common.schemas import Column, leaderboard_facts
 from bot.runner import cache
 from bot.runner.install import InstallError
@@ -35,9 +35,15 @@ from bot.submission.validate import Submission, validate
 from bot.verify.device import resolve_device
 from bot.verify.model import check_model, prepare_model
 from bot.verify.options import VerifyOptions
-from bot.verify.result import DETAIL_CHARS, cut, empty_verification
+from bot.verify.result import (
+    DETAIL_CHARS,
+    cut,
+    empty_verification,
+    machine_paths,
+    without_machine_paths,
+)
 from bot.verify.sandboxed import ModelRunError
-from bot.verify.stage_log import StageLog
+from bot.verify.stage_log import LOG_TAIL_CHARS, StageLog
 from bot.verify.task_runs import TaskRuns, embed_and_evaluate
 from bot.verify.verdict import (
     CheckStatus,
@@ -60,6 +66,10 @@ class RunReport:
     conformance: list[CheckResult] = field(default_factory=list)
     tasks: list[TaskResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, float] = field(default_factory=dict)
+    """Stages an earlier run did: their original seconds (`verification.cached_s`)."""
+    stage_error: StageError | None = None
+    """The stage that failed before any column ran (`verification.stage_error`)."""
 
 
 def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True) -> ResultDocument:
@@ -69,7 +79,7 @@ def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True)
     the sandbox given the GPU on cuda)."""
     options.out.mkdir(parents=True, exist_ok=True)
     options = resolved(options)
-    log = StageLog(options.out / "verify.log", echo=echo)
+    log = StageLog(options.out / "verify.log", echo=echo, echo_progress=True)
     started = time.monotonic()
     facts = leaderboard_facts()
     columns = _selected_columns(options.columns, facts.columns)
@@ -92,10 +102,12 @@ def verify(submission: Submission, options: VerifyOptions, *, echo: bool = True)
     verification["columns"] = judged
     verification["verdict"], verification["reason"] = overall_verdict(judged)
     verification["timings"] = {**run.timings, "total_s": round(time.monotonic() - started, 3)}
-    verification["memory_mb"] = {
-        **log.peaks,
-        "evaluate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+    verification["cached_s"] = run.cached
+    verification["stage_error"] = run.stage_error
+    verification["memory_mb"] = dict(log.peaks)
+    if run.tasks and "evaluate_s" not in run.cached:  # only when this run evaluated
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        verification["memory_mb"]["evaluate"] = round(peak, 1)
     log(f"verify: {verification['verdict']}: {verification['reason']}")
     return result
 
@@ -149,9 +161,13 @@ def _run(
     }
     needed = sorted({d for c in claimed for d in dirs[c.name] if not missing[c.name]})
 
+    paths = machine_paths(options)
+
     def evidence(column: Column, **kwargs: Any) -> ColumnEvidence:
         if kwargs.get("error"):
-            kwargs["error"] = cut(kwargs["error"], DETAIL_CHARS)
+            kwargs["error"] = cut(without_machine_paths(kwargs["error"], paths), DETAIL_CHARS)
+        if kwargs.get("log_tail"):
+            kwargs["log_tail"] = without_machine_paths(kwargs["log_tail"], paths)
         return ColumnEvidence(
             column=column, claimed=row.get(column.name, ""), task_dirs=dirs[column.name], **kwargs
         )
@@ -159,22 +175,43 @@ def _run(
     if not needed:
         return RunReport([evidence(c, missing_task_dirs=missing[c.name]) for c in columns])
     report = RunReport(evidence=[])
+    stage = "install"
     try:
         start = time.monotonic()
-        model, installed = prepare_model(manifest, options, log)
+        with log.heartbeat("install"):
+            model, installed = prepare_model(manifest, options, log)
         report.provenance = installed.provenance
         report.timings["install_s"] = round(time.monotonic() - start, 3)
-        start = time.monotonic()
-        report.conformance = check_model(model, options, log)
+        if installed.reused_seconds is not None:
+            report.cached["install_s"] = round(installed.reused_seconds, 3)
+        stage = "check-model"
+        start, first_line = time.monotonic(), len(log.lines)
+        with log.heartbeat("check-model"):
+            report.conformance = check_model(model, options, log)
         report.timings["check_model_s"] = round(time.monotonic() - start, 3)
+        if any("reusing the passing checks" in line for line in log.lines[first_line:]):
+            report.cached["check_model_s"] = round(
+                cache.kept_checks_seconds(options.work_dir, model.key), 3
+            )
         failed = [check for check in report.conformance if check["status"] == CheckStatus.FAIL]
         if failed:
             detail = "; ".join(f"{c['name']}: {c['detail']}" for c in failed)
             raise ModelRunError(f"The model fails the HEAR API checks: {detail}", log.tail())
     except (InstallError, ModelRunError, SandboxError) as exc:
-        tail = getattr(exc, "log_tail", None) or log.tail("install:")
+        tail = getattr(exc, "log_tail", None) or log.tail(f"{stage}:")
+        report.stage_error = {
+            "stage": stage,
+            "message": cut(without_machine_paths(str(exc), paths), DETAIL_CHARS * 2),
+            "log_tail": without_machine_paths(tail, paths)[-LOG_TAIL_CHARS:],
+        }
+        pointer = (
+            f"The {stage} stage failed before this column could run; see the stage error "
+            "(reported once, above the columns)."
+        )
         report.evidence = [
-            evidence(c, missing_task_dirs=missing[c.name], error=str(exc), log_tail=tail)
+            evidence(c, missing_task_dirs=missing[c.name], error=pointer)
+            if c in claimed
+            else evidence(c)
             for c in columns
         ]
         return report
@@ -207,6 +244,7 @@ def _run(
         runs = embed_and_evaluate(model, needed, options, log)
         report.tasks = runs.entries
         report.timings.update(runs.timings)
+        report.cached.update(runs.cached)
         cache.evict(options.work_dir, int(options.cache_max_gb * (1 << 30)), log)
         report.evidence = [judged(column, runs) for column in columns]
     return report

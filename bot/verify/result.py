@@ -72,6 +72,36 @@ def task_entry(
     return {"task_dir": task_dir, "status": status, "detail": detail, "scores": scores or {}}
 
 
+def machine_paths(options: VerifyOptions) -> list[tuple[str, str]]:
+    """This machine's directories as they appear in logs, each with the name a report shows
+    instead (the longest first: WORK is usually inside OUT)."""
+    names: dict[Path, str] = {path: "FIND_LINKS" for path in options.find_links}
+    if options.weights_file is not None:
+        names[options.weights_file.parent] = "WEIGHTS_DIR"
+    names |= {
+        options.work_dir: "WORK",
+        options.out: "OUT",
+        options.tasks_dir: "TASKS",
+        Path(__file__).resolve().parents[2]: "HEARBOT",
+        Path.home(): "~",
+    }
+    pairs = []
+    for path, name in names.items():
+        for form in {str(path), str(path.absolute()), str(path.resolve())}:
+            if form not in ("/", ".", ""):
+                pairs.append((form.rstrip("/"), name))
+    return sorted(set(pairs), key=lambda pair: -len(pair[0]))
+
+
+def without_machine_paths(text: str, paths: list[tuple[str, str]]) -> str:
+    """``text`` with this machine's directories replaced by OUT, WORK, TASKS, FIND_LINKS,
+    WEIGHTS_DIR, HEARBOT or ~
+    (a published report names no runner's paths)."""
+    for path, name in paths:
+        text = text.replace(path, name)
+    return text
+
+
 def cut(text: str, limit: int) -> str:
     """``text`` within ``limit`` characters, keeping its start and its end (where pip and
     tracebacks put the reason)."""

@@ -13,12 +13,16 @@ their settings)."""
 
 from __future__ import annotations
 
+import io
+import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.common.fileio import write_atomic
 from bot.common.result import TaskResult
 from bot.common.untrusted import remove_tree
 from bot.evaluation import evaluate_task, load_scores
@@ -40,6 +44,22 @@ from bot.verify.verdict import TaskStatus
 STAGING_PREFIX = ".sandbox-"
 
 
+class LogStream(io.TextIOBase):
+    """A text stream whose lines go to the stage log (progress lines of trusted code)."""
+
+    def __init__(self, log: StageLog, stage: str) -> None:
+        self.log = log
+        self.stage = stage
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self.log(f"{self.stage}: {line}")
+        return len(text)
+
+
 @dataclass
 class TaskRuns:
     """Each task's scores (in `options.evaluation_mode`) or error, and what scoring a task
@@ -56,6 +76,10 @@ class TaskRuns:
     """`verification.tasks`: one entry per task, in the order they ran."""
     timings: dict[str, float] = field(default_factory=dict)
     """embed_s and evaluate_s, summed over the tasks."""
+    cached: dict[str, float] = field(default_factory=dict)
+    """embed_s / evaluate_s when every task's embeddings / scores were an earlier run's: that
+    run's seconds (`verification.cached_s`)."""
+    reused_scores: set[str] = field(default_factory=set)
 
     def scores_dir(self, task_dir: str, mode: str | None = None) -> Path:
         """Where the task's scores in ``mode`` (default: the run's) are kept."""
@@ -72,6 +96,7 @@ class TaskRuns:
             self.options,
             self.log,
             mode,
+            self.reused_scores,
         )
 
 
@@ -85,10 +110,20 @@ def embed_and_evaluate(
     runs = TaskRuns(embeddings, trusted, options, log)
     scores, errors = runs.scores, runs.errors
     embed_seconds = evaluate_seconds = 0.0
+    reused_embeddings: list[str] = []
+    earlier = {"embed_s": 0.0, "evaluate_s": 0.0}
     for task_dir in task_dirs:
         start = time.monotonic()
-        message, digest = _embed_checked(model, task_dir, embeddings, trusted, options, log)
-        embed_seconds += time.monotonic() - start
+        message, digest = _embed_checked(
+            model, task_dir, embeddings, trusted, options, log, reused_embeddings
+        )
+        seconds = time.monotonic() - start
+        embed_seconds += seconds
+        kept = _kept_seconds(trusted / task_dir)
+        if task_dir in reused_embeddings:
+            earlier["embed_s"] += kept.get("embed_s", 0.0)
+        elif message is None:
+            _keep_seconds(trusted / task_dir, {**kept, "embed_s": round(seconds, 3)})
         if message is not None:
             errors[task_dir] = (message, log.tail(f"embed {task_dir}:"))
             runs.entries.append(task_entry(task_dir, TaskStatus.ERROR, message))
@@ -103,7 +138,13 @@ def embed_and_evaluate(
             runs.entries.append(task_entry(task_dir, TaskStatus.ERROR, message))
             continue
         finally:
-            evaluate_seconds += time.monotonic() - start
+            seconds = time.monotonic() - start
+            evaluate_seconds += seconds
+        kept = _kept_seconds(trusted / task_dir)
+        if task_dir in runs.reused_scores:
+            earlier["evaluate_s"] += kept.get("evaluate_s", 0.0)
+        else:
+            _keep_seconds(trusted / task_dir, {**kept, "evaluate_s": round(seconds, 3)})
         entry = task_entry(task_dir, TaskStatus.SCORED, "", flat_scores(scores[task_dir]))
         canary = judge_canary(read_canary_scores(runs.scores_dir(task_dir)))
         if canary is not None:
@@ -116,7 +157,70 @@ def embed_and_evaluate(
                 )
         runs.entries.append(entry)
     runs.timings = {"embed_s": round(embed_seconds, 3), "evaluate_s": round(evaluate_seconds, 3)}
+    if task_dirs and len(reused_embeddings) == len(task_dirs):
+        runs.cached["embed_s"] = round(earlier["embed_s"], 3)
+    if task_dirs and set(task_dirs) <= runs.reused_scores:
+        runs.cached["evaluate_s"] = round(earlier["evaluate_s"], 3)
     return runs
+
+
+SECONDS_FILE = "seconds.json"
+_STEP = re.compile(r"^(grid point|split) (\d+)/(\d+)")
+
+
+@dataclass
+class EvaluationSteps:
+    """Where an evaluation is, from its log lines (`grid point k/n`, then `split k/n` for
+    k-fold tasks), for the heartbeat: the step and an ETA from the steps' mean time."""
+
+    started: float = field(default_factory=time.monotonic)
+    grid: tuple[int, int] = (0, 0)
+    splits: tuple[int, int] = (0, 0)
+
+    def saw(self, line: str) -> None:
+        match = _STEP.match(line)
+        if match:
+            done, total = int(match.group(2)), int(match.group(3))
+            if match.group(1) == "grid point":
+                self.grid = (done, total)
+            else:
+                self.splits = (done, total)
+
+    def status(self) -> str:
+        grid_done, grid_total = self.grid
+        split_done, split_total = self.splits
+        if not grid_total:
+            return "; preparing (reading embeddings)"
+        done = grid_done + max(0, split_done - 1)
+        total = grid_total + max(0, split_total - 1)
+        where = f"grid point {grid_done}/{grid_total} trained"
+        if split_total:
+            where = f"split {split_done}/{split_total} trained (grid search done)"
+        elapsed = time.monotonic() - self.started
+        if done and total > done:
+            return f"; {where}, ETA ~{elapsed / done * (total - done):.0f} s"
+        return f"; {where}"
+
+
+def _kept_seconds(trusted_task: Path) -> dict[str, float]:
+    """How long the task's kept embeddings and scores took when they were made (trusted
+    storage; {} when not recorded)."""
+    try:
+        data = json.loads((trusted_task / SECONDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        key: float(value)
+        for key, value in data.items()
+        if key in ("embed_s", "evaluate_s") and isinstance(value, int | float) and value >= 0
+    }
+
+
+def _keep_seconds(trusted_task: Path, seconds: dict[str, float]) -> None:
+    trusted_task.mkdir(parents=True, exist_ok=True)
+    write_atomic(trusted_task / SECONDS_FILE, json.dumps(seconds).encode())
 
 
 def _embed_checked(
@@ -126,6 +230,7 @@ def _embed_checked(
     trusted: Path,
     options: VerifyOptions,
     log: StageLog,
+    reused: list[str],
 ) -> tuple[str | None, str]:
     """Embed one task through the sandboxed model, unless an earlier run's embeddings of it
     are unchanged (an interrupted run is resumed). (what went wrong or None, the embeddings'
@@ -136,6 +241,7 @@ def _embed_checked(
     recorded = cache.reusable_embeddings(task_embeddings, record)
     if recorded is not None:
         log(f"{stage}: reusing the checked embeddings of an earlier run (nothing to run)")
+        reused.append(task_dir)
         return None, recorded
     if task_embeddings.is_dir() and not task_embeddings.is_symlink():
         # Written by an earlier run (no sandbox can reach them): anything odd is reported.
@@ -148,12 +254,16 @@ def _embed_checked(
     scratch = embeddings / f"{STAGING_PREFIX}{task_dir}"
     remove_tree(scratch)
     try:
-        with SandboxedEmbedder(model, options, log, stage, scratch, MAX_BATCH_SIZE) as embedder:
+        with (
+            log.heartbeat(stage),
+            SandboxedEmbedder(model, options, log, stage, scratch, MAX_BATCH_SIZE) as embedder,
+        ):
             summary = embed_task(
                 embedder,
                 options.tasks_dir / task_dir,
                 embeddings,
-                progress=False,
+                progress=True,
+                progress_stream=LogStream(log, stage),
                 canary_fraction=options.canary_fraction,
                 max_batch_size=MAX_BATCH_SIZE,
             )
@@ -179,6 +289,7 @@ def _scores(
     options: VerifyOptions,
     log: StageLog,
     mode: str,
+    reused: set[str] | None = None,
 ) -> dict[str, Any]:
     """The task's scores in evaluation `mode`, computed from the sandbox's embeddings and the
     task's own metadata, kept in ``out`` (exact) or ``out/batched`` (never beside the
@@ -195,20 +306,27 @@ def _scores(
     }
     if cache.scores_reusable(out, SCORES_FILE, settings):
         log(f"evaluate {task_embeddings.name}: reusing {out / SCORES_FILE}")
+        if reused is not None:
+            reused.add(task_embeddings.name)
         return load_scores(out / SCORES_FILE)
 
-    def evaluate_log(line: str) -> None:
-        log(f"evaluate {task_embeddings.name}: {line}")
+    stage = f"evaluate {task_embeddings.name}"
+    steps = EvaluationSteps()
 
-    scores = evaluate_task(
-        task_embeddings,
-        device=options.device,
-        log=evaluate_log,
-        max_epochs=options.max_epochs,
-        metadata_dir=task_metadata,
-        out_dir=out,
-        mode=mode,
-        canary=True,
-    )
+    def evaluate_log(line: str) -> None:
+        steps.saw(line)
+        log(f"{stage}: {line}")
+
+    with log.heartbeat(stage, steps.status):
+        scores = evaluate_task(
+            task_embeddings,
+            device=options.device,
+            log=evaluate_log,
+            max_epochs=options.max_epochs,
+            metadata_dir=task_metadata,
+            out_dir=out,
+            mode=mode,
+            canary=True,
+        )
     cache.record_scores(out, settings)
     return scores

@@ -92,8 +92,11 @@ def judge_column(evidence: ColumnEvidence) -> ColumnResult:
         return outcome
     if evidence.missing_task_dirs:
         outcome["outcome"] = Outcome.NOT_RUN
-        outcome["detail"] = "Task data missing on this machine: " + ", ".join(
-            evidence.missing_task_dirs
+        outcome["detail"] = (
+            "Task data missing on this machine: "
+            + ", ".join(evidence.missing_task_dirs)
+            + f" (put it under --tasks-dir, or check on a stand-in task: `--stand-in "
+            f"'{column.name}=TASK_DIR'`, or `--stand-ins synth` for synthetic ones)"
         )
         return outcome
     if evidence.error is not None or evidence.reproduced is None:
@@ -110,13 +113,13 @@ def judge_column(evidence: ColumnEvidence) -> ColumnResult:
         outcome["outcome"] = Outcome.MISMATCH
         outcome["detail"] = (
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} worse than the claimed "
-            f"{claimed} (tolerance {column.tolerance})."
+            f"{claimed:.4f} (tolerance {column.tolerance})."
         )
     else:
         outcome["outcome"] = Outcome.ABOVE_CLAIM
         outcome["detail"] = (
             f"Reproduced {evidence.reproduced:.4f}, {abs(delta):.4f} better than the claimed "
-            f"{claimed} (tolerance {column.tolerance}): flagged for review, not failed."
+            f"{claimed:.4f} (tolerance {column.tolerance}): flagged for review, not failed."
         )
     if evidence.note:
         outcome["detail"] += " " + evidence.note

@@ -276,3 +276,22 @@ def test_missing_and_linked_shard_folders_are_problems(tmp_path: Path) -> None:
     assert "left no artifact" in problems[2] and "left no artifact" in problems[3]
     nothing, notes = read_shard_inputs(tmp_path / "never-downloaded", PLAN, PR, SHA)
     assert [item.artifact for item in nothing] == [None, None, None] and notes == []
+
+
+def test_a_shards_failed_stage_is_kept_once_naming_the_shard() -> None:
+    inputs = all_reproduced()
+    failed = shard_result({"CREMA-D": "error", "Gunshot": "error"})
+    failed["verification"]["stage_error"] = {
+        "stage": "install",
+        "message": "pip install failed (exit 1):\n[model] ERROR: No matching distribution",
+        "log_tail": "12:00:00 install: $ pip install",
+    }
+    inputs[2] = ShardInput(3, Artifact(result=failed, stale=None))
+
+    merged = merge_shards(PLAN, ALL, inputs)
+
+    assert merged.result is not None
+    stage_error = merged.result["verification"]["stage_error"]
+    assert stage_error["stage"] == "install"
+    assert stage_error["message"].startswith("Shard 3: pip install failed (exit 1):\n")
+    assert merge_shards(PLAN, ALL, all_reproduced()).result["verification"]["stage_error"] is None

@@ -141,3 +141,14 @@ def test_refuses_to_replace_a_non_task(tmp_path: Path) -> None:
 def test_unknown_task_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="synth_tones"):
         synth.write_tasks(tmp_path, [16000], tasks=["synth_nope"])
+
+
+def test_tasks_synth_says_which_column_each_task_stands_in_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    assert main(["tasks", "synth", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "stands in for ESC-50: hearbot verify --stand-in 'ESC-50=synth_tones-1.0.0-full'" in out
+    assert "stands in for FSD50K" in out and "stands in for DCASE 2016" in out

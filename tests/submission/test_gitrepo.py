@@ -128,9 +128,17 @@ def test_manifest_with_the_wrong_slug(repo):
     result = validate_git(repo)
     assert error_codes(result) == {"manifest-missing"}
     (finding,) = result["errors"]
-    assert f"does not add {EXAMPLE_MANIFEST_PATH}" in finding["message"]
-    assert "Found instead: submissions/naive.json" in finding["message"]
-    assert EXAMPLE_MANIFEST_PATH in finding["fix"]
+    assert f"must be named {EXAMPLE_MANIFEST_PATH}" in finding["message"]
+    assert "adds submissions/naive.json instead" in finding["message"]
+    command = finding["fix"].split("`")[1]
+    assert command == f"git mv submissions/naive.json {EXAMPLE_MANIFEST_PATH}"
+
+    # The fix, pasted as it is, makes the submission valid.
+    git(repo, "checkout", "-q", "pr")
+    git(repo, *command.split()[1:])
+    git(repo, "commit", "-q", "-m", "rename the manifest")
+    git(repo, "checkout", "-q", "main")
+    assert validate_git(repo)["ok"] is True
 
 
 def test_no_manifest_at_all(repo):

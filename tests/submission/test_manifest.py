@@ -55,7 +55,8 @@ def test_named_manifest_is_checked_whatever_its_path():
     result = check(HEAD, named_manifest=("somewhere/else.json", EXAMPLE_MANIFEST_BYTES))
     assert result["ok"] is True
     assert result["checked"]["manifest"] is True
-    assert result["submission"]["manifest_path"] == "somewhere/else.json"
+    # Where the repository keeps it, not where this machine read it from.
+    assert result["submission"]["manifest_path"] == "submissions/else.json"
 
 
 def test_without_a_manifest_the_checks_are_skipped_with_a_warning():
@@ -200,7 +201,7 @@ def test_reason_for_a_column_that_has_a_score():
     assert error_codes(result) == {"manifest-mismatch"}
     (finding,) = result["errors"]
     assert finding["column"] == "ESC-50"
-    assert "claims a score" in finding["message"]
+    assert "`tasks_not_run` lists ESC-50, which the row claims" in finding["message"]
 
 
 def test_manifest_under_another_name_is_missing():
@@ -208,8 +209,8 @@ def test_manifest_under_another_name_is_missing():
     assert error_codes(result) == {"manifest-missing"}
     (finding,) = result["errors"]
     assert PATH in finding["message"]
-    assert "Found instead: submissions/hear-team-naive-baseline.json" in finding["message"]
-    assert PATH in finding["fix"]
+    assert "adds submissions/hear-team-naive-baseline.json instead" in finding["message"]
+    assert finding["fix"] == f"Rename it: `git mv submissions/hear-team-naive-baseline.json {PATH}`"
     assert result["checked"]["manifest"] is False
 
 
@@ -340,8 +341,10 @@ def test_install_without_a_content_pin():
     result = with_manifest(mutated(install=["hearbaseline==2021.1.1", "librosa<0.10"]))
     assert error_codes(result) == {"manifest-unpinned"}
     (finding,) = result["errors"]
-    assert "no install line pins the model's own package by content" in finding["message"]
-    assert "--hash=sha256:" in finding["fix"]
+    assert "no install line pins the model's own package (`hearbaseline`)" in finding["message"]
+    assert "`hearbaseline==2021.1.1 --hash=sha256:<64 hex>`" in finding["fix"]
+    assert "`pip download hearbaseline==2021.1.1 --no-deps -d dist`" in finding["fix"]
+    assert "acmenet" not in finding["fix"]
 
 
 def test_each_refused_line_is_named():
@@ -350,7 +353,7 @@ def test_each_refused_line_is_named():
     assert error_codes(result) == {"manifest-unpinned"}
     messages = [f["message"] for f in result["errors"]]
     assert len(messages) == 2
-    assert "'-e .'" in messages[0] and "git+https://github.com/acme/net@main" in messages[1]
+    assert "`-e .`" in messages[0] and "`git+https://github.com/acme/net@main`" in messages[1]
 
 
 def test_git_pin_is_enough():

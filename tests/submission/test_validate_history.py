@@ -62,7 +62,7 @@ def test_replayed_pr_gets_each_specific_finding(replay):
     assert bom["line"] == 1 and "sed -i" in bom["fix"]
 
     (newline,) = findings_of(result, "trailing-newline")
-    assert newline["line"] == 35 and "truncate -s -1 leaderboard.csv" in newline["fix"]
+    assert newline["line"] == 35 and "python3 -c" in newline["fix"]
 
     (several,) = findings_of(result, "multiple-new-rows")
     assert several["line"] == 33

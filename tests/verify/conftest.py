@@ -39,3 +39,12 @@ def one_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def example_model_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """The example model importable as in a submitter's own environment (--no-install)."""
     monkeypatch.setenv("PYTHONPATH", str(EXAMPLE_MODEL))
+
+
+def error_text(result: dict, column: dict) -> str:
+    """Everything a result says about why ``column`` errored: its own detail and log tail,
+    and the failed stage's message and log (reported once, in `verification.stage_error`)."""
+    stage_error = result["verification"].get("stage_error") or {}
+    parts = [column["detail"], column["log_tail"] or ""]
+    parts += [stage_error.get("message", ""), stage_error.get("log_tail", "")]
+    return "\n".join(parts)

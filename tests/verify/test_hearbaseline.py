@@ -32,6 +32,7 @@ from bot.cli import main
 from bot.common.schemas import leaderboard_facts, schema_errors
 from bot.verify.verdict import ColumnEvidence, judge_column
 from tests import numeric, official_kit
+from tests.verify.conftest import error_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TARBALL = (
@@ -223,5 +224,5 @@ def test_without_the_librosa_pin_the_run_fails_for_exactly_that_reason(
     assert code == 3
     column = next(c for c in result["verification"]["columns"] if c["column"] == STAND_IN)
     assert column["outcome"] == "error"
-    assert "load_model" in column["detail"]
-    assert "mel() takes 0 positional arguments" in column["detail"]
+    assert "load_model" in error_text(result, column)
+    assert "mel() takes 0 positional arguments" in error_text(result, column)

@@ -32,6 +32,7 @@ from bot.hear.synth import SPECS
 from bot.runner.sandbox import directory_bytes
 from bot.submission.leaderboard.names import slug
 from tests.fixtures.hostile import build
+from tests.verify.conftest import error_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE = REPO_ROOT / "leaderboard.csv"
@@ -259,7 +260,7 @@ def assert_error(run: Run, *expected: str) -> str:
     assert run.code == 3, run.result["verification"]["reason"]
     assert run.result["verification"]["verdict"] == "error"
     assert run.column["outcome"] == "error"
-    detail = run.column["detail"] + "\n" + (run.column["log_tail"] or "")
+    detail = error_text(run.result, run.column)
     assert any(text in detail for text in expected), detail
     return detail
 
@@ -459,7 +460,8 @@ def test_printed_lines_cannot_forge_commands_or_log_lines(
     sinks = {
         "verify.log": log,
         "report.md": (out / "report.md").read_text(encoding="utf-8"),
-        "result.json log tail": run.column["log_tail"],
+        "result.json log tail": run.column["log_tail"] or "",
+        "result.json stage error": json.dumps(result["verification"].get("stage_error")),
         "result.json detail": run.column["detail"],
         "comment": render_verification(result),  # type: ignore[arg-type]
         "markdown": render_markdown(result),  # type: ignore[arg-type]
@@ -493,7 +495,7 @@ def test_a_marker_planted_at_install_time_is_not_taken_for_a_complete_install(
 ) -> None:
     first = env("hear_hostile_marker")
     detail = assert_error(first, "HOSTILE-PLANTED marker")
-    assert "pip install failed (exit 1)" in first.column["detail"]
+    assert "pip install failed (exit 1)" in error_text(first.result, first.column)
     venvs = tmp_path / "work" / "venvs"
     planted = [
         path

@@ -49,6 +49,8 @@ def test_unclaimed_missing_and_failed_columns() -> None:
     assert judge_column(ColumnEvidence(ESC, ""))["outcome"] == "not-claimed"
     missing = judge_column(ColumnEvidence(ESC, "0.5", missing_task_dirs=("esc50-v2.0.0-full",)))
     assert missing["outcome"] == "not-run" and "esc50-v2.0.0-full" in missing["detail"]
+    assert "`--stand-in 'ESC-50=TASK_DIR'`" in missing["detail"]
+    assert "`--stand-ins synth`" in missing["detail"]
     failed = judge_column(ColumnEvidence(ESC, "0.5", error="embedding failed", log_tail="x"))
     assert failed["outcome"] == "error" and failed["log_tail"] == "x"
 

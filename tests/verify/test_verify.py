@@ -16,6 +16,7 @@ from bot.common.schemas import schema_errors
 from bot.demo import STAND_INS, build_example_wheel, manifest, row
 from bot.report import render_markdown
 from bot.submission.leaderboard.names import slug
+from tests.verify.conftest import error_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE = REPO_ROOT / "leaderboard.csv"
@@ -149,7 +150,12 @@ def test_honest_claims_pass_and_inflated_claims_fail(
     assert outcomes(result)["FSD50K"] == "mismatch"
     assert result["verification"]["verdict"] == "fail"
     report = (root / "inflated" / "out" / "report.md").read_text()
-    assert "❌ mismatch" in report and "Not reproduced" in report
+    assert "❌ mismatch" in report
+    first = report.split("\n")[3]  # the comment's one verdict line: validation and verification
+    assert first.startswith(
+        "❌ **Not verified**: `FSD50K` (on stand-in `synth_mixtures-1.0.0-full`)"
+    )
+    assert "Valid submission" not in report and report.count("Not reproduced") == 0
 
 
 def test_a_much_better_score_is_flagged_not_failed(
@@ -191,7 +197,7 @@ def test_a_model_that_returns_nan_is_an_error_naming_the_check(
     failed = [c for c in verification["conformance"] if c["status"] == "fail"]
     assert failed and any("NaN" in c["detail"] or "nan" in c["detail"].lower() for c in failed)
     esc = next(c for c in verification["columns"] if c["column"] == "ESC-50")
-    assert esc["outcome"] == "error" and "HEAR API checks" in esc["detail"]
+    assert esc["outcome"] == "error" and "HEAR API checks" in error_text(result, esc)
     assert "HEAR API check" in render_markdown(result)
 
 
@@ -242,7 +248,7 @@ def test_a_wheel_that_does_not_match_its_pin_is_refused(
     assert code == 3
     esc = next(c for c in result["verification"]["columns"] if c["column"] == "ESC-50")
     assert esc["outcome"] == "error"
-    assert "HASHES" in esc["detail"].upper() or "hash" in esc["detail"]
+    assert "HASHES" in error_text(result, esc).upper()
 
 
 def test_without_the_sandbox_nothing_runs_and_the_result_is_an_error(
@@ -260,7 +266,7 @@ def test_without_the_sandbox_nothing_runs_and_the_result_is_an_error(
     verification = result["verification"]
     assert verification["verdict"] == "error"
     esc = next(c for c in verification["columns"] if c["column"] == "ESC-50")
-    assert "bubblewrap (`bwrap`) is not installed" in esc["detail"]
+    assert "bubblewrap (`bwrap`) is not installed" in error_text(result, esc)
     assert "not available" in verification["environment"]["sandbox"]["launcher"]
     assert not (tmp_path / "work" / "embeddings").exists()
     assert not (tmp_path / "out" / "check-model" / "check-model.json").exists()

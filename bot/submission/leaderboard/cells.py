@@ -39,6 +39,15 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} {name}"
 
 
+def _delete_fix(column: str, value: str, char: str) -> str:
+    """Delete the character; for a quote (visible), the cell as it must read, to paste."""
+    if char in "\"'":
+        cleaned = value.replace('"', "").replace("'", "")
+        if cleaned and "`" not in cleaned:
+            return f"Delete the quotes (cells are never quoted): {column} becomes `{cleaned}`"
+    return "Delete it: cells are never quoted and must be plain visible text."
+
+
 def forbidden_characters(line: int, column: str, value: str, *, is_score: bool) -> list[Finding]:
     """Quotes, control/bidi/zero-width characters anywhere; formula starts in text cells."""
     findings = []
@@ -63,7 +72,7 @@ def forbidden_characters(line: int, column: str, value: str, *, is_score: bool) 
                     line=line,
                     column=column,
                     message=f"{column} contains {kind} ({_describe(char)}).",
-                    fix="Delete it: cells are never quoted and must be plain visible text.",
+                    fix=_delete_fix(column, value, char),
                 )
             )
     if not is_score and value[:1] and value[0] in _FORMULA_START:
