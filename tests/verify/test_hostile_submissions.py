@@ -311,8 +311,9 @@ def test_writes_to_tasks_checkout_home_and_code_are_refused(env, listener, synth
     run = env("hear_hostile_writes")
     detail = assert_error(run, "HOSTILE-BLOCKED writes")
     # No task is mounted: its host path does not exist in the sandbox.
-    assert f"{synth_tasks / STAND_INS[COLUMN]}/PWNED: No such file or directory" in detail
-    assert "/opt/hearbot/bot/PWNED: Read-only file system" in detail
+    assert f"{synth_tasks / STAND_INS[COLUMN]}/PWNED: No such file or directory" in run.output
+    assert "/opt/hearbot/bot/PWNED: Read-only file system" in run.output
+    assert "Read-only file system" in detail
     assert sorted(p.name for p in (synth_tasks / STAND_INS[COLUMN]).iterdir()) == before
     check(run, listener, synth_tasks)
 
