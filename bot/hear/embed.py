@@ -367,9 +367,10 @@ def _batches(
         yield Batch(group, np.stack([_read_clip(task, sample_rate, clip) for clip in group]))
 
 
-def prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
+def prefetched(batches: Iterator[T], depth: int) -> Iterator[T]:
     """``batches`` read ahead by a thread, ``depth`` at most, so that decoding the next clips
-    (libsndfile releases the GIL) overlaps the model's compute. Errors surface in order."""
+    (libsndfile releases the GIL) or reading them from a pipe overlaps the model's compute.
+    Errors surface in order."""
     slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

@@ -11,15 +11,21 @@ trusted side uses to size the next batches.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from bot.hear import api
-from bot.hear.embed import Batch, BatchSizer, Clip, EmbedError, OrderedWriter, _embed_batch
+from bot.hear.embed import (
+    Batch,
+    BatchSizer,
+    Clip,
+    EmbedError,
+    OrderedWriter,
+    _embed_batch,
+    prefetched,
+)
 from bot.hear.embed import device_memory as device_memory_of
 from bot.hear.stream import MAX_BATCH_AUDIO_BYTES, StreamError, read_frame, write_frame
 from bot.hear.tasks import SplitItem
@@ -60,37 +66,25 @@ def serve(model: api.HearModel, source: BinaryIO, sink: BinaryIO, max_batch_size
 
 
 def _requests(source: BinaryIO) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
-    """The batches the trusted side sends, read ahead by a thread, until ``end``."""
-    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+    """The batches the trusted side sends, until ``end``, read ahead by a thread."""
+    return prefetched(_frames(source), READ_AHEAD)
 
-    def read() -> None:
-        try:
-            while True:
-                frame = read_frame(source, MAX_BATCH_AUDIO_BYTES, at_end=True)
-                if frame is None or frame[0]["op"] == "end":
-                    slots.put(("end", None))
-                    return
-                header, payload = frame
-                if header["op"] != "batch" or header.get("kind") not in ("scene", "event"):
-                    raise StreamError(f"unexpected frame {header['op']!r}")
-                ids, samples = header.get("ids"), header.get("samples")
-                if not isinstance(ids, list) or not ids or type(samples) is not int:
-                    raise StreamError("a batch needs ids and samples")
-                audio = np.frombuffer(payload, dtype=np.float32)
-                if audio.size != len(ids) * samples:
-                    raise StreamError("a batch's audio does not match its ids and samples")
-                slots.put(("batch", (header, audio.reshape(len(ids), samples))))
-        except BaseException as exc:  # handed to the consumer, raised there
-            slots.put(("error", exc))
 
-    threading.Thread(target=read, name="hearbot-stream-reader", daemon=True).start()
+def _frames(source: BinaryIO) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
     while True:
-        kind, value = slots.get()
-        if kind == "end":
+        frame = read_frame(source, MAX_BATCH_AUDIO_BYTES, at_end=True)
+        if frame is None or frame[0]["op"] == "end":
             return
-        if kind == "error":
-            raise value
-        yield value
+        header, payload = frame
+        if header["op"] != "batch" or header.get("kind") not in ("scene", "event"):
+            raise StreamError(f"unexpected frame {header['op']!r}")
+        ids, samples = header.get("ids"), header.get("samples")
+        if not isinstance(ids, list) or not ids or type(samples) is not int:
+            raise StreamError("a batch needs ids and samples")
+        audio = np.frombuffer(payload, dtype=np.float32)
+        if audio.size != len(ids) * samples:
+            raise StreamError("a batch's audio does not match its ids and samples")
+        yield header, audio.reshape(len(ids), samples)
 
 
 def _reply(
