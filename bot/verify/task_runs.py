@@ -273,6 +273,11 @@ def _embed_checked(
         return f"Embedding {task_dir} failed: {exc}", ""
     finally:
         remove_tree(scratch)
+    if embedder.failure is not None:
+        # Every clip came back, but the sandbox ended badly (a limit breached, a non-zero
+        # exit): nothing of this run is trusted.
+        remove_tree(task_embeddings)
+        return f"Embedding {task_dir} failed ({embedder.failure}); see the log tail.", ""
     log(
         f"{stage}: {summary['clips']} clips and {summary.get('canary_clips', 0)} canary copies "
         f"at {summary['sample_rate']} Hz in {summary['seconds']:.1f} s"

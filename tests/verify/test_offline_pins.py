@@ -114,7 +114,7 @@ def test_url_pinned_wheel_and_weights_file_reach_a_verdict_offline(
     assert f"is {renamed}" in log  # the URL pin was satisfied by the local file's sha256
     assert f"is installed from hear-example-model @ file://{out}/work/files/" in log
     assert f"weights: {weights} (sha256" in log
-    assert "embed hear_example_model --model /sandbox/weights/" in log  # given to load_model
+    assert "serve hear_example_model --model /sandbox/weights/" in log  # given to load_model
 
 
 def test_a_url_pin_without_the_file_at_hand_says_how_to_supply_it(
