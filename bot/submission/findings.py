@@ -45,8 +45,9 @@ CODES: dict[str, CodeDoc] = {
     "bom": CodeDoc(
         rule="leaderboard.csv must not start with a UTF-8 byte-order mark.",
         bad="`\\xef\\xbb\\xbfModel,URL,...` (Excel and some Windows editors add it).",
-        fix="Save as 'UTF-8' rather than 'UTF-8 with BOM', or run "
-        "`sed -i '1s/^\\xEF\\xBB\\xBF//' leaderboard.csv`.",
+        fix="Save as 'UTF-8' rather than 'UTF-8 with BOM', or run (macOS and Linux) "
+        "`python3 -c \"import pathlib; p = pathlib.Path('leaderboard.csv'); "
+        "p.write_bytes(p.read_bytes().removeprefix(b'\\xef\\xbb\\xbf'))\"`.",
     ),
     "line-endings": CodeDoc(
         rule="Lines end with LF (`\\n`) only, never CRLF or CR.",

@@ -32,6 +32,11 @@ STRIP_FINAL_NEWLINES = (
     "p.write_bytes(p.read_bytes().rstrip(b'\\r\\n'))\""
 )
 """Removes every final newline, the same on macOS and Linux (`truncate -s -1` is GNU only)."""
+STRIP_BOM = (
+    "python3 -c \"import pathlib; p = pathlib.Path('leaderboard.csv'); "
+    "p.write_bytes(p.read_bytes().removeprefix(b'\\xef\\xbb\\xbf'))\""
+)
+"""Removes a leading UTF-8 byte-order mark, the same on macOS and Linux (`sed -i` is not)."""
 
 
 class BaseFileError(ValueError):
@@ -197,7 +202,7 @@ def _file_findings(decoded: DecodedCsv, base_count: int, row_diff: RowDiff) -> l
                 line=1,
                 message="leaderboard.csv starts with a UTF-8 byte-order mark (BOM).",
                 fix="Save it as 'UTF-8' rather than 'UTF-8 with BOM', or run "
-                "`sed -i '1s/^\\xEF\\xBB\\xBF//' leaderboard.csv`.",
+                f"`{STRIP_BOM}` (macOS and Linux).",
             )
         )
     findings += _line_ending_findings(decoded, base_count)

@@ -174,6 +174,20 @@ def test_the_trailing_newline_fix_runs_as_it_is_and_removes_every_final_newline(
     assert check((tmp_path / "leaderboard.csv").read_bytes())["ok"] is True
 
 
+def test_the_bom_fix_runs_as_it_is_on_macos_and_linux(tmp_path: Path) -> None:
+    (tmp_path / "leaderboard.csv").write_bytes(b"\xef\xbb\xbf" + append(EXAMPLE_ROW))
+    result = check((tmp_path / "leaderboard.csv").read_bytes())
+    (finding,) = findings_of(result, "bom")
+    (command,) = code_spans(finding["fix"])
+    assert command.startswith("python3 -c ") and "sed" not in command  # BSD sed differs
+    python3 = tmp_path / "bin" / "python3"
+    python3.parent.mkdir()
+    python3.symlink_to(sys.executable)
+    path = f"{python3.parent}:{os.environ['PATH']}"
+    subprocess.run(command, shell=True, cwd=tmp_path, check=True, env={**os.environ, "PATH": path})
+    assert check((tmp_path / "leaderboard.csv").read_bytes())["ok"] is True
+
+
 def test_no_fix_in_the_rendered_comment_carries_a_zero_width_character_inside_code() -> None:
     install = [*EXAMPLE_MANIFEST["install"], "acme @ https://h.org/acme-1.0-py3-none-any.whl"]
     result = with_manifest(append(EXAMPLE_ROW), manifest_bytes(install=install))

@@ -105,7 +105,7 @@ def test_bom_alone():
     finding = only(result, "bom")
     assert finding["line"] == 1
     assert "byte-order mark" in finding["message"]
-    assert "sed -i '1s/^\\xEF\\xBB\\xBF//' leaderboard.csv" in finding["fix"]
+    assert "removeprefix(b'\\xef\\xbb\\xbf')" in finding["fix"]
     assert result["submission"]["line"] == NEW_LINE
 
 

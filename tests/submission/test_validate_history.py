@@ -59,7 +59,7 @@ def test_replayed_pr_gets_each_specific_finding(replay):
     assert error_codes(result) == expected
 
     (bom,) = findings_of(result, "bom")
-    assert bom["line"] == 1 and "sed -i" in bom["fix"]
+    assert bom["line"] == 1 and "python3 -c" in bom["fix"]
 
     (newline,) = findings_of(result, "trailing-newline")
     assert newline["line"] == 35 and "python3 -c" in newline["fix"]
