@@ -8,12 +8,14 @@ task_metadata.json, labelvocabulary.csv, <split>.json      copies of the task's 
 <split>/<file>.embedding.npy       scene: float32 (D,); event: float32 (T, D)
 <split>/<file>.target-labels.json  scene: the clip's label list; event: one list per frame
 <split>/<file>.timestamps.json     event tasks only: the T timestamps in ms
+canary.json, canary/<split>/...    with a canary: the plan and the perturbed copies' files
 embeddings.done.json               completion marker, written last (see below)
 ```
 
 ``<file>`` keeps its ``.wav``. Clips are read from ``T/<sr>/<split>/`` as float32 and passed
-whole, in split-file order, as the official runner does: batches of consecutive clips of the
-kit's estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
+whole, in a random order that mixes the splits (a clip's embedding does not depend on its
+batch; in verification the order hides which split a clip is from): batches of the kit's
+estimated size (``0.7 · 120 / sample_duration · 16000 / sr``, at least 1, here at most
 `max_batch_size`) for fixed-length tasks; a variable-length task's clips are grouped by exact
 length, each group batched at the estimate for its length (the kit runs them one by one). A
 thread decodes the next batches while the model computes, and another writes the last batch's

@@ -146,10 +146,10 @@ def _remove_unless_in_use(work: Path, key: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # Reuse rules: what an earlier run left that a new run may take instead of running again.
-# Everything here is read from and written to where the sandbox cannot write, except the
-# embeddings themselves, which are sealed once checked (bot/verify/task_runs.py moves them out
-# of every later sandbox's reach) and reused only while their tree digest, which covers every
-# file's content, is the one recorded (trusted) after they were checked.
+# Everything here is read from and written to where the sandbox cannot write, the embeddings
+# included: trusted code writes them from what the audio stream returns
+# (bot/verify/streamed.py), and they are reused only while their tree digest, which covers
+# every file's content, is the one recorded after they were written.
 
 CHECKS = "checks"
 SCORES = "scores"
