@@ -40,7 +40,6 @@ and redone. No pickles.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import queue
@@ -60,7 +59,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from bot.common.fileio import write_atomic
+from bot.common.fileio import sha256_of, write_atomic
 from bot.hear import api, canary
 from bot.hear.canary import CANARY_DIR, Perturbation
 from bot.hear.progress import Progress
@@ -544,19 +543,15 @@ def _write_outputs(
     embeddings: np.ndarray,
     timestamps: np.ndarray | None,
 ) -> int:
-    """Write each clip's files; returns the number of frames (event) or clips (scene) of the
-    task's own clips (canary copies are not counted)."""
-    frames = 0
+    """Write each clip's files; returns the number of clips written."""
     for position, clip in enumerate(batch.clips):
         stem = _clip_dir(out_task, clip) / clip.item.file
         # Not flushed to disk one by one (that cost more than the model on small clips): a
         # rename still never exposes half a file, and the strict readers catch what a power
         # loss could leave.
         write_atomic(Path(f"{stem}.embedding.npy"), _npy_bytes(embeddings[position]), durable=False)
-        counted = clip.perturbation is None
         if timestamps is None:
             labels = json.dumps(list(clip.item.labels))
-            frames += counted
         else:
             clip_ts = timestamps[position]
             write_atomic(
@@ -565,9 +560,8 @@ def _write_outputs(
                 durable=False,
             )
             labels = json.dumps(frame_labels(clip.item.events, clip_ts.tolist()), indent=4)
-            frames += len(clip_ts) if counted else 0
         write_atomic(Path(f"{stem}.target-labels.json"), labels.encode("utf-8"), durable=False)
-    return frames
+    return len(batch.clips)
 
 
 class OrderedWriter:
@@ -614,11 +608,7 @@ def model_identity(model: api.HearModel) -> dict[str, Any]:
     """The model as recorded in markers: module, options, sample rate, weights and their hash."""
     identity = model.identity()
     if model.weights and Path(model.weights).is_file():
-        digest = hashlib.sha256()
-        with open(model.weights, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        identity["weights_sha256"] = digest.hexdigest()
+        identity["weights_sha256"] = sha256_of(Path(model.weights))
     return identity
 
 
@@ -819,14 +809,13 @@ def _embed_clips(
             for batch, embeddings, timestamps in embedder.embed(kind, task.name, batches, sizer):
                 writer.submit(_write_outputs, task, out_task, batch, embeddings, timestamps)
                 bar.update(len(batch.clips))
+                if timestamps is not None:  # frames of this run's own clips, by split
+                    for clip in batch.clips:
+                        if clip.perturbation is None:
+                            splits[clip.split]["frames"] += timestamps.shape[1]
             writer.finish()
     finally:
         bar.close()
-    if event:
-        # Frames of this run's clips, by split, from what was written.
-        for split in task.metadata.splits:
-            fresh = [c for c in todo if c.split == split and c.perturbation is None]
-            splits[split]["frames"] += sum(_frames_written(out_task / split, c.item) for c in fresh)
     return splits, time.monotonic() - started
 
 

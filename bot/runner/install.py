@@ -34,10 +34,10 @@ from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from bot.common import strict_json, untrusted
-from bot.common.fileio import write_atomic
+from bot.common.fileio import sha256_of, write_atomic
 from bot.common.log import Log
 from bot.runner.index_proxy import RELAY_PORT, SANDBOX_SOCKET, IndexAccess, IndexProxy
-from bot.runner.pinned_files import FILES, PinnedFileError, local_url_pins
+from bot.runner.pinned_files import FILES, PinnedFileError, download_to, local_url_pins
 from bot.runner.sandbox import NOBODY, Mount, Sandbox, SandboxError, python_prefixes
 from bot.runner.sandbox import run as sandbox_run
 from bot.submission.manifest import classify_install_line
@@ -640,7 +640,7 @@ def local_weights(path: Path, sha256: str, cache_dir: Path, log: Log) -> Path:
     manifest's sha256 and kept as ``cache_dir/<sha256>`` like downloaded weights."""
     if not path.is_file():
         raise InstallError(f"--weights-file {path} is not a file")
-    actual = _sha256(path)
+    actual = sha256_of(path)
     if actual != sha256:
         raise InstallError(
             f"--weights-file {path} has sha256 {actual}, but the manifest's `weights.sha256` is "
@@ -648,13 +648,13 @@ def local_weights(path: Path, sha256: str, cache_dir: Path, log: Log) -> Path:
             "this file is the one you publish"
         )
     target = cache_dir / sha256
-    if target.exists() and _sha256(target) == sha256:
+    if target.exists() and sha256_of(target) == sha256:
         log(f"weights: {path} is {target} (same sha256)")
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache_dir / f".{sha256}.part"
     shutil.copyfile(path, partial)
-    if _sha256(partial) != sha256:
+    if sha256_of(partial) != sha256:
         partial.unlink(missing_ok=True)
         raise InstallError(f"--weights-file {path} changed while it was copied")
     os.replace(partial, target)
@@ -665,43 +665,27 @@ def local_weights(path: Path, sha256: str, cache_dir: Path, log: Log) -> Path:
 def fetch_weights(url: str, sha256: str, cache_dir: Path, log: Log) -> Path:
     """The weights file, downloaded once into ``cache_dir/<sha256>`` and checked by content."""
     target = cache_dir / sha256
-    if target.exists() and _sha256(target) == sha256:
+    if target.exists() and sha256_of(target) == sha256:
         log(f"weights: using {target}")
         return target
     import requests
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cache_dir / f".{sha256}.part"
-    digest = hashlib.sha256()
     log(f"weights: downloading {url}")
     try:
-        with requests.get(url, stream=True, timeout=60) as response:
-            response.raise_for_status()
-            with partial.open("wb") as handle:
-                for chunk in response.iter_content(chunk_size=1 << 20):
-                    digest.update(chunk)
-                    handle.write(chunk)
+        actual = download_to(url, partial)
     except requests.RequestException as exc:
         partial.unlink(missing_ok=True)
         raise InstallError(
             f"the weights could not be downloaded from {url} ({type(exc).__name__}); with the "
             "file at hand, pass `--weights-file PATH` (checked against `weights.sha256`)"
         ) from None
-    if digest.hexdigest() != sha256:
+    if actual != sha256:
         partial.unlink(missing_ok=True)
-        raise InstallError(
-            f"weights at {url} have sha256 {digest.hexdigest()}, the manifest says {sha256}"
-        )
+        raise InstallError(f"weights at {url} have sha256 {actual}, the manifest says {sha256}")
     os.replace(partial, target)
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def describe_pin(install_lines: list[str]) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bot.common.fileio import sha256_of
 from bot.common.log import Log
 
 FILES = "files"
@@ -74,14 +75,6 @@ def url_pin(line: str) -> UrlPin | None:
     )
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cached(cache: Path, sha256: str, file_name: str) -> Path | None:
     """``cache/<sha256>/<file_name>`` when it is there with those bytes."""
     path = cache / sha256 / file_name
@@ -126,24 +119,31 @@ def keep(source: Path, sha256: str, file_name: str, cache: Path) -> Path:
 
 def download(url: str, sha256: str, file_name: str, cache: Path, log: Log) -> Path:
     """``url`` fetched once into ``cache/<sha256>/<file_name>``, checked by content."""
-    import requests
-
     target = cache / sha256 / file_name
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.parent / f".{file_name}.partial"
-    digest = hashlib.sha256()
     log(f"downloading {url}")
+    actual = download_to(url, partial)
+    if actual != sha256:
+        partial.unlink(missing_ok=True)
+        raise PinnedFileError(f"{url} has sha256 {actual}, the manifest says {sha256}")
+    os.replace(partial, target)
+    return target
+
+
+def download_to(url: str, partial: Path) -> str:
+    """``url`` streamed into ``partial`` (a MiB at a time); the sha256 of what came. The caller
+    checks it, then renames ``partial`` into place or removes it."""
+    import requests
+
+    digest = hashlib.sha256()
     with requests.get(url, stream=True, timeout=60) as response:
         response.raise_for_status()
         with partial.open("wb") as handle:
             for chunk in response.iter_content(chunk_size=1 << 20):
                 digest.update(chunk)
                 handle.write(chunk)
-    if digest.hexdigest() != sha256:
-        partial.unlink(missing_ok=True)
-        raise PinnedFileError(f"{url} has sha256 {digest.hexdigest()}, the manifest says {sha256}")
-    os.replace(partial, target)
-    return target
+    return digest.hexdigest()
 
 
 def local_url_pins(
