@@ -105,7 +105,6 @@ class SandboxedEmbedder:
             assert frame is not None
             self.hello = Hello.parse(frame[0])
         except StreamError as exc:
-            self.__exit__(None, None, None)
             raise self._stopped(f"no hello from the worker ({exc})") from None
         return self
 

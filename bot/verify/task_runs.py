@@ -103,8 +103,9 @@ class TaskRuns:
 def embed_and_evaluate(
     model: PreparedModel, task_dirs: list[str], options: VerifyOptions, log: StageLog
 ) -> TaskRuns:
-    """Each task: embed (in the sandbox), check what it wrote, then evaluate (here). One failing
-    task is reported and the others go on; finished work is kept for the next run."""
+    """Each task: embed (the model in the sandbox, fed through the audio stream), then evaluate
+    (here). One failing task is reported and the others go on; finished work is kept for the
+    next run."""
     embeddings = cache.embeddings_dir(options.work_dir, model.key)
     trusted = cache.scores_dir(options.work_dir, model.key)
     runs = TaskRuns(embeddings, trusted, options, log)
