@@ -674,8 +674,11 @@ def test_the_canary_flags_a_model_that_memorised_the_test_clips(env, listener, s
     )
     canary = task["canary"]
     print(f"canary lookup table: {canary}")
+    # On a copy it does not know, the model guesses one of 5 labels: the 10 copies score 0.2
+    # on average, and the drop stays above the 0.2 threshold unless 8 or more guesses are
+    # right (binomial, p = 1/5: about 1 run in 13,000).
     assert canary["original"] == 1.0 and canary["suspicious"] is True, canary
-    assert canary["drop"] > 0.5
+    assert canary["drop"] > canary["threshold"]
     assert "SUSPICIOUS" in run.output
     report = (run.root / "out" / "report.md").read_text()
     assert "memorisation canary" in report.lower()
