@@ -25,11 +25,43 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _primary_metric(scores: dict[str, Any], task_dir: Path) -> str:
+    """The task's primary metric: the first of its task_metadata.json evaluation list."""
+    import json
+
+    metadata = json.loads((task_dir / "task_metadata.json").read_text(encoding="utf-8"))
+    return str(metadata["evaluation"][0])
+
+
 def primary_score(scores: dict[str, Any]) -> float:
     """The number a leaderboard cell holds: test_score_mean over folds, else test.test_score."""
     if "aggregated_scores" in scores:
         return float(scores["aggregated_scores"]["test_score_mean"])
     return float(scores["test"]["test_score"])
+
+
+def ensemble_summary(out_dir: Path, metric: str) -> str:
+    """The tab-separated tail of a task's stdout line: the members' mean, sd and range (with
+    more than one member) and the bootstrap 95% interval over test clips of member 0's score
+    (clip-level tasks)."""
+    import math
+
+    from bot.evaluation.bootstrap import bootstrap_ci
+    from bot.evaluation.scores import MEMBERS_FILE, PREDICTIONS_FILE, load_members
+
+    parts = []
+    members = [primary_score(m) for m in load_members(out_dir / MEMBERS_FILE)]
+    if len(members) > 1:
+        mean = math.fsum(members) / len(members)
+        sd = math.sqrt(math.fsum((m - mean) ** 2 for m in members) / (len(members) - 1))
+        parts.append(
+            f"members={len(members)} mean={mean:.4f} sd={sd:.4f} "
+            f"range=[{min(members):.4f}, {max(members):.4f}]"
+        )
+    if (out_dir / PREDICTIONS_FILE).is_file():
+        ci = bootstrap_ci([out_dir / PREDICTIONS_FILE], metric)
+        parts.append("ci95=undefined" if ci is None else f"ci95=[{ci[0]:.4f}, {ci[1]:.4f}]")
+    return "".join("\t" + part for part in parts)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -47,8 +79,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 max_epochs=args.max_epochs,
                 mode=args.mode,
                 in_memory=args.in_memory,
+                seeds=args.seeds,
                 log=lambda line, name=task_dir.name: print(f"{name}: {line}", file=sys.stderr),
             )
+            summary = ensemble_summary(task_dir, _primary_metric(scores, task_dir))
         except (EvaluationInputError, EvaluationUsageError) as exc:
             print(f"hearbot: error: {exc}", file=sys.stderr)
             status = EXIT_INPUT
@@ -57,7 +91,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"hearbot: error: {task_dir}: {type(exc).__name__}: {exc}", file=sys.stderr)
             status = EXIT_INPUT if status == EXIT_INPUT else EXIT_INFRA
             continue
-        print(f"{task_dir}\t{primary_score(scores)}")
+        print(f"{task_dir}\t{primary_score(scores)}{summary}")
     return status
 
 
@@ -65,7 +99,9 @@ def register_evaluate_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add `evaluate` to a `parser.add_subparsers()` object; `args.func(args)` returns the exit
     code: 0 all tasks done, 2 an input error (the message names task, file and check), 3 an
     unexpected failure. Scores go to TASK_DIR/test.predicted-scores.json; stdout gets one
-    `TASK_DIR<TAB>primary score` line per finished task."""
+    `TASK_DIR<TAB>primary score` line per finished task (member 0's), followed, tab-separated,
+    by the members' summary (with --seeds K > 1) and the bootstrap 95% interval over test clips
+    (clip-level tasks)."""
     parser = subparsers.add_parser(
         "evaluate",
         help="run the official HEAR downstream protocol on embedding task directories",
@@ -100,6 +136,15 @@ def register_evaluate_command(subparsers: Any) -> argparse.ArgumentParser:
         action="store_const",
         const="exact",
         help="the same as --mode exact",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="a seed ensemble of K members (default 1): member 0 is the kit's run, member k "
+        "the same protocol with torch seeded 42+k; prints the members' mean, sd and range; "
+        "all members' scores go to TASK_DIR/test.members.json",
     )
     parser.add_argument(
         "--in-memory",

@@ -6,6 +6,22 @@ ParameterGrid order shuffled by Python's random (seeded 42), the first `grid_poi
 the first split and sorted by validation score (stable: ties keep grid order); the winner is
 retrained on every other split, continuing the same torch random stream; then every split's
 best-validation model is tested.
+
+Seed ensembles (`seeds` K > 1): member 0 is that run, unchanged (the kit's numbers); member k
+runs the same protocol with torch seeded 42 + k instead of 42. Only the training draws change:
+the grid is still shuffled by random.seed(42), so every member tries the same configurations
+(a member differs from member 0 as a rerun on other hardware or another torch does, never by
+searching another grid). Members run one after another (on CPU and GPU alike).
+
+Files beside test.predicted-scores.json (member 0, the kit's form):
+
+- ``test.members.json``: ``{"seeds": [42, 43, ...], "mode": "exact"|"batched",
+  "members": [<scores object of member 0>, <member 1>, ...]}`` (the kit's JSON form, bare
+  NaN/Infinity tokens);
+- ``test.predictions.npz`` (numpy savez_compressed), clip-level tasks only: for member m and
+  test split s (``test``, ``fold00``...), ``m<m>/<s>/probs`` (clips × labels, float32, what the
+  metrics scored) and ``m<m>/<s>/target`` (clips × labels, uint8, the one-hot or multi-hot
+  truth), in the split's file order. bot/evaluation/bootstrap.py resamples its clips.
 """
 
 from __future__ import annotations
@@ -30,10 +46,20 @@ from bot.evaluation.embeddings import Rows, TaskData, concat_rows, load_task
 from bot.evaluation.errors import EvaluationUsageError, MetadataError, ProtocolError
 from bot.evaluation.metrics import METRICS
 from bot.evaluation.model import INITIALIZERS
-from bot.evaluation.scores import LOG_FILE, SCORES_FILE, build_scores, write_scores
+from bot.evaluation.scores import (
+    LOG_FILE,
+    MEMBERS_FILE,
+    PREDICTIONS_FILE,
+    SCORES_FILE,
+    build_scores,
+    write_members,
+    write_predictions,
+    write_scores,
+)
 from bot.evaluation.train import TaskSpec, TrainedModel, test_scores, train_grid_point
 
 SEED = 42
+MAX_SEEDS = 64
 # PARAM_GRID of the kit (values are the very objects, so that hparams print the same).
 PARAM_GRID: dict[str, list[Any]] = {
     "hidden_layers": [1, 2],
@@ -234,9 +260,10 @@ def set_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
 
 
 @contextmanager
-def deterministic_torch(device: torch.device) -> Iterator[None]:
-    """seed_everything(42) for torch (CPU and CUDA generators), deterministic algorithms on;
-    the caller's generator states and determinism flag are restored afterwards."""
+def deterministic_torch(device: torch.device, seed: int = SEED) -> Iterator[None]:
+    """seed_everything(seed) for torch (CPU and CUDA generators; the kit's is 42),
+    deterministic algorithms on; the caller's generator states and determinism flag are
+    restored afterwards."""
     devices = [torch.cuda.current_device()] if device.type == "cuda" else []
     if device.type == "cuda":
         # What Lightning sets for deterministic cuBLAS (it must precede the first cuBLAS call).
@@ -244,7 +271,7 @@ def deterministic_torch(device: torch.device) -> Iterator[None]:
     previous = torch.are_deterministic_algorithms_enabled()
     previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(SEED)
+        torch.manual_seed(seed)
         set_deterministic_algorithms(True)
         try:
             yield
@@ -309,8 +336,14 @@ def run_protocol(
     embedding_path: str,
     log: Log,
     mode: str = "exact",
+    seed: int = SEED,
+    predictions: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Model selection on the first split, retraining on the others, tests; the scores object.
+
+    `seed` seeds torch (42: the kit's run; the grid is shuffled with 42 whatever it is);
+    `predictions`, when given, receives each test split's per-clip predictions of a clip-level
+    task as ``<split>/probs`` and ``<split>/target`` (train.test_scores).
 
     mode "exact": the kit's sequence of random draws, one grid point after another. mode
     "batched": grid points of one layer shape trained together, then the winner retrained on
@@ -321,7 +354,7 @@ def run_protocol(
     confs = sampled_grid(task_grid(data, max_epochs), grid_points)
     splits = data_splits(data.metadata.split_mode, data.metadata.splits)
     trained: list[TrainedModel] = []
-    with deterministic_torch(device):
+    with deterministic_torch(device, seed):
         first = splits[0]
         train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
         candidates = _train_candidates(
@@ -353,9 +386,12 @@ def run_protocol(
         results: dict[str, dict[str, Any]] = {}
         for split, model in zip(splits, trained, strict=True):
             name = "|".join(split["test"])
+            kept: dict[str, np.ndarray] = {}
             result: dict[str, Any] = test_scores(
-                spec, model, _rows(data, split["test"]), best.conf["batch_size"]
+                spec, model, _rows(data, split["test"]), best.conf["batch_size"], kept
             )
+            if predictions is not None:
+                predictions.update({f"{name}/{key}": value for key, value in kept.items()})
             result.update(
                 validation_score=model.best.score,
                 epoch=model.best.epoch,
@@ -365,6 +401,13 @@ def run_protocol(
             log(f"test {name}: test_score={result['test_score']}")
     postprocessing = best.best.postprocessing or ()
     return build_scores(results, best.conf, postprocessing, spec.score_mode, embedding_path)
+
+
+def _member_log(log: Log, k: int) -> Log:
+    def member_log(line: str) -> None:
+        log(f"member {k} (seed {SEED + k}): {line}")
+
+    return member_log
 
 
 class _TaskLog:
@@ -396,8 +439,14 @@ def evaluate_task(
     out_dir: Path | None = None,
     mode: str = "exact",
     in_memory: bool = False,
+    seeds: int = 1,
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
+
+    `seeds` K: the protocol is run K times, member 0 with the kit's seed (its scores are the
+    returned ones and test.predicted-scores.json), member k with torch seeded 42 + k; every
+    member's scores go to test.members.json and, for clip-level tasks, their per-clip test
+    predictions to test.predictions.npz (formats: the module docstring).
 
     Writes `<out_dir>/test.predicted-scores.json` (atomically, in the kit's form) and a human
     log `<out_dir>/hearbot-evaluate.log` (`out_dir` defaults to `task_dir`), and returns the
@@ -430,9 +479,12 @@ def evaluate_task(
         raise EvaluationUsageError("max_epochs must be at least 1")
     if mode not in MODES:
         raise EvaluationUsageError(f"mode must be exact or batched, not {mode!r}")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise EvaluationUsageError(f"seeds must be from 1 to {MAX_SEEDS}, not {seeds}")
     # A scores file left from before (the official runner writes one here too) must never
     # pass for the result of this run, even if this run fails.
-    (out_dir / SCORES_FILE).unlink(missing_ok=True)
+    for name in (SCORES_FILE, MEMBERS_FILE, PREDICTIONS_FILE):
+        (out_dir / name).unlink(missing_ok=True)
     data = load_task(task_dir, metadata_dir=metadata_dir, spill_dir=None if in_memory else out_dir)
     task_log = _TaskLog(out_dir / LOG_FILE, log)
     try:
@@ -440,22 +492,35 @@ def evaluate_task(
             f"task {data.name}: {data.metadata.embedding_type}/{data.metadata.prediction_type}, "
             f"{data.metadata.split_mode}, dim {data.dim}, {len(data.labels)} labels; "
             f"device {torch_device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"grid_points {grid_points}, mode {mode}, "
+            f"grid_points {grid_points}, mode {mode}, seeds {seeds}, "
             f"rows {'in memory' if in_memory else 'memory-mapped'}"
             + (f", max_epochs {max_epochs} (NOT the protocol's)" if max_epochs else "")
         )
-        scores = run_protocol(
-            data,
-            device=torch_device,
-            grid_points=grid_points,
-            max_epochs=max_epochs,
-            embedding_path=str(task_dir),
-            log=task_log,
-            mode=mode,
-        )
-        path = write_scores(out_dir, scores)
-        task_log(f"wrote {path}")
-        return scores
+        members: list[dict[str, Any]] = []
+        predictions: dict[str, np.ndarray] = {}
+        for k in range(seeds):
+            kept: dict[str, np.ndarray] = {}
+            member_log = task_log if k == 0 else _member_log(task_log, k)
+            scores = run_protocol(
+                data,
+                device=torch_device,
+                grid_points=grid_points,
+                max_epochs=max_epochs,
+                embedding_path=str(task_dir),
+                log=member_log,
+                mode=mode,
+                seed=SEED + k,
+                predictions=kept,
+            )
+            predictions.update({f"m{k}/{key}": value for key, value in kept.items()})
+            members.append(scores)
+            if k == 0:
+                path = write_scores(out_dir, scores)
+                task_log(f"wrote {path}")
+        task_log(f"wrote {write_members(out_dir, [SEED + k for k in range(seeds)], mode, members)}")
+        if predictions:
+            task_log(f"wrote {write_predictions(out_dir, predictions)}")
+        return members[0]
     except Exception as exc:
         task_log(f"FAILED: {type(exc).__name__}: {exc}")
         raise

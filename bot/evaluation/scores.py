@@ -30,6 +30,8 @@ import torch
 from bot.common.fileio import write_atomic
 
 SCORES_FILE = "test.predicted-scores.json"
+MEMBERS_FILE = "test.members.json"  # every seed-ensemble member's scores (protocol.py)
+PREDICTIONS_FILE = "test.predictions.npz"  # per-clip test predictions (protocol.py)
 LOG_FILE = "hearbot-evaluate.log"
 
 
@@ -108,3 +110,38 @@ def load_scores(path: Path) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise ValueError(f"{path}: not a JSON object")
     return result
+
+
+def write_members(
+    task_dir: Path, seeds: Sequence[int], mode: str, members: Sequence[Mapping[str, Any]]
+) -> Path:
+    """test.members.json: {"seeds", "mode", "members"} (each member's scores object, member 0
+    first), in the kit's JSON form; atomically."""
+    path = Path(task_dir) / MEMBERS_FILE
+    document = {"seeds": list(seeds), "mode": mode, "members": list(members)}
+    write_atomic(path, json.dumps(document, indent=1).encode("utf-8"))
+    return path
+
+
+def load_members(path: Path) -> list[dict[str, Any]]:
+    """The members' scores objects of a test.members.json, member 0 first."""
+    document = load_scores(path)
+    members = document.get("members")
+    if (
+        not isinstance(members, list)
+        or not members
+        or not all(isinstance(m, dict) for m in members)
+    ):
+        raise ValueError(f"{path}: members must be a non-empty list of scores objects")
+    return members
+
+
+def write_predictions(task_dir: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """test.predictions.npz (numpy savez_compressed of `arrays`), atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **dict(arrays))
+    path = Path(task_dir) / PREDICTIONS_FILE
+    write_atomic(path, buffer.getvalue())
+    return path

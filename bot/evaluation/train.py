@@ -295,10 +295,17 @@ def train_grid_point(
 
 
 def test_scores(
-    spec: TaskSpec, trained: TrainedModel, rows: Rows, batch_size: int
+    spec: TaskSpec,
+    trained: TrainedModel,
+    rows: Rows,
+    batch_size: int,
+    predictions: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """The kit's test results for one split, in its key order: test_loss, test_score, then
-    test_<metric> (and test_<metric>_<sub-score> for tuple scores), all as logged."""
+    test_<metric> (and test_<metric>_<sub-score> for tuple scores), all as logged.
+
+    `predictions`, when given, receives a clip-level task's per-clip test predictions: "probs"
+    (clips × labels, float32, what the metrics scored) and "target" (clips × labels, uint8)."""
     trained.model.load_state_dict(trained.best.state)
     x, y = tensors(rows, spec.device)
     logits, probs = predict(trained.model, x, batch_size)
@@ -310,6 +317,9 @@ def test_scores(
         values = [m.fn(predicted, rows.reference_events, spec.labels) for m in spec.metrics]
     else:
         values = [m.fn(probs.cpu().numpy(), y.cpu().numpy()) for m in spec.metrics]
+        if predictions is not None:
+            predictions["probs"] = probs.detach().cpu().numpy().astype(np.float32)
+            predictions["target"] = y.detach().cpu().numpy().astype(np.uint8)
     out = {"test_loss": logged(trained.model.loss(logits, y))}
     out["test_score"] = logged(primary_value(values[0]))
     for metric, value in zip(spec.metrics, values, strict=True):
