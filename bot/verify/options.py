@@ -31,9 +31,12 @@ class VerifyOptions:
     """The index the install step may reach (through bot/runner/index_proxy.py); None: none."""
     cache_max_gb: float = 200.0
     """Bound on the kept embeddings (least recently used evicted; never the one in use)."""
+    seeds: int = 1
+    """K, the members of each task's seed ensemble (member 0: the kit's run); the verdict's
+    interval comes from their spread (bot/verify/verdict.py)."""
     evaluation_mode: str = "exact"
-    """exact: the kit's random draws; batched: faster, other draws, and a column within twice
-    the tolerance of a mismatch is evaluated again in exact mode before it is declared one."""
+    """exact: the kit's random draws; batched: faster, other draws, and a column within one
+    more half-width of a mismatch is evaluated again in exact mode before it is declared one."""
 
     @property
     def work_dir(self) -> Path:
