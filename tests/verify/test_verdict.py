@@ -101,14 +101,20 @@ def test_spread_beyond_the_cap_is_inconclusive_whatever_the_claim() -> None:
 def test_real_drift_of_the_official_kit_is_never_a_mismatch() -> None:
     """The official kit on the same spoken_digit embeddings gave top1 0.370 under torch 2.6
     and 0.240 under torch 2.13 (the issue's numbers; hearbot's exact mode equals the 2.13 run).
-    A submitter who ran the kit under torch 2.6 claims 0.370; hearbot's member 0 is 0.240. The
-    other members are 0.240 plus the spread measured on the real spoken_digit task with the
-    example model (docs/tolerances.md, "Real spoken_digit"): member k - member 0."""
-    measured = (0.26, 0.31, 0.28, 0.27, 0.33)  # benchmarks/calibrate_tolerances.py, K = 5
+    A submitter who ran the kit under torch 2.6 claims 0.370; hearbot's member 0 is 0.240.
+
+    The spread of the other members is the one measured on the real spoken_digit task (5 folds
+    of 20 test clips): the kit's result for hearbaseline.naive as only the run changes
+    (tests/verify/test_hearbaseline.py, KIT_SPREAD: 0.07 on the recording machine, 0.09 on a
+    Xeon with 2 threads, 0.03 / 0.04 / 0.10 with 1 thread under three CPU kernel paths), each
+    taken as a deviation from the recording machine's 0.07."""
+    measured = (0.07, 0.09, 0.03, 0.04, 0.10)
     members = tuple(0.240 + m - measured[0] for m in measured)
     column = FACTS.column("ESC-50")  # 5-fold top1 like spoken_digit, with the published rule
     judged = judge_column(ColumnEvidence(column, "0.370", reproduced=0.240, members=members))
     assert judged["outcome"] in ("reproduced", "inconclusive"), judged["detail"]
+    # The spread is that of 20 test clips a fold: too wide to judge anything, and it says so.
+    assert judged["outcome"] == "inconclusive" and "too noisy" in judged["detail"].lower()
     # With K = 1 (no spread) the same claim would be failed by the floor alone: the ensemble
     # is what keeps an honest submitter from being failed.
     alone = judge_column(ColumnEvidence(column, "0.370", reproduced=0.240))
