@@ -365,7 +365,7 @@ def render(
         "# The verdict's tolerances: measured, not assumed",
         "",
         "Written by `benchmarks/calibrate_tolerances.py` (re-run it to regenerate this file; "
-        f"this run: {elapsed / 60:.0f} min on {torch.get_num_threads()} torch thread(s), "
+        f"this run: {elapsed / 60:.0f} min on {args.threads} torch thread(s), "
         f"torch {torch.__version__}, N = {args.runs} seeds per shape, clips per split capped "
         f"at {args.clips}, max_epochs {args.epochs}).",
         "",
@@ -435,10 +435,24 @@ def render(
         "simulated false fail / false pass / inconclusive |",
         "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
+    too_wide = 0
     for m in measured:
         column = m.columns[0]
         label = f"{m.shape.describe()} ({', '.join(c.name for c in m.columns)})"
         lines.append(row(m, column, args.trials, label))
+        too_wide += prediction_interval(
+            m.seeds[:K], floor=column.floor, cap=column.cap, confidence=column.confidence
+        ).too_wide
+    lines += [
+        "",
+        f"At this scale {too_wide} of {len(measured)} shapes have an interval wider than the "
+        "cap with K = 5: on tasks this small the protocol cannot tell a claim from its own "
+        "noise, and the verdict says `inconclusive` instead of passing or failing by chance. "
+        "No honest claim (other seeds, `--mode batched`, another thread count) was judged "
+        "`mismatch` in any shape. Real columns have 10–1000× the clips of these stand-ins, so "
+        "their spread is smaller; rerun with larger `--clips` and `--epochs` (hours on 2 "
+        "cores, minutes on a GPU) to see where each real column lands against the cap.",
+    ]
     if real is not None:
         lines += [
             "",
@@ -455,6 +469,26 @@ def render(
             "Members (seed 42, 43, ...): " + ", ".join(f"{s:.3f}" for s in real.seeds) + ".",
         ]
     lines += [
+        "",
+        "## Files: members, per-clip predictions, bootstrap",
+        "",
+        "`hearbot evaluate --seeds K` (and verify, where the sandbox cannot write) keeps "
+        "beside `test.predicted-scores.json` (member 0, the kit's form):",
+        "",
+        '- `test.members.json`: `{"seeds": [42, 43, ...], "mode": "exact"|"batched", '
+        '"members": [scores of member 0, member 1, ...]}`, each a scores object in the kit\'s '
+        "form (bare NaN/Infinity tokens);",
+        "- `test.predictions.npz` (numpy `savez_compressed`), clip-level tasks only: for member "
+        "m and test split s (`test`, `fold00`, ...), `m<m>/<s>/probs` (clips × labels, float32, "
+        "what the metrics scored) and `m<m>/<s>/target` (clips × labels, uint8), in the "
+        "split's file order.",
+        "",
+        "The 95 % interval over test clips (`ci95` in result.json, printed by `hearbot "
+        "evaluate`) resamples each test split's clips with replacement 1000 times (seeded), "
+        "recomputes the primary metric, averages folds and task directories as the column "
+        "does, and takes the 2.5th and 97.5th percentiles (bot/evaluation/bootstrap.py). It "
+        "says how much the score depends on which clips happen to be in the test set; the "
+        "verdict's interval says how much it depends on the training run.",
         "",
         "## What this run does not cover",
         "",
