@@ -5,7 +5,7 @@ Synthesises three small HEAR tasks (stand-ins for ESC-50, FSD50K and DCASE 2016:
 multiclass k-fold, scene multilabel, event), builds the example model's wheel, and verifies two
 submissions pinned to that wheel by sha256: one that claims the scores the model really gets,
 and one that inflates one column beyond its interval. The first passes; the second fails with
-a mismatch. Each task is evaluated as a seed ensemble of K members (default 5; every run
+a mismatch. Each task is evaluated as a seed ensemble of K members (default 3; every run
 after the first reuses the scores), so each claim is judged against its prediction interval.
 """
 
@@ -145,7 +145,7 @@ def reproduced(result: dict[str, Any]) -> dict[str, Decimal]:
     }
 
 
-def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None, seeds: int = 5) -> int:
+def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None, seeds: int = 3) -> int:
     tasks = out / "tasks"
     say(f"synthesising stand-in tasks under {tasks}")
     write_tasks(tasks, sample_rates=(SAMPLE_RATE,), seed=0)
