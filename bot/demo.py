@@ -168,13 +168,21 @@ def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None, seeds: in
         "honest", "HEAR demo example model", measured, max_epochs=max_epochs, **common
     )
     judged = {c["column"]: c for c in honest["verification"]["columns"] if c.get("interval")}
+    # A column that can be judged and whose interval leaves room below 1 for an inflated claim.
     room = [
-        name for name in measured if name in judged and judged[name]["outcome"] != "inconclusive"
+        name
+        for name in measured
+        if name in judged
+        and judged[name]["outcome"] != "inconclusive"
+        and judged[name]["interval"]["high"] < 1
     ]
     if not room:
-        say("every column is too noisy to judge; the demo needs more seeds (--seeds)")
+        say(
+            "no column can be inflated beyond its interval (each is too noisy to judge, or its "
+            "interval reaches 1); try more seeds (--seeds)"
+        )
         return 3
-    target = min(room, key=lambda name: measured[name])
+    target = min(room, key=lambda name: judged[name]["interval"]["high"])
     high = Decimal(repr(judged[target]["interval"]["high"]))
     inflated_claims = {
         **measured,
