@@ -234,8 +234,10 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     return measured
 
 
-def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
-    """Minutes per column and in all, for evaluation `mode` (see the module's docstring)."""
+def project(measured: dict[str, Any], mode: str, seeds: int = 1) -> dict[str, Any]:
+    """Minutes per column and in all, for evaluation `mode` (see the module's docstring), with
+    a seed ensemble of `seeds` members: embedding once, evaluation `seeds` times (members run
+    one after another, each the same work as the measured single run)."""
     stages = measured["stages"]
     rows = []
     total = total_at_floor = total_at_max = 0.0
@@ -248,6 +250,7 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
             evaluate_s = trainings * column.audio_hours * rate["s_per_training_and_audio_hour"]
         else:
             evaluate_s = trainings * column.clips * rate["s_per_training_and_clip"]
+        evaluate_s *= seeds
         epochs = rate.get("mean_epochs_trained")  # unknown in records of older runs
         per_epoch = evaluate_s / max(epochs, 1.0) if epochs else math.nan
         at_floor = per_epoch * max(epochs or 0.0, floor_epochs(column))
@@ -268,6 +271,7 @@ def project(measured: dict[str, Any], mode: str) -> dict[str, Any]:
             }
         )
     return {
+        "seeds": seeds,
         "columns": rows,
         "total_min": round(total / 60, 1),
         "total_min_at_floor_epochs": minutes(total_at_floor, 1),
@@ -312,7 +316,15 @@ def main() -> int:
         help="measure nothing: project again from a JSON this script wrote (for instance "
         "after schemas/tasks.json changed), in every mode both stages were evaluated in",
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="project a seed ensemble of K members per task (hearbot verify --seeds K)",
+    )
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     if args.tiny:
         args.scene_clips, args.event_clips, args.event_seconds = 80, 5, 20.0
         args.size, args.max_epochs = "small", 5
@@ -326,7 +338,7 @@ def main() -> int:
             measured = measure(args, root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    measured["projection"] = {mode: project(measured, mode) for mode in args.modes}
+    measured["projection"] = {mode: project(measured, mode, args.seeds) for mode in args.modes}
     print(json.dumps(measured, indent=2))
     save(measured, args.out)
     for mode, projection in measured["projection"].items():
@@ -339,7 +351,8 @@ def main() -> int:
         )
         print(
             f"projected full verification of all {len(projection['columns'])} columns on "
-            f"{measured['device']}, evaluation {mode}: {projection['total_min']} min ({bounds})"
+            f"{measured['device']}, evaluation {mode}, K = {args.seeds}: "
+            f"{projection['total_min']} min ({bounds})"
             + (" (a --tiny check: not a projection)" if args.tiny else "")
         )
     return 0

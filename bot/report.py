@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot.common.inert import inert_line
-from bot.common.result import ResultDocument, Verification
+from bot.common.result import ColumnResult, ResultDocument, Verification
 from bot.submission.validate import repository_path
 from bot.verify.verdict import CheckStatus, Outcome, Verdict
 
@@ -212,17 +212,50 @@ _OUTCOME_MARKS = {
     Outcome.NOT_CLAIMED: "– not claimed",
     Outcome.NOT_RUN: "⏭️ not run",
     Outcome.ERROR: "💥 error",
+    Outcome.INCONCLUSIVE: "❔ inconclusive (too noisy)",
 }
 _VERDICT_LINES = {
     Verdict.PASS: "✅ **Verified**",
     Verdict.FAIL: "❌ **Not reproduced**",
     Verdict.ERROR: "⚠️ **Verification error**",
 }
-_EXPLAINED = (Outcome.MISMATCH, Outcome.ERROR, Outcome.NOT_RUN, Outcome.ABOVE_CLAIM)
+_EXPLAINED = (
+    Outcome.MISMATCH,
+    Outcome.ERROR,
+    Outcome.NOT_RUN,
+    Outcome.ABOVE_CLAIM,
+    Outcome.INCONCLUSIVE,
+)
 
 
 def _number(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _ci95(column: ColumnResult) -> str:
+    ci = column.get("ci95")
+    return "" if not ci else f" (95% CI over clips {ci[0]:.4f}–{ci[1]:.4f})"
+
+
+def _ensemble(column: ColumnResult) -> str:
+    members, mean, sd = column.get("members"), column.get("mean"), column.get("sd")
+    if not members or mean is None or sd is None:
+        return "–"
+    if len(members) == 1:
+        return f"{mean:.4f} (K = 1, no spread)"
+    return (
+        f"{mean:.4f} ± {sd:.4f} (K = {len(members)}, range {min(members):.4f}–{max(members):.4f})"
+    )
+
+
+def _interval(column: ColumnResult) -> str:
+    interval = column.get("interval")
+    if not interval:
+        return "–"
+    return (
+        f"[{interval['low']:.4f}, {interval['high']:.4f}] at {interval['confidence']:.0%} "
+        f"(floor {interval['floor']:g}, cap {interval['cap']:g})"
+    )
 
 
 def _verification_section(verification: Verification) -> list[str]:
@@ -264,19 +297,25 @@ def _verification_body(verification: Verification) -> list[str]:
         _verification_headline(verification),
         "",
         *_stage_error_block(verification),
-        "| Column | Claimed | Reproduced | Δ | Tolerance | Outcome |",
+        "| Column | Claimed | Kit run (member 0) | Members: mean ± sd | Interval | Outcome |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for column in verification["columns"]:
         if column["outcome"] == Outcome.NOT_CLAIMED and column["reproduced"] is None:
             continue
-        delta = "–" if column["delta"] is None else f"{column['delta']:+.4f}"
         lines.append(
             f"| {_column_label(column['column'], stand_ins, in_table=True)} | "
             f"{_number(column['claimed'])} | "
-            f"{_number(column['reproduced'])} | {delta} | {column['tolerance']} | "
-            f"{_OUTCOME_MARKS[column['outcome']]} |"
+            f"{_number(column['reproduced'])}{_ci95(column)} | {_ensemble(column)} | "
+            f"{_interval(column)} | {_OUTCOME_MARKS[column['outcome']]} |"
         )
+    if any(c.get("interval") for c in verification["columns"]):
+        lines += [
+            "",
+            "A claim is reproduced when it lies in the interval: mean ± t·sd·√(1+1/K) of the K "
+            "seed-ensemble members at the published confidence, never narrower than the floor; "
+            "wider than the cap, the column is too noisy to judge (docs/tolerances.md).",
+        ]
     explained = [
         c
         for c in verification["columns"]
@@ -371,7 +410,12 @@ def _model_facts(verification: Verification) -> list[str]:
         f"({environment.get('torch_threads', '?')} threads), "
         f"Python {code(environment['python'])} ({environment['installed_from']}) |",
         *(
-            ["| evaluation | batched (near-tolerance mismatches re-checked in exact mode) |"]
+            [f"| seed ensemble | K = {environment['seeds']} per task (member 0: the kit's seed) |"]
+            if environment.get("seeds")
+            else []
+        ),
+        *(
+            ["| evaluation | batched (near mismatches re-checked in exact mode) |"]
             if environment.get("evaluation_mode") == "batched"
             else []
         ),
@@ -485,10 +529,20 @@ def render_text(result: ResultDocument) -> str:
                 continue
             delta = "" if column["delta"] is None else f" (Δ {column['delta']:+.4f})"
             claimed, reproduced = _number(column["claimed"]), _number(column["reproduced"])
+            judged = (
+                f", members {_ensemble(column)}, interval {_interval(column)}"
+                if column.get("interval")
+                else ""
+            )
             out.append(
                 f"  {column['column']}: {column['outcome']}: claimed {claimed}, "
-                f"reproduced {reproduced}{delta}, tolerance {column['tolerance']}"
+                f"reproduced {reproduced}{delta}{judged}"
             )
-            if column["outcome"] in (Outcome.MISMATCH, Outcome.ERROR, Outcome.NOT_RUN):
+            if column["outcome"] in (
+                Outcome.MISMATCH,
+                Outcome.ERROR,
+                Outcome.NOT_RUN,
+                Outcome.INCONCLUSIVE,
+            ):
                 out.append(f"    {_visible(column['detail'], 4000)}")
     return "\n".join(out) + "\n"

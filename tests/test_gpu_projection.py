@@ -110,3 +110,14 @@ def test_a_scene_stage_is_taken_only_from_the_same_device_with_every_mode(
         projection.earlier_scene_stage(RECORD, "cuda (NVIDIA H200)", ["exact"])
     with pytest.raises(SystemExit, match="no batched mode"):
         projection.earlier_scene_stage(RECORD, device, ["exact", "batched"])
+
+
+def test_a_seed_ensemble_multiplies_evaluation_not_embedding(projection: ModuleType) -> None:
+    one = {r["column"]: r for r in projection.project(_measured(50.0), "exact")["columns"]}
+    five = projection.project(_measured(50.0), "exact", seeds=5)
+    assert five["seeds"] == 5
+    for row in five["columns"]:
+        assert row["embed_min"] == one[row["column"]]["embed_min"]
+        assert row["evaluate_min"] == pytest.approx(
+            5 * one[row["column"]]["evaluate_min"], abs=0.03
+        )

@@ -71,6 +71,7 @@ class EnvironmentFacts(TypedDict):
     torch_threads: int
     installed_from: str  # pinned-virtualenv | current-environment
     evaluation_mode: NotRequired[str]  # exact | batched
+    seeds: NotRequired[int]  # K, the members of each column's seed ensemble
     provenance: list[Package]
     sandbox: dict[str, Any]
 
@@ -83,8 +84,24 @@ class CheckResult(TypedDict):
     detail: str
 
 
+class IntervalFacts(TypedDict):
+    """The prediction interval a claim was judged against (bot.verify.verdict.Interval)."""
+
+    low: float
+    high: float
+    confidence: float
+    floor: float
+    cap: float
+    k: int
+
+
 class ColumnResult(TypedDict):
-    """One leaderboard column judged (`outcome`: a bot.verify.verdict.Outcome value)."""
+    """One leaderboard column judged (`outcome`: a bot.verify.verdict.Outcome value).
+
+    `reproduced` is member 0 (the kit-identical run in exact mode); `tolerance` the interval's
+    half-width actually applied (the column's floor when nothing was judged). The ensemble
+    fields are present when a score was judged; `ci95` when member 0's per-clip predictions
+    allowed a bootstrap over test clips."""
 
     column: str
     claimed: float | None
@@ -95,6 +112,11 @@ class ColumnResult(TypedDict):
     outcome: str
     detail: str
     log_tail: str | None
+    members: NotRequired[list[float]]
+    mean: NotRequired[float]
+    sd: NotRequired[float]
+    interval: NotRequired[IntervalFacts]
+    ci95: NotRequired[list[float]]
 
 
 class TaskResult(TypedDict):

@@ -37,7 +37,12 @@ class Column:
     primary_metric: str
     score_key: str
     aggregation: str
-    tolerance: float
+    floor: float
+    """The least half-width of the verdict's interval (bot/verify/verdict.py)."""
+    cap: float
+    """The greatest half-width judged; a wider interval makes the column inconclusive."""
+    confidence: float
+    """The two-sided confidence of the prediction interval."""
     higher_is_better: bool
     audio_hours: float
     clips: int
@@ -131,13 +136,18 @@ def leaderboard_facts() -> LeaderboardFacts:
             primary_metric=entry["primary_metric"],
             score_key=entry["score_key"],
             aggregation=entry["aggregation"],
-            tolerance=float(entry["tolerance"]),
+            floor=float(entry["floor"]),
+            cap=float(entry["cap"]),
+            confidence=float(entry["confidence"]),
             higher_is_better=entry["higher_is_better"],
             audio_hours=float(entry["audio_hours"]),
             clips=int(entry["clips"]),
         )
         for entry in document["columns"]
     )
+    wrong = [column.name for column in columns if column.floor > column.cap]
+    if wrong:
+        raise SchemaFileError(f"schemas/tasks.json: floor is above cap in {', '.join(wrong)}")
     names = [column.name for column in columns]
     if len(set(names)) != len(names):
         raise SchemaFileError("schemas/tasks.json names a column twice")

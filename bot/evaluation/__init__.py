@@ -2,10 +2,12 @@
 
 Public API:
     evaluate_task(task_dir, *, device="auto", grid_points=8, log=None, max_epochs=None,
-                  mode="exact") -> dict
+                  mode="exact", seeds=1) -> dict
         runs the protocol on one embedding task directory (mode "batched": configurations
         trained together, see batched.py), writes
-        <task_dir>/test.predicted-scores.json (the kit's form) and <task_dir>/hearbot-evaluate.log
+        <task_dir>/test.predicted-scores.json (the kit's form) and <task_dir>/hearbot-evaluate.log;
+        with seeds K, K members (member 0 the kit's run, returned) in test.members.json, and
+        per-clip test predictions in test.predictions.npz (formats: protocol.py)
     register_evaluate_command(subparsers)  adds `hearbot evaluate TASK_DIR [TASK_DIR ...]`
     load_scores(path) -> dict              reads a scores file (NaN/Infinity become floats)
     EvaluationInputError (EmbeddingError, MetadataError, ProtocolError): bad input, naming

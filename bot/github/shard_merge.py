@@ -149,7 +149,7 @@ def _error_entry(name: str, claimed: float | None, shard: int, problem: str) -> 
         "claimed": claimed,
         "reproduced": None,
         "delta": None,
-        "tolerance": column.tolerance,
+        "tolerance": column.floor,
         "task_dirs": list(column.task_dirs),
         "detail": clip(f"Shard {shard} produced no score: {problem}. {RETRY_HINT}", 4000),
         "log_tail": None,

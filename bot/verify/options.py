@@ -38,9 +38,12 @@ class VerifyOptions:
     canary_fraction: float = DEFAULT_FRACTION
     """Share of each task's clips (test clips only) also embedded as perturbed copies, to
     show memorisation (bot/hear/canary.py); 0 turns the canary off."""
+    seeds: int = 1
+    """K, the members of each task's seed ensemble (member 0: the kit's run); the verdict's
+    interval comes from their spread (bot/verify/verdict.py)."""
     evaluation_mode: str = "exact"
-    """exact: the kit's random draws; batched: faster, other draws, and a column within twice
-    the tolerance of a mismatch is evaluated again in exact mode before it is declared one."""
+    """exact: the kit's random draws; batched: faster, other draws, and a column within one
+    more half-width of a mismatch is evaluated again in exact mode before it is declared one."""
 
     @property
     def work_dir(self) -> Path:

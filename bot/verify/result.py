@@ -51,6 +51,7 @@ def empty_verification(manifest: dict[str, Any], options: VerifyOptions) -> Veri
             "torch_threads": torch_threads(),
             "installed_from": "pinned-virtualenv" if options.install else "current-environment",
             "evaluation_mode": options.evaluation_mode,
+            "seeds": options.seeds,
             "provenance": [],
             "sandbox": options.sandbox.describe(
                 "off" if not options.package_index else f"install only: {options.package_index}"

@@ -25,9 +25,9 @@ from bot import __version__
 from bot.common.fileio import write_atomic
 from bot.common.result import TaskResult
 from bot.common.untrusted import remove_tree
-from bot.evaluation import evaluate_task, load_scores
+from bot.evaluation import evaluate_task
 from bot.evaluation.canary import read_canary_scores
-from bot.evaluation.scores import SCORES_FILE
+from bot.evaluation.scores import MEMBERS_FILE, PREDICTIONS_FILE, SCORES_FILE, load_members
 from bot.hear.embed import DEFAULT_MAX_BATCH_SIZE as MAX_BATCH_SIZE
 from bot.hear.embed import EmbedError, embed_task
 from bot.hear.tasks import TaskError
@@ -70,6 +70,11 @@ class TaskRuns:
     options: VerifyOptions
     log: StageLog
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Member 0's scores per task."""
+    members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Every member's scores per task, member 0 first (`options.seeds` of them)."""
+    predictions: dict[str, Path] = field(default_factory=dict)
+    """The per-clip test predictions file of each clip-level task."""
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
     entries: list[TaskResult] = field(default_factory=list)
@@ -86,8 +91,9 @@ class TaskRuns:
         mode = mode or self.options.evaluation_mode
         return self.trusted / task_dir if mode == "exact" else self.trusted / task_dir / mode
 
-    def rescore(self, task_dir: str, mode: str) -> dict[str, Any]:
-        """The task's scores in `mode` (reused when an earlier run computed them)."""
+    def rescore(self, task_dir: str, mode: str) -> list[dict[str, Any]]:
+        """The task's members' scores in `mode`, member 0 first (reused when an earlier run
+        computed them)."""
         return _scores(
             self.embeddings / task_dir,
             self.digests[task_dir],
@@ -132,7 +138,11 @@ def embed_and_evaluate(
         runs.digests[task_dir] = digest
         start = time.monotonic()
         try:
-            scores[task_dir] = runs.rescore(task_dir, options.evaluation_mode)
+            runs.members[task_dir] = runs.rescore(task_dir, options.evaluation_mode)
+            scores[task_dir] = runs.members[task_dir][0]
+            out = runs.scores_dir(task_dir)
+            if (out / PREDICTIONS_FILE).is_file():
+                runs.predictions[task_dir] = out / PREDICTIONS_FILE
         except Exception as exc:  # one task failing is reported; the others go on
             message = f"Evaluating {task_dir} failed: {type(exc).__name__}: {exc}"
             errors[task_dir] = (message, log.tail(f"evaluate {task_dir}"))
@@ -296,11 +306,11 @@ def _scores(
     log: StageLog,
     mode: str,
     reused: set[str] | None = None,
-) -> dict[str, Any]:
-    """The task's scores in evaluation `mode`, computed from the sandbox's embeddings and the
-    task's own metadata, kept in ``out`` (exact) or ``out/batched`` (never beside the
-    embeddings) and reused when an earlier run evaluated embeddings of the same ``digest`` the
-    same way."""
+) -> list[dict[str, Any]]:
+    """The task's members' scores (member 0 first) in evaluation `mode`, computed from the
+    sandbox's embeddings and the task's own metadata, kept in ``out`` (exact) or
+    ``out/batched`` (never beside the embeddings) and reused when an earlier run evaluated
+    embeddings of the same ``digest`` the same way with the same number of seeds."""
     out = out if mode == "exact" else out / mode
     settings = {
         "max_epochs": options.max_epochs,
@@ -309,12 +319,13 @@ def _scores(
         "embeddings": digest,
         "mode": mode,
         "canary": True,
+        "seeds": options.seeds,
     }
-    if cache.scores_reusable(out, SCORES_FILE, settings):
+    if cache.scores_reusable(out, SCORES_FILE, settings) and (out / MEMBERS_FILE).is_file():
         log(f"evaluate {task_embeddings.name}: reusing {out / SCORES_FILE}")
         if reused is not None:
             reused.add(task_embeddings.name)
-        return load_scores(out / SCORES_FILE)
+        return load_members(out / MEMBERS_FILE)
 
     stage = f"evaluate {task_embeddings.name}"
     steps = EvaluationSteps()
@@ -333,6 +344,7 @@ def _scores(
             out_dir=out,
             mode=mode,
             canary=True,
+            seeds=options.seeds,
         )
     cache.record_scores(out, settings)
-    return scores
+    return [scores, *load_members(out / MEMBERS_FILE)[1:]]

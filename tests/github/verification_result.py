@@ -62,7 +62,7 @@ def verification_result(verdict: str = "pass", *, reason: str = "all claims repr
                     "claimed": 0.1,
                     "reproduced": 0.1 if verdict == "pass" else 0.5,
                     "delta": 0.0 if verdict == "pass" else 0.4,
-                    "tolerance": column.tolerance,
+                    "tolerance": column.floor,
                     "task_dirs": list(column.task_dirs),
                     "detail": "compared",
                     "log_tail": None,

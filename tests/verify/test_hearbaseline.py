@@ -149,7 +149,9 @@ def submission(folder: Path, claim: str, install: list[str]) -> list[str]:
     ]
 
 
-def run(arguments: list[str], tasks: Path, out: Path, work: Path) -> tuple[int, dict]:
+def run(
+    arguments: list[str], tasks: Path, out: Path, work: Path, seeds: int = 1
+) -> tuple[int, dict]:
     code = main(
         [
             "verify",
@@ -165,6 +167,8 @@ def run(arguments: list[str], tasks: Path, out: Path, work: Path) -> tuple[int, 
             PACKAGE_INDEX,
             "--today",
             "2026-11-26",
+            "--seeds",
+            str(seeds),
         ]
     )
     result = json.loads((out / "result.json").read_text())
@@ -182,18 +186,27 @@ def test_hearbaseline_naive_reproduces_the_official_kit_on_spoken_digit(
     claim = f"{official:.9f}"
     arguments = submission(tmp_path / "pinned", claim, install)
     work = tmp_path / "work"
-    code, result = run(arguments, spoken_digit, tmp_path / "out", work)
+    # A seed ensemble of 3: member 0 is the kit's run (compared below), the verdict is the
+    # rule's for the three members.
+    code, result = run(arguments, spoken_digit, tmp_path / "out", work, seeds=3)
     verification = result["verification"]
     column = next(c for c in verification["columns"] if c["column"] == STAND_IN)
     reproduced = column["reproduced"]
     assert reproduced is not None, verification["reason"]
+    assert len(column["members"]) == 3 and column["members"][0] == reproduced
     rule = judge_column(
-        ColumnEvidence(leaderboard_facts().column(STAND_IN), claim, reproduced=reproduced)
+        ColumnEvidence(
+            leaderboard_facts().column(STAND_IN),
+            claim,
+            reproduced=reproduced,
+            members=tuple(column["members"]),
+        )
     )
     assert column["outcome"] == rule["outcome"]
-    assert (code, verification["verdict"]) == (
-        (0, "pass") if rule["outcome"] != "mismatch" else (1, "fail")
-    ), verification["reason"]
+    expected = {"mismatch": (1, "fail"), "inconclusive": (3, "error")}.get(
+        rule["outcome"], (0, "pass")
+    )
+    assert (code, verification["verdict"]) == expected, verification["reason"]
     if official_kit.present():
         (embeddings,) = work.glob(f"embeddings/*/{TASK}")
         kit = official_kit.run(embeddings, threads=THREADS)["aggregated_scores"]

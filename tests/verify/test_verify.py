@@ -72,6 +72,8 @@ def verify(
             EPOCHS,
             "--today",
             TODAY.isoformat(),
+            "--seeds",  # one member unless a test asks for more (the last --seeds wins)
+            "1",
             *stand_ins,
             *extra,
         ]
@@ -169,6 +171,42 @@ def test_a_much_better_score_is_flagged_not_failed(
     )
     assert code == 0
     assert outcomes(result)["FSD50K"] == "above-claim"
+
+
+def test_a_seed_ensemble_judges_claims_against_its_interval(
+    measured: dict, synth_tasks: Path, example_model_on_path: None
+) -> None:
+    """--seeds 3: member 0 is the one-member run's score bit for bit (same machine, same run);
+    the honest claim is never a mismatch; a claim beyond the interval is one (unless the task is
+    too noisy to judge); result.json and the report carry the members and the interval."""
+    root: Path = measured["root"]
+    column = "FSD50K"
+    honest = {column: f"{measured['scores'][column]:.9f}"}
+
+    def run(name: str, claims: dict[str, str]) -> tuple[int, dict]:
+        arguments = write_submission(root / name, f"Demo {name}", claims)
+        out = root / name / "out"
+        code, result = verify(arguments, synth_tasks, out, "--no-install", "--seeds", "3",
+                              work=root / "work")  # fmt: skip
+        (judged,) = [c for c in result["verification"]["columns"] if c["column"] == column]
+        return code, judged
+
+    code, judged = run("ensemble-honest", honest)
+    assert judged["reproduced"] == measured["scores"][column]  # member 0: the kit's run
+    assert len(judged["members"]) == 3 and judged["members"][0] == judged["reproduced"]
+    interval = judged["interval"]
+    assert interval["k"] == 3 and interval["low"] <= judged["mean"] <= interval["high"]
+    assert judged["outcome"] in ("reproduced", "inconclusive"), judged["detail"]
+    assert "ci95" in judged and judged["ci95"][0] <= judged["ci95"][1]
+    report = (root / "ensemble-honest" / "out" / "report.md").read_text()
+    assert f"[{interval['low']:.4f}, {interval['high']:.4f}]" in report
+    assert "K = 3" in report
+
+    beyond = min(1.0, interval["high"] + 0.01)
+    code, inflated = run("ensemble-inflated", {column: f"{beyond:.9f}"})
+    assert inflated["members"] == judged["members"]  # the scores are reused
+    if inflated["outcome"] != "inconclusive" and beyond > interval["high"]:
+        assert inflated["outcome"] == "mismatch" and code == 1
 
 
 def test_missing_task_data_is_not_run(
@@ -304,14 +342,15 @@ def test_embeddings_changed_since_they_were_checked_are_checked_again(
     assert "a symbolic link (to '/etc/passwd')" in esc["detail"]
 
 
-def test_batched_evaluation_rechecks_a_near_tolerance_mismatch_in_exact_mode(
+def test_batched_evaluation_rechecks_a_near_mismatch_in_exact_mode(
     measured: dict, synth_tasks: Path, example_model_on_path: None
 ) -> None:
     from bot.common.schemas import leaderboard_facts
 
     root: Path = measured["root"]
     column = "FSD50K"
-    tolerance = next(c.tolerance for c in leaderboard_facts().columns if c.name == column)
+    # One member: the interval is the score ± the floor.
+    tolerance = next(c.floor for c in leaderboard_facts().columns if c.name == column)
     exact = measured["scores"][column]
 
     def run(name: str, claim: float) -> tuple[dict, str]:
@@ -359,10 +398,10 @@ def test_a_failed_exact_recheck_is_an_error_not_a_verdict(
 
     root: Path = measured["root"]
     column = "FSD50K"
-    tolerance = next(c.tolerance for c in leaderboard_facts().columns if c.name == column)
+    tolerance = next(c.floor for c in leaderboard_facts().columns if c.name == column)
     rescore = bot.verify.task_runs.TaskRuns.rescore
 
-    def exact_fails(self: bot.verify.task_runs.TaskRuns, task_dir: str, mode: str) -> dict:
+    def exact_fails(self: bot.verify.task_runs.TaskRuns, task_dir: str, mode: str) -> list:
         if mode == "exact":
             raise RuntimeError("no space left on device")
         return rescore(self, task_dir, mode)
