@@ -5,8 +5,10 @@ Synthesises three small HEAR tasks (stand-ins for ESC-50, FSD50K and DCASE 2016:
 multiclass k-fold, scene multilabel, event), builds the example model's wheel, and verifies two
 submissions pinned to that wheel by sha256: one that claims the scores the model really gets,
 and one that inflates one column beyond its interval. The first passes; the second fails with
-a mismatch. Each task is evaluated as a seed ensemble of K members (default 3; every run
-after the first reuses the scores), so each claim is judged against its prediction interval.
+a mismatch. Each task is evaluated as a seed ensemble of K members (default 5, trained
+together; every run after the first reuses the scores), so each claim is judged against its
+prediction interval: the ESC-50 stand-in is large enough to be judged, the two tiny ones are
+`inconclusive` (too noisy), as small real tasks can be.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.common.schemas import leaderboard_facts
-from bot.hear.synth import stand_ins, write_tasks
+from bot.hear.synth import SPECS, stand_ins, write_tasks
 from bot.report import render_markdown, render_text
 from bot.submission.leaderboard.names import slug
 from bot.submission.validate import Submission
@@ -33,6 +35,12 @@ from bot.verify.verdict import Verdict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "hear_example_model"
 STAND_INS = stand_ins()
+"""The default synthetic tasks' columns (what tests verify against)."""
+DEMO_TASKS = ("synth_notes", "synth_mixtures", "synth_events")
+DEMO_STAND_INS = {**STAND_INS, "ESC-50": SPECS["synth_notes"].dir_name}
+"""The demo's: ESC-50 stands on synth_notes, 160 tones of which 16 are mislabelled, so every
+seed of the protocol scores close to 0.89 (tiny synth_tones' 40 clips spread too widely for a
+verdict); FSD50K and DCASE 2016 stay on their tiny stand-ins, too noisy to judge."""
 SAMPLE_RATE = 16000
 EMBEDDING_SIZE = 128
 INFLATION = Decimal("0.2")
@@ -120,7 +128,7 @@ def run_submission(
         device=device,
         work=out / "work",
         max_epochs=max_epochs,
-        stand_ins=STAND_INS,
+        stand_ins=DEMO_STAND_INS,
         find_links=[wheel.parent],
         columns=None,
         seeds=seeds,
@@ -146,15 +154,15 @@ def reproduced(result: dict[str, Any]) -> dict[str, Decimal]:
     }
 
 
-def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None, seeds: int = 3) -> int:
+def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None, seeds: int = 5) -> int:
     tasks = out / "tasks"
     say(f"synthesising stand-in tasks under {tasks}")
-    write_tasks(tasks, sample_rates=(SAMPLE_RATE,), seed=0)
+    write_tasks(tasks, sample_rates=(SAMPLE_RATE,), seed=0, tasks=DEMO_TASKS)
     say("building the example model's wheel")
     wheel = build_example_wheel(out / "dist")
     say(f"wheel {wheel.name} sha256 {hashlib.sha256(wheel.read_bytes()).hexdigest()}")
     common = {"out": out, "tasks": tasks, "wheel": wheel, "device": device, "seeds": seeds}
-    placeholder = {column: Decimal("0.5") for column in STAND_INS}
+    placeholder = {column: Decimal("0.5") for column in DEMO_STAND_INS}
     say(
         "first run: installing the wheel into its own virtualenv, checking the HEAR API, "
         "embedding and evaluating three tasks (the long part; the next runs reuse its work)"
@@ -164,7 +172,7 @@ def run_demo(out: Path, fmt: str, device: str, max_epochs: int | None, seeds: in
             "measure", "HEAR demo measurement", placeholder, max_epochs=max_epochs, **common
         )
     )
-    if set(measured) != set(STAND_INS):
+    if set(measured) != set(DEMO_STAND_INS):
         say(f"the model could not be measured; see {out / 'measure' / 'verify.log'}")
         return 3
     say("measured: " + ", ".join(f"{name} {value:.4f}" for name, value in measured.items()))

@@ -258,6 +258,50 @@ def _interval(column: ColumnResult) -> str:
     )
 
 
+STRIP_WIDTH = 44
+
+
+def dot_strip(column: ColumnResult, width: int = STRIP_WIDTH) -> str | None:
+    """One line of text drawing a judged column to scale: the interval `[═══]`, the members
+    `•`, member 0 (the kit's run) `●` and the claim `◆`, between the lowest and the highest
+    of them; None when the column has no interval or no claim."""
+    interval, claimed = column.get("interval"), column.get("claimed")
+    if not interval or claimed is None:
+        return None
+    members = list(column.get("members") or [])
+    values = [interval["low"], interval["high"], claimed, *members]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.06 or 0.01
+    low, high = low - pad, high + pad
+
+    def at(value: float) -> int:
+        return min(width - 1, max(0, round((value - low) / (high - low) * (width - 1))))
+
+    cells = ["─"] * width
+    start, end = at(interval["low"]), at(interval["high"])
+    for i in range(start, end + 1):
+        cells[i] = "═"
+    cells[start], cells[end] = "[", "]"
+    for member in members[1:]:
+        cells[at(member)] = "•"
+    if members:
+        cells[at(members[0])] = "●"
+    cells[at(claimed)] = "◆"
+    return f"{low:.4f} {''.join(cells)} {high:.4f}"
+
+
+def _strips(verification: Verification, stand_ins: dict[str, str]) -> list[str]:
+    """The judged columns drawn to scale, in a code block (GitHub keeps its monospace)."""
+    drawn = [(c["column"], dot_strip(c)) for c in verification["columns"]]
+    drawn = [(name, strip) for name, strip in drawn if strip]
+    if not drawn:
+        return []
+    label = max(len(name) for name, _ in drawn)
+    body = "\n".join(f"{name.ljust(label)}  {strip}" for name, strip in drawn)
+    key = "◆ claimed   ● member 0, the kit's run   • other members   [═══] the interval"
+    return ["", fenced(f"{body}\n{' ' * label}  {key}")]
+
+
 def _verification_section(verification: Verification) -> list[str]:
     body = _verification_body(verification)[2:]  # the headline is the comment's first line
     return ["", "#### Verification", "", *body]
@@ -315,6 +359,7 @@ def _verification_body(verification: Verification) -> list[str]:
             "A claim is reproduced when it lies in the interval: mean ± t·sd·√(1+1/K) of the K "
             "seed-ensemble members at the published confidence, never narrower than the floor; "
             "wider than the cap, the column is too noisy to judge (docs/tolerances.md).",
+            *_strips(verification, stand_ins),
         ]
     explained = [
         c

@@ -80,6 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 mode=args.mode,
                 in_memory=args.in_memory,
                 seeds=args.seeds,
+                together=args.together,
                 log=lambda line, name=task_dir.name: print(f"{name}: {line}", file=sys.stderr),
             )
             summary = ensemble_summary(task_dir, _primary_metric(scores, task_dir))
@@ -142,9 +143,17 @@ def register_evaluate_command(subparsers: Any) -> argparse.ArgumentParser:
         type=_positive_int,
         default=1,
         metavar="K",
-        help="a seed ensemble of K members (default 1): member 0 is the kit's run, member k "
-        "the same protocol with torch seeded 42+k; prints the members' mean, sd and range; "
-        "all members' scores go to TASK_DIR/test.members.json",
+        help="a seed ensemble of K members (default 1): member 0 is the kit's run, members "
+        "1..K-1 the same protocol with other training draws, trained together (one stacked "
+        "training per layer shape); prints the members' mean, sd and range; all members' "
+        "scores go to TASK_DIR/test.members.json",
+    )
+    parser.add_argument(
+        "--one-by-one",
+        dest="together",
+        action="store_false",
+        help="train members 1..K-1 one after another in --mode, member k with torch seeded "
+        "42+k (slower; each member reproducible on its own)",
     )
     parser.add_argument(
         "--in-memory",

@@ -7,17 +7,21 @@ the first split and sorted by validation score (stable: ties keep grid order); t
 retrained on every other split, continuing the same torch random stream; then every split's
 best-validation model is tested.
 
-Seed ensembles (`seeds` K > 1): member 0 is that run, unchanged (the kit's numbers); member k
-runs the same protocol with torch seeded 42 + k instead of 42. Only the training draws change:
-the grid is still shuffled by random.seed(42), so every member tries the same configurations
-(a member differs from member 0 as a rerun on other hardware or another torch does, never by
-searching another grid). Members run one after another (on CPU and GPU alike).
+Seed ensembles (`seeds` K > 1): member 0 is that run, unchanged (the kit's numbers); members
+1..K-1 run the same protocol with other training draws. Only the training draws change: the
+grid is still shuffled by random.seed(42), so every member tries the same configurations (a
+member differs from member 0 as a rerun on other hardware or another torch does, never by
+searching another grid). By default members 1..K-1 are trained together
+(`run_members_together`: their grid points of one layer shape stacked into one batched training,
+torch seeded once with 43, each member initialised and masked by its own draws), which costs
+far less than K-1 runs on a GPU and about half on a CPU; `together=False` runs them one after
+another in `mode`, member k with torch seeded 42 + k.
 
 Files beside test.predicted-scores.json (member 0, the kit's form):
 
-- ``test.members.json``: ``{"seeds": [42, 43, ...], "mode": "exact"|"batched",
-  "members": [<scores object of member 0>, <member 1>, ...]}`` (the kit's JSON form, bare
-  NaN/Infinity tokens);
+- ``test.members.json``: ``{"seeds": [42, 43, ...], "mode": "exact"|"batched", "together":
+  true|false, "members": [<scores object of member 0>, <member 1>, ...]}`` (the kit's JSON
+  form, bare NaN/Infinity tokens; members trained together share seed 43);
 - ``test.predictions.npz`` (numpy savez_compressed), clip-level tasks only: for member m and
   test split s (``test``, ``fold00``...), ``m<m>/<s>/probs`` (clips × labels, float32, what the
   metrics scored) and ``m<m>/<s>/target`` (clips × labels, uint8, the one-hot or multi-hot
@@ -389,27 +393,126 @@ def run_protocol(
         for i, (split, model) in enumerate(zip(rest, retrained, strict=True), start=2):
             trained.append(model)
             log(f"split {i}/{len(splits)} (test {split['test']}): {_describe(model)}")
-        results: dict[str, dict[str, Any]] = {}
-        for split, model in zip(splits, trained, strict=True):
-            name = "|".join(split["test"])
-            kept: dict[str, np.ndarray] = {}
-            result: dict[str, Any] = test_scores(
-                spec, model, _rows(data, split["test"]), best.conf["batch_size"], kept
-            )
-            if predictions is not None:
-                predictions.update({f"{name}/{key}": value for key, value in kept.items()})
-            result.update(
-                validation_score=model.best.score,
-                epoch=model.best.epoch,
-                time_in_min=model.time_in_min,
-            )
-            results[name] = result
-            log(f"test {name}: test_score={result['test_score']}")
+        scores = _test(data, spec, splits, trained, embedding_path, log, predictions)
         if probe is not None:
             tested = [(split["test"], model) for split, model in zip(splits, trained, strict=True)]
             probe(spec, tested, best.conf["batch_size"])
+    return scores
+
+
+def _test(
+    data: TaskData,
+    spec: TaskSpec,
+    splits: Sequence[dict[str, list[str]]],
+    trained: Sequence[TrainedModel],
+    embedding_path: str,
+    log: Log,
+    predictions: dict[str, np.ndarray] | None,
+) -> dict[str, Any]:
+    """Each split's model (``trained[0]``: the selected grid point) on its test split; the
+    scores object."""
+    best = trained[0]
+    results: dict[str, dict[str, Any]] = {}
+    for split, model in zip(splits, trained, strict=True):
+        name = "|".join(split["test"])
+        kept: dict[str, np.ndarray] = {}
+        result: dict[str, Any] = test_scores(
+            spec, model, _rows(data, split["test"]), best.conf["batch_size"], kept
+        )
+        if predictions is not None:
+            predictions.update({f"{name}/{key}": value for key, value in kept.items()})
+        result.update(
+            validation_score=model.best.score,
+            epoch=model.best.epoch,
+            time_in_min=model.time_in_min,
+        )
+        results[name] = result
+        log(f"test {name}: test_score={result['test_score']}")
     postprocessing = best.best.postprocessing or ()
     return build_scores(results, best.conf, postprocessing, spec.score_mode, embedding_path)
+
+
+def run_members_together(
+    data: TaskData,
+    *,
+    device: torch.device,
+    grid_points: int,
+    max_epochs: int | None,
+    embedding_path: str,
+    log: Callable[[int, str], None],
+    members: int,
+    seed: int,
+    predictions: list[dict[str, np.ndarray]],
+) -> list[dict[str, Any]]:
+    """`members` further runs of the protocol trained together (batched.py), torch seeded once
+    with `seed`: every member tries the same grid on the first split, each one's grid points
+    stacked with the others' of the same layer shape; each member selects its own best grid
+    point and retrains it on the other splits, again all members together. Each member is
+    initialised and draws its dropout masks independently of the others, so the members are
+    as many draws of the protocol as separate seeds would give, at the cost of one stacked
+    training per layer shape instead of one run each. ``log(member, line)`` (members counted
+    from 1); ``predictions[m]`` receives member m's per-clip test predictions. The scores
+    objects, in member order."""
+    spec = task_spec(data, device)
+    confs = sampled_grid(task_grid(data, max_epochs), grid_points)
+    splits = data_splits(data.metadata.split_mode, data.metadata.splits)
+    if len(predictions) != members:
+        raise ValueError(f"{members} members need {members} prediction dicts")
+    with deterministic_torch(device, seed):
+        first = splits[0]
+        train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
+        candidates: list[list[TrainedModel | None]] = [[None] * len(confs) for _ in range(members)]
+        for group in group_by_shape(confs):
+            jobs = [(m, i) for m in range(members) for i in group]
+            trained_jobs = train_batch(
+                spec,
+                [confs[i] for _, i in jobs],
+                [[train]] * len(jobs),
+                [valid] * len(jobs),
+                data.dim,
+                data.spill_dir,
+            )
+            for (m, i), result in zip(jobs, trained_jobs, strict=True):
+                candidates[m][i] = result
+                log(m + 1, f"grid point {i + 1}/{len(confs)}: {_describe(result)}")
+        bests = [sort_grid_points([c for c in member if c is not None])[0] for member in candidates]
+        for m, best in enumerate(bests):
+            log(m + 1, f"selected: {_describe(best)}")
+        rest = splits[1:]
+        retrained: list[list[TrainedModel | None]] = [[None] * len(rest) for _ in range(members)]
+        if rest:
+            jobs = [(m, r) for m in range(members) for r in range(len(rest))]
+            for group in group_by_shape([bests[m].conf for m, _ in jobs]):
+                chosen = [jobs[g] for g in group]
+                trained_jobs = train_batch(
+                    spec,
+                    [bests[m].conf for m, _ in chosen],
+                    [[data.splits[n] for n in rest[r]["train"]] for _, r in chosen],
+                    [_rows(data, rest[r]["valid"]) for _, r in chosen],
+                    data.dim,
+                    data.spill_dir,
+                )
+                for (m, r), model in zip(chosen, trained_jobs, strict=True):
+                    retrained[m][r] = model
+                    log(
+                        m + 1,
+                        f"split {r + 2}/{len(splits)} (test {rest[r]['test']}): {_describe(model)}",
+                    )
+        scores = []
+        for m in range(members):
+            trained = [bests[m], *(model for model in retrained[m] if model is not None)]
+            scores.append(
+                _test(
+                    data,
+                    spec,
+                    splits,
+                    trained,
+                    embedding_path,
+                    lambda line, m=m: log(m + 1, line),
+                    predictions[m],
+                )
+            )
+    return scores
 
 
 def _member_log(log: Log, k: int) -> Log:
@@ -450,13 +553,16 @@ def evaluate_task(
     in_memory: bool = False,
     canary: bool = False,
     seeds: int = 1,
+    together: bool = True,
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
 
     `seeds` K: the protocol is run K times, member 0 with the kit's seed (its scores are the
-    returned ones and test.predicted-scores.json), member k with torch seeded 42 + k; every
-    member's scores go to test.members.json and, for clip-level tasks, their per-clip test
-    predictions to test.predictions.npz (formats: the module docstring).
+    returned ones and test.predicted-scores.json); members 1..K-1 are trained `together`
+    (`run_members_together`: one stacked training per layer shape, torch seeded 43, each
+    member its own random draws), or else one after another in `mode` with torch seeded
+    42 + k. Every member's scores go to test.members.json and, for clip-level tasks, their
+    per-clip test predictions to test.predictions.npz (formats: the module docstring).
 
     Writes `<out_dir>/test.predicted-scores.json` (atomically, in the kit's form) and a human
     log `<out_dir>/hearbot-evaluate.log` (`out_dir` defaults to `task_dir`), and returns the
@@ -514,7 +620,7 @@ def evaluate_task(
         )
         members: list[dict[str, Any]] = []
         predictions: dict[str, np.ndarray] = {}
-        for k in range(seeds):
+        for k in range(1 if together else seeds):
             kept: dict[str, np.ndarray] = {}
             member_log = task_log if k == 0 else _member_log(task_log, k)
             scores = run_protocol(
@@ -534,7 +640,24 @@ def evaluate_task(
             if k == 0:
                 path = write_scores(out_dir, scores)
                 task_log(f"wrote {path}")
-        task_log(f"wrote {write_members(out_dir, [SEED + k for k in range(seeds)], mode, members)}")
+        member_seeds = [SEED + k for k in range(seeds)]
+        if together and seeds > 1:
+            kept_by_member: list[dict[str, np.ndarray]] = [{} for _ in range(seeds - 1)]
+            members += run_members_together(
+                data,
+                device=torch_device,
+                grid_points=grid_points,
+                max_epochs=max_epochs,
+                embedding_path=str(task_dir),
+                log=lambda k, line: task_log(f"member {k} (trained together): {line}"),
+                members=seeds - 1,
+                seed=SEED + 1,
+                predictions=kept_by_member,
+            )
+            for k, kept in enumerate(kept_by_member, start=1):
+                predictions.update({f"m{k}/{key}": value for key, value in kept.items()})
+            member_seeds = [SEED] + [SEED + 1] * (seeds - 1)
+        task_log(f"wrote {write_members(out_dir, member_seeds, mode, members, together)}")
         if predictions:
             task_log(f"wrote {write_predictions(out_dir, predictions)}")
         return members[0]

@@ -113,12 +113,22 @@ def load_scores(path: Path) -> dict[str, Any]:
 
 
 def write_members(
-    task_dir: Path, seeds: Sequence[int], mode: str, members: Sequence[Mapping[str, Any]]
+    task_dir: Path,
+    seeds: Sequence[int],
+    mode: str,
+    members: Sequence[Mapping[str, Any]],
+    together: bool = False,
 ) -> Path:
-    """test.members.json: {"seeds", "mode", "members"} (each member's scores object, member 0
-    first), in the kit's JSON form; atomically."""
+    """test.members.json: {"seeds", "mode", "together", "members"} (each member's scores
+    object, member 0 first), in the kit's JSON form; atomically. ``together``: members
+    1..K-1 were trained together (one torch seed for all of them, their seeds[k])."""
     path = Path(task_dir) / MEMBERS_FILE
-    document = {"seeds": list(seeds), "mode": mode, "members": list(members)}
+    document = {
+        "seeds": list(seeds),
+        "mode": mode,
+        "together": together,
+        "members": list(members),
+    }
     write_atomic(path, json.dumps(document, indent=1).encode("utf-8"))
     return path
 

@@ -57,6 +57,10 @@ class SynthSpec:
     labels: tuple[Any, ...]
     description: str
     lengths: tuple[float, ...] = ()  # variable-length tasks: the clip lengths drawn from
+    mislabelled: int = 0
+    """Tones: in every split, this many clips sound like the class after their label's (the
+    label noise real data sets have): a good model scores the same just below 1 whatever its
+    training seed."""
     extra_metadata: dict[str, Any] = field(default_factory=dict)
     version: str = "1.0.0"
 
@@ -81,6 +85,22 @@ SPECS: dict[str, SynthSpec] = {
             labels=(0, 1, 2, 3, 4),
             description="harmonic tone classes, fundamentals a fifth apart from 220 Hz",
             extra_metadata={"nfolds": 4, "max_task_duration_by_fold": None},
+        ),
+        SynthSpec(
+            task_name="synth_notes",
+            kind="tones",
+            embedding_type="scene",
+            prediction_type="multiclass",
+            split_mode="new_split_kfold",
+            splits=("fold00", "fold01", "fold02", "fold03"),
+            clips_per_split=(40, 40, 40, 40),
+            sample_duration=1.0,
+            evaluation=("top1_acc",),
+            labels=(0, 1, 2, 3, 4),
+            description="harmonic tone classes as synth_tones, 4 of every fold's 40 clips "
+            "mislabelled (they sound like the next class)",
+            extra_metadata={"nfolds": 4, "max_task_duration_by_fold": None},
+            mislabelled=4,
         ),
         SynthSpec(
             task_name="synth_mixtures",
@@ -185,8 +205,11 @@ def _noise(t: np.ndarray, rng: np.random.Generator, level: float) -> np.ndarray:
 # time axis, the sample rate and a per-rate generator (noise only).
 
 
-def _tone_clip(file: str, label: int, duration: float, params: np.random.Generator) -> Clip:
-    f0 = TONE_FUNDAMENTALS[label] * (1 + params.uniform(-0.02, 0.02))
+def _tone_clip(
+    file: str, label: int, duration: float, params: np.random.Generator, sounds: int
+) -> Clip:
+    """A tone of class `sounds` (its `label` unless the clip is mislabelled)."""
+    f0 = TONE_FUNDAMENTALS[sounds] * (1 + params.uniform(-0.02, 0.02))
     onset = params.uniform(0.0, 0.2)
     stop = onset + params.uniform(0.5, 0.75)
     amplitude = params.uniform(0.3, 0.6)
@@ -289,7 +312,9 @@ def design_clips(spec: SynthSpec, seed: int) -> dict[str, list[Clip]]:
             )
             file = f"{spec.task_name}-{split}-{position:03d}.wav"
             if spec.kind == "tones":
-                split_clips.append(_tone_clip(file, classes[position], duration, params))
+                label = classes[position]
+                sounds = (label + 1) % len(spec.labels) if position < spec.mislabelled else label
+                split_clips.append(_tone_clip(file, label, duration, params, sounds))
             elif spec.kind == "mixtures":
                 split_clips.append(_mixture_clip(file, duration, params))
             else:

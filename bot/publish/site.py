@@ -95,7 +95,7 @@ def leaderboard_json(entries: Sequence[Entry]) -> bytes:
                 "column": c.name,
                 "domain": c.domain,
                 "higher_is_better": c.higher_is_better,
-                "tolerance": c.tolerance,
+                "rule": {"floor": c.floor, "cap": c.cap, "confidence": c.confidence},
             }
             for c in facts.columns
         ],
@@ -245,13 +245,15 @@ def render_model(entry: Entry, repository: str | None) -> str:
         if column.tier is None and column.outcome is None:
             continue
         ci = f"[{fmt(column.ci95[0])}, {fmt(column.ci95[1])}]" if column.ci95 else "–"
+        interval = column.interval
+        judged = f"[{fmt(interval['low'])}, {fmt(interval['high'])}]" if interval else "–"
         rows.append(
             f'<tr data-column="{esc(column.column)}"><th scope="row">{esc(column.column)}</th>'
             f"<td>{esc(column.domain)}</td>"
             f'<td class="num claimed">{esc(column.cell)}</td>'
             f'<td class="num reproduced">{fmt(column.reproduced, 4)}</td>'
             f'<td class="num">{fmt(column.delta, 4)}</td>'
-            f'<td class="num">{fmt(column.tolerance, 3)}</td>'
+            f'<td class="num interval">{judged}</td>'
             f'<td class="num ci95">{ci}</td>'
             f"<td>{esc(column.outcome or '–')}</td>"
             f'<td class="num">{esc(rank_text(column))}</td>'
@@ -261,8 +263,11 @@ def render_model(entry: Entry, repository: str | None) -> str:
         '<div class="table-wrap"><table class="columns"><thead><tr>'
         '<th scope="col">Column</th><th scope="col">Group</th>'
         '<th scope="col" class="num">Claimed</th><th scope="col" class="num">Reproduced</th>'
-        '<th scope="col" class="num">Δ</th><th scope="col" class="num">Tolerance</th>'
-        '<th scope="col" class="num">95% interval</th><th scope="col">Outcome</th>'
+        '<th scope="col" class="num">Δ</th>'
+        '<th scope="col" class="num" title="the verdict\'s prediction interval from the seed '
+        'ensemble">Judged against</th>'
+        '<th scope="col" class="num" title="bootstrap over test clips">95% interval</th>'
+        '<th scope="col">Outcome</th>'
         '<th scope="col" class="num">Rank</th><th scope="col">Tier</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
     )
@@ -283,7 +288,8 @@ def render_model(entry: Entry, repository: str | None) -> str:
 
 def interval_plot(columns: Sequence[ColumnEntry]) -> str:
     """An inline SVG: per claimed column, the claim (diamond), the reproduced score (dot),
-    its 95% interval (bar) and the tolerance band around the claim (shaded)."""
+    the seed ensemble's members (small dots), the interval the claim was judged against
+    (shaded) and the score's 95% interval over test clips (bar)."""
     shown = [c for c in columns if c.claimed is not None]
     if not shown:
         return "<p>No scores to plot.</p>"
@@ -311,11 +317,17 @@ def interval_plot(columns: Sequence[ColumnEntry]) -> str:
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 4}" class="label">{esc(column.column)}</text>'
         )
-        if column.tolerance is not None:
-            low, high = column.claimed - column.tolerance, column.claimed + column.tolerance
+        if column.interval:
+            low, high = column.interval["low"], column.interval["high"]
             parts.append(
                 f'<rect x="{x(low)}" y="{y - 7}" width="{round(x(high) - x(low), 1)}" '
-                'height="14" class="band"><title>tolerance around the claim</title></rect>'
+                f'height="14" class="band"><title>judged against [{fmt(low)}, {fmt(high)}]'
+                "</title></rect>"
+            )
+        for member in column.members or []:
+            parts.append(
+                f'<circle cx="{x(member)}" cy="{y + 5}" r="1.8" class="member">'
+                f"<title>member {fmt(member, 4)}</title></circle>"
             )
         if column.ci95:
             parts.append(
@@ -336,8 +348,9 @@ def interval_plot(columns: Sequence[ColumnEntry]) -> str:
             )
     parts.append("</svg></div>")
     key = (
-        '<p class="plot-key">◆ claimed · ● reproduced · ▬ 95% interval · shaded: the '
-        "column's tolerance around the claim.</p>"
+        '<p class="plot-key">◆ claimed · ● reproduced (the kit-identical run) · • the seed '
+        "ensemble's members · ▬ 95% interval over test clips · shaded: the interval the claim "
+        "was judged against.</p>"
     )
     return "".join(parts) + key
 

@@ -191,7 +191,6 @@ def _columns(row: Row, tier: str | None) -> list[ColumnEntry]:
                 cell=cell,
                 claimed=claimed,
                 tier=tier if cell.strip() else None,
-                tolerance=column.tolerance,
             )
         )
     return columns

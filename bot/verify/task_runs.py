@@ -177,31 +177,59 @@ def embed_and_evaluate(
 
 SECONDS_FILE = "seconds.json"
 _STEP = re.compile(r"^(grid point|split) (\d+)/(\d+)")
+_MEMBER = re.compile(r"^member (\d+) \((trained together|seed \d+)\): (.*)$")
+_SEEDS = re.compile(r"\bseeds (\d+)\b")
 
 
 @dataclass
 class EvaluationSteps:
     """Where an evaluation is, from its log lines (`grid point k/n`, then `split k/n` for
-    k-fold tasks), for the heartbeat: the step and an ETA from the steps' mean time."""
+    k-fold tasks; members after the first prefixed `member k (...)`), for the heartbeat: the
+    member, the step and an ETA from the steps' mean time."""
 
     started: float = field(default_factory=time.monotonic)
     grid: tuple[int, int] = (0, 0)
     splits: tuple[int, int] = (0, 0)
+    members: int = 1
+    member: int = 0
+    together: bool = False
+    seen: int = 0  # steps logged by the current member (all members trained together)
 
     def saw(self, line: str) -> None:
+        seeds = _SEEDS.search(line) if line.startswith("task ") else None
+        if seeds:
+            self.members = int(seeds.group(1))
+        member = _MEMBER.match(line)
+        if member:
+            k, together = int(member.group(1)), member.group(2) == "trained together"
+            if together != self.together or (not together and k != self.member):
+                self.grid, self.splits, self.seen = (0, 0), (0, 0), 0
+                self.started = time.monotonic()
+            self.member, self.together, line = k, together, member.group(3)
         match = _STEP.match(line)
         if match:
             done, total = int(match.group(2)), int(match.group(3))
+            self.seen += 1
             if match.group(1) == "grid point":
                 self.grid = (done, total)
             else:
                 self.splits = (done, total)
 
     def status(self) -> str:
+        who = ""
+        if self.members > 1:
+            who = f"member {self.member + 1}/{self.members}, "
+            if self.together:
+                who = f"members 2-{self.members} (trained together), "
         grid_done, grid_total = self.grid
         split_done, split_total = self.splits
         if not grid_total:
+            if self.member or self.together:
+                return f"; {who}training"
             return "; preparing (reading embeddings)"
+        if self.together:
+            others = self.members - 1
+            return f"; {who}{self.seen} of their {others * grid_total} grid points trained"
         done = grid_done + max(0, split_done - 1)
         total = grid_total + max(0, split_total - 1)
         where = f"grid point {grid_done}/{grid_total} trained"
@@ -209,8 +237,8 @@ class EvaluationSteps:
             where = f"split {split_done}/{split_total} trained (grid search done)"
         elapsed = time.monotonic() - self.started
         if done and total > done:
-            return f"; {where}, ETA ~{elapsed / done * (total - done):.0f} s"
-        return f"; {where}"
+            return f"; {who}{where}, ETA ~{elapsed / done * (total - done):.0f} s"
+        return f"; {who}{where}"
 
 
 def _kept_seconds(trusted_task: Path) -> dict[str, float]:

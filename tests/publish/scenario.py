@@ -79,7 +79,15 @@ def result_for(claims: dict[str, float], outcomes: dict[str, str], ci: bool) -> 
             "claimed": claim,
             "reproduced": reproduced,
             "delta": reproduced - claim,
-            "tolerance": facts.column(name).tolerance,
+            "tolerance": facts.column(name).floor,
+            "interval": {
+                "low": reproduced - facts.column(name).floor,
+                "high": reproduced + facts.column(name).floor,
+                "confidence": facts.column(name).confidence,
+                "floor": facts.column(name).floor,
+                "cap": facts.column(name).cap,
+                "k": 1,
+            },
             "task_dirs": list(facts.column(name).task_dirs),
         }
         if ci:

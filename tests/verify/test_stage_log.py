@@ -33,3 +33,20 @@ def test_evaluation_steps_give_the_step_and_an_eta() -> None:
     steps.saw("grid point 8/8: validation_score=1.0")
     steps.saw("split 2/5 (test ['fold01']): validation_score=1.0")
     assert steps.status().startswith("; split 2/5 trained (grid search done), ETA ~")
+
+
+def test_evaluation_steps_follow_the_members_of_a_seed_ensemble() -> None:
+    steps = EvaluationSteps(started=time.monotonic() - 40)
+    steps.saw(
+        "task synth: scene/multiclass, new_split_kfold, dim 128, 5 labels; grid_points 8, "
+        "mode exact, seeds 5"
+    )
+    steps.saw("grid point 4/8: validation_score=1.0")
+    assert steps.status() == "; member 1/5, grid point 4/8 trained, ETA ~40 s"
+    steps.saw("member 2 (trained together): grid point 3/8: validation_score=1.0")
+    steps.saw("member 1 (trained together): grid point 3/8: validation_score=1.0")
+    assert steps.status() == "; members 2-5 (trained together), 2 of their 32 grid points trained"
+    one_by_one = EvaluationSteps()
+    one_by_one.saw("task t: ... seeds 3, rows in memory")
+    one_by_one.saw("member 2 (seed 44): grid point 1/8: validation_score=1.0")
+    assert one_by_one.status().startswith("; member 3/3, grid point 1/8 trained")
