@@ -88,7 +88,8 @@ class FloorRun:
 
 
 def parse_trainings(log_text: str) -> list[Training]:
-    """The trainings of member 0 in hearbot's log, in log order (grid points, then splits)."""
+    """The trainings of member 0 in hearbot's log: grid points in grid order, then splits
+    (batched mode logs the grid points one layer shape after another)."""
     out = []
     for line in log_text.splitlines():
         if " member " in line:  # seed-ensemble members other than 0
@@ -107,7 +108,7 @@ def parse_trainings(log_text: str) -> list[Training]:
                 validation_s=float(match["validation_s"]),
             )
         )
-    return out
+    return sorted(out, key=lambda t: (t.what == "split", t.index))
 
 
 def floor_plan(

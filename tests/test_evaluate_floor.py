@@ -44,6 +44,10 @@ def test_parses_a_logged_line(floor: ModuleType) -> None:
     assert floor.parse_trainings("\n".join([line, selected, member])) == [
         floor.Training("split", 3, 2, 0.00032, 27, 1.25)
     ]
+    # batched mode logs grid points one layer shape after another: the plan is in grid order
+    point = line.replace("split 3/5 (test ['fold02'])", "grid point N/8")
+    shuffled = [point.replace("N", "2"), line, point.replace("N", "1")]
+    assert [t.index for t in floor.parse_trainings("\n".join(shuffled))] == [1, 2, 3]
 
 
 def test_plan_from_a_real_log(floor: ModuleType, tmp_path: Path) -> None:
