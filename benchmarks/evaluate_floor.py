@@ -20,8 +20,13 @@ included), with OMP_NUM_THREADS and torch.set_num_threads = --threads. Each is t
 times, interleaved; medians are reported. Each mode gets its own floor (its own log's epochs);
 when both modes trained the same epochs, one floor serves both.
 
+With --seeds K (default 5), `hearbot evaluate --seeds K` is timed too (members 1..K-1
+trained together): its ratio to one member is what benchmarks/gpu_projection.py projects a
+K-member verification with where no GPU measured it.
+
 Usage: .venv/bin/python benchmarks/evaluate_floor.py [--devices cpu cuda] [--rows 4096]
-       [--dim 1024] [--epochs 15] [--grid-points 8] [--threads 1] [--repeat 3] [--out FILE]
+       [--dim 1024] [--epochs 15] [--grid-points 8] [--threads 1] [--repeat 3] [--seeds 5]
+       [--out FILE]
 Prints one JSON object (also written atomically to --out) and a one-line summary.
 """
 
@@ -304,7 +309,28 @@ def measure(args: argparse.Namespace, device: str, root: Path) -> dict[str, Any]
             file=sys.stderr,
             flush=True,
         )
+    ensemble_s: list[float] = []
+    for repeat in range(args.repeat if args.seeds > 1 else 0):
+        command = [str(HEARBOT), "evaluate", str(task), "--mode", "exact", "--device", device]
+        command += ["--grid-points", str(args.grid_points), "--seeds", str(args.seeds)]
+        ensemble_s.append(timed(command, env)[0])
+        print(
+            f"{device} repeat {repeat + 1}: hearbot exact --seeds {args.seeds} "
+            f"{ensemble_s[-1]:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     report: dict[str, Any] = {}
+    if ensemble_s:
+        one, k_s = statistics.median(seconds["exact"]), statistics.median(ensemble_s)
+        floor = statistics.median(floor_s[next(m for m in MODES if plans[m] == plans["exact"])])
+        report["ensemble"] = {
+            "seeds": args.seeds,
+            "hearbot_s": round(k_s, 2),
+            "hearbot_runs_s": [round(s, 2) for s in ensemble_s],
+            "ratio_to_one_member": round(k_s / one, 2),
+            "ratio_to_k_floors": round(k_s / (args.seeds * floor), 2),
+        }
     for mode in MODES:
         key = next(m for m in MODES if plans[m] == plans[mode])
         hearbot_s, floor = statistics.median(seconds[mode]), statistics.median(floor_s[key])
@@ -334,6 +360,13 @@ def main() -> int:
     parser.add_argument("--grid-points", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=5,
+        help="also time `hearbot evaluate --seeds K` (members 1..K-1 trained together) and "
+        "print its ratio to one member and to K floors; 1 skips it",
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--floor-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -369,6 +402,13 @@ def main() -> int:
             f"{result['batched']['hearbot_s']} s = {result['batched']['ratio']}x floor "
             f"{result['batched']['floor_s']} s ({result['exact']['steps']} steps)"
         )
+        if "ensemble" in result:
+            ensemble = result["ensemble"]
+            summary.append(
+                f"{device}: --seeds {ensemble['seeds']} {ensemble['hearbot_s']} s = "
+                f"{ensemble['ratio_to_one_member']}x one member = "
+                f"{ensemble['ratio_to_k_floors']}x {ensemble['seeds']} floors"
+            )
     text = json.dumps(report, indent=2)
     print(text)
     print("; ".join(summary) or "no device measured")

@@ -234,10 +234,14 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     return measured
 
 
-def project(measured: dict[str, Any], mode: str, seeds: int = 1) -> dict[str, Any]:
+def project(
+    measured: dict[str, Any], mode: str, seeds: int = 1, ensemble_ratio: float | None = None
+) -> dict[str, Any]:
     """Minutes per column and in all, for evaluation `mode` (see the module's docstring), with
-    a seed ensemble of `seeds` members: embedding once, evaluation `seeds` times (members run
-    one after another, each the same work as the measured single run)."""
+    a seed ensemble of `seeds` members: embedding once, evaluation `ensemble_ratio` times the
+    measured single run (default `seeds`: members one after another, each the same work; on a
+    GPU members 1..K-1 are trained together, and a measured ratio of
+    `hearbot evaluate --seeds K` to `--seeds 1` replaces it)."""
     stages = measured["stages"]
     rows = []
     total = total_at_floor = total_at_max = 0.0
@@ -250,7 +254,7 @@ def project(measured: dict[str, Any], mode: str, seeds: int = 1) -> dict[str, An
             evaluate_s = trainings * column.audio_hours * rate["s_per_training_and_audio_hour"]
         else:
             evaluate_s = trainings * column.clips * rate["s_per_training_and_clip"]
-        evaluate_s *= seeds
+        evaluate_s *= seeds if ensemble_ratio is None else ensemble_ratio
         epochs = rate.get("mean_epochs_trained")  # unknown in records of older runs
         per_epoch = evaluate_s / max(epochs, 1.0) if epochs else math.nan
         at_floor = per_epoch * max(epochs or 0.0, floor_epochs(column))
@@ -270,8 +274,18 @@ def project(measured: dict[str, Any], mode: str, seeds: int = 1) -> dict[str, An
                 "evaluate_min_at_max_epochs": minutes(at_max, 2),
             }
         )
+    one_member_evaluate_s = (
+        sum(r["evaluate_min"] for r in rows)
+        * 60
+        / (seeds if ensemble_ratio is None else ensemble_ratio)
+    )
+    embed_total_s = sum(r["embed_min"] for r in rows) * 60
     return {
         "seeds": seeds,
+        "ensemble_ratio": seeds if ensemble_ratio is None else ensemble_ratio,
+        "ratio_for_30_min": round((30 * 60 - embed_total_s) / one_member_evaluate_s, 2)
+        if one_member_evaluate_s
+        else None,
         "columns": rows,
         "total_min": round(total / 60, 1),
         "total_min_at_floor_epochs": minutes(total_at_floor, 1),
@@ -322,6 +336,12 @@ def main() -> int:
         default=1,
         help="project a seed ensemble of K members per task (hearbot verify --seeds K)",
     )
+    parser.add_argument(
+        "--ensemble-ratio",
+        type=float,
+        help="evaluation time of K members over one member's (default K, one after another; "
+        "give the ratio measured by benchmarks/evaluate_floor.py --seeds K on the device)",
+    )
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -338,7 +358,9 @@ def main() -> int:
             measured = measure(args, root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    measured["projection"] = {mode: project(measured, mode, args.seeds) for mode in args.modes}
+    measured["projection"] = {
+        mode: project(measured, mode, args.seeds, args.ensemble_ratio) for mode in args.modes
+    }
     print(json.dumps(measured, indent=2))
     save(measured, args.out)
     for mode, projection in measured["projection"].items():
@@ -351,8 +373,9 @@ def main() -> int:
         )
         print(
             f"projected full verification of all {len(projection['columns'])} columns on "
-            f"{measured['device']}, evaluation {mode}, K = {args.seeds}: "
-            f"{projection['total_min']} min ({bounds})"
+            f"{measured['device']}, evaluation {mode}, K = {args.seeds} (members cost "
+            f"{projection['ensemble_ratio']:g}x one; 30 min needs at most "
+            f"{projection['ratio_for_30_min']}x): {projection['total_min']} min ({bounds})"
             + (" (a --tiny check: not a projection)" if args.tiny else "")
         )
     return 0

@@ -121,3 +121,13 @@ def test_a_seed_ensemble_multiplies_evaluation_not_embedding(projection: ModuleT
         assert row["evaluate_min"] == pytest.approx(
             5 * one[row["column"]]["evaluate_min"], abs=0.03
         )
+
+
+def test_a_measured_ensemble_ratio_replaces_k_times(projection: ModuleType) -> None:
+    one = projection.project(_measured(50.0), "exact")
+    stacked = projection.project(_measured(50.0), "exact", seeds=5, ensemble_ratio=1.5)
+    assert stacked["ensemble_ratio"] == 1.5 and one["ensemble_ratio"] == 1
+    for row, single in zip(stacked["columns"], one["columns"], strict=True):
+        assert row["evaluate_min"] == pytest.approx(1.5 * single["evaluate_min"], abs=0.03)
+    # The ratio that would bring all columns to 30 min, whatever ratio was assumed.
+    assert stacked["ratio_for_30_min"] == pytest.approx(one["ratio_for_30_min"], rel=0.02)

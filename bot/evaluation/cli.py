@@ -144,16 +144,24 @@ def register_evaluate_command(subparsers: Any) -> argparse.ArgumentParser:
         default=1,
         metavar="K",
         help="a seed ensemble of K members (default 1): member 0 is the kit's run, members "
-        "1..K-1 the same protocol with other training draws, trained together (one stacked "
-        "training per layer shape); prints the members' mean, sd and range; all members' "
-        "scores go to TASK_DIR/test.members.json",
+        "1..K-1 the same protocol with other training draws; prints the members' mean, sd "
+        "and range; all members' scores go to TASK_DIR/test.members.json",
     )
-    parser.add_argument(
+    members = parser.add_mutually_exclusive_group()
+    members.add_argument(
+        "--together",
+        dest="together",
+        action="store_true",
+        default=None,
+        help="train members 1..K-1 together, one stacked training per layer shape (the "
+        "default on a GPU)",
+    )
+    members.add_argument(
         "--one-by-one",
         dest="together",
         action="store_false",
         help="train members 1..K-1 one after another in --mode, member k with torch seeded "
-        "42+k (slower; each member reproducible on its own)",
+        "42+k (the default on a CPU)",
     )
     parser.add_argument(
         "--in-memory",

@@ -11,11 +11,11 @@ Seed ensembles (`seeds` K > 1): member 0 is that run, unchanged (the kit's numbe
 1..K-1 run the same protocol with other training draws. Only the training draws change: the
 grid is still shuffled by random.seed(42), so every member tries the same configurations (a
 member differs from member 0 as a rerun on other hardware or another torch does, never by
-searching another grid). By default members 1..K-1 are trained together
-(`run_members_together`: their grid points of one layer shape stacked into one batched training,
-torch seeded once with 43, each member initialised and masked by its own draws), which costs
-far less than K-1 runs on a GPU and about half on a CPU; `together=False` runs them one after
-another in `mode`, member k with torch seeded 42 + k.
+searching another grid). On a GPU members 1..K-1 are trained together (`run_members_together`:
+their grid points of one layer shape stacked into one batched training, torch seeded once with
+43, each member initialised and masked by its own draws), which keeps the GPU busy instead of
+waiting on one small model's steps; on a CPU, where a stack costs the arithmetic of all its
+members, they run one after another in `mode`, member k with torch seeded 42 + k.
 
 Files beside test.predicted-scores.json (member 0, the kit's form):
 
@@ -494,10 +494,8 @@ def run_members_together(
                 )
                 for (m, r), model in zip(chosen, trained_jobs, strict=True):
                     retrained[m][r] = model
-                    log(
-                        m + 1,
-                        f"split {r + 2}/{len(splits)} (test {rest[r]['test']}): {_describe(model)}",
-                    )
+                    test = rest[r]["test"]
+                    log(m + 1, f"split {r + 2}/{len(splits)} (test {test}): {_describe(model)}")
         scores = []
         for m in range(members):
             trained = [bests[m], *(model for model in retrained[m] if model is not None)]
@@ -553,7 +551,7 @@ def evaluate_task(
     in_memory: bool = False,
     canary: bool = False,
     seeds: int = 1,
-    together: bool = True,
+    together: bool | None = None,
 ) -> dict[str, Any]:
     """Run the official downstream protocol on one embedding task directory.
 
@@ -561,8 +559,10 @@ def evaluate_task(
     returned ones and test.predicted-scores.json); members 1..K-1 are trained `together`
     (`run_members_together`: one stacked training per layer shape, torch seeded 43, each
     member its own random draws), or else one after another in `mode` with torch seeded
-    42 + k. Every member's scores go to test.members.json and, for clip-level tasks, their
-    per-clip test predictions to test.predictions.npz (formats: the module docstring).
+    42 + k. `together` None (the default): together on a GPU, one by one on a CPU, where a
+    stack costs as much arithmetic as its members and measured no faster (docs/tolerances.md).
+    Every member's scores go to test.members.json and, for clip-level tasks, their per-clip
+    test predictions to test.predictions.npz (formats: the module docstring).
 
     Writes `<out_dir>/test.predicted-scores.json` (atomically, in the kit's form) and a human
     log `<out_dir>/hearbot-evaluate.log` (`out_dir` defaults to `task_dir`), and returns the
@@ -608,6 +608,8 @@ def evaluate_task(
         (out_dir / name).unlink(missing_ok=True)
     probe = canary_probe(task_dir, metadata_dir, out_dir) if canary else None
     data = load_task(task_dir, metadata_dir=metadata_dir, spill_dir=None if in_memory else out_dir)
+    if together is None:
+        together = torch_device.type == "cuda"
     task_log = _TaskLog(out_dir / LOG_FILE, log)
     try:
         task_log(

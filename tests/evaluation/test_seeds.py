@@ -50,7 +50,9 @@ def test_member_zero_is_the_single_run_and_the_others_reseed_torch(tmp_path: Pat
     written = json.loads((tmp_path / "3" / SCORES_FILE).read_text())
     assert _timeless(written) == _timeless(json.loads((tmp_path / "one" / SCORES_FILE).read_text()))
     document = json.loads((tmp_path / "3" / MEMBERS_FILE).read_text())
+    # On a CPU, members run one after another by default, member k seeded 42 + k.
     assert document["seeds"] == [42, 43, 44] and document["mode"] == "exact"
+    assert document["together"] is False
     members = load_members(tmp_path / "3" / MEMBERS_FILE)
     assert _timeless(members[0]) == _timeless(single)
     # The grid tried is the kit's for every member: the same configurations, in the same order.
@@ -61,6 +63,41 @@ def test_member_zero_is_the_single_run_and_the_others_reseed_torch(tmp_path: Pat
     assert len({json.dumps(m["aggregated_scores"]) for m in members}) > 1
     log = (tmp_path / "3" / "hearbot-evaluate.log").read_text()
     assert "seeds 3" in log and "member 2 (seed 44): test fold02" in log
+
+
+def test_members_trained_together_are_draws_of_their_own_and_alone_the_batched_run(
+    tmp_path: Path,
+) -> None:
+    """Trained together (the default on a GPU), members 1..K-1 share torch seed 43 and still
+    differ from one another; a lone member 1 is exactly the batched protocol seeded 43
+    (stacking adds no other change)."""
+    task = _kfold_task(tmp_path)
+    ensemble = evaluate_task(
+        task, device="cpu", grid_points=2, seeds=4, together=True, out_dir=tmp_path / "four"
+    )
+    document = json.loads((tmp_path / "four" / MEMBERS_FILE).read_text())
+    assert document["seeds"] == [42, 43, 43, 43] and document["together"] is True
+    log = (tmp_path / "four" / "hearbot-evaluate.log").read_text()
+    assert "member 3 (trained together): test fold02" in log
+    members = load_members(tmp_path / "four" / MEMBERS_FILE)
+    assert _timeless(members[0]) == _timeless(ensemble)
+    others = {json.dumps(m["aggregated_scores"]) + json.dumps(m["hparams"]) for m in members[1:]}
+    assert len(others) > 1
+    evaluate_task(
+        task, device="cpu", grid_points=2, seeds=2, together=True, out_dir=tmp_path / "together"
+    )
+    evaluate_task(
+        task,
+        device="cpu",
+        grid_points=2,
+        seeds=2,
+        together=False,
+        mode="batched",
+        out_dir=tmp_path / "batched",
+    )
+    together = load_members(tmp_path / "together" / MEMBERS_FILE)[1]
+    batched = load_members(tmp_path / "batched" / MEMBERS_FILE)[1]
+    assert _timeless(together) == _timeless(batched)
 
 
 def test_per_clip_predictions_reproduce_the_scores(tmp_path: Path) -> None:
