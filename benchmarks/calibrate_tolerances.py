@@ -246,7 +246,7 @@ def main() -> int:
             parser.error("--render-only needs --measurements")
         measured, elapsed = load_measurements(args.measurements, shapes)
         real = spoken_digit_members(args.spoken_digit_members)
-        write_atomic(args.out, render(args, measured, real, elapsed).encode("utf-8"))
+        write_atomic(args.out, with_kept_tail(args.out, render(args, measured, real, elapsed)))
         print(f"wrote {args.out}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -279,7 +279,7 @@ def main() -> int:
         save_measurements(args.measurements, measured, elapsed)
     if real is None:
         real = spoken_digit_members(args.spoken_digit_members)
-    write_atomic(args.out, render(args, measured, real, elapsed).encode("utf-8"))
+    write_atomic(args.out, with_kept_tail(args.out, render(args, measured, real, elapsed)))
     print(f"wrote {args.out}")
     return 0
 
@@ -355,6 +355,19 @@ def row(m: Measured, column: Column, trials: int, label: str) -> str:
     )
 
 
+KEPT_MARKER = "<!-- written by hand below this line: calibrate_tolerances.py keeps it -->"
+
+
+def with_kept_tail(path: Path, generated: str) -> bytes:
+    """The generated table, then what the file at `path` holds from `KEPT_MARKER` on."""
+    kept = ""
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        if KEPT_MARKER in text:
+            kept = "\n" + text[text.index(KEPT_MARKER) :]
+    return (generated.rstrip("\n") + "\n" + kept).encode("utf-8")
+
+
 def render(
     args: argparse.Namespace, measured: list[Measured], real: Measured | None, elapsed: float
 ) -> str:
@@ -372,8 +385,10 @@ def render(
         "## The rule",
         "",
         "Each claimed column is reproduced as a seed ensemble of K members (`hearbot verify "
-        "--seeds K`, default 5): member 0 is the official kit's run, bit for bit; member k "
-        "trains with torch seeded 42 + k (the grid tried is the same). A claim is "
+        "--seeds K`, default 5): member 0 is the official kit's run, bit for bit; members "
+        "1..K−1 the same protocol with other training draws (on a CPU member k trains with "
+        "torch seeded 42 + k, on a GPU they train together; the grid tried is the same). A "
+        "claim is "
         "`reproduced` when it lies in the prediction interval for one more draw, "
         "mean ± t·sd·√(1+1/K) (t: Student, K−1 degrees of freedom, at the column's "
         "confidence), never narrower than the column's floor; beyond the interval's better "
