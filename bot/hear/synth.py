@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,37 +69,30 @@ class SynthSpec:
         return f"{self.task_name}-{self.version}-full"
 
 
+_TONES = SynthSpec(
+    task_name="synth_tones",
+    kind="tones",
+    embedding_type="scene",
+    prediction_type="multiclass",
+    split_mode="new_split_kfold",
+    splits=("fold00", "fold01", "fold02", "fold03"),
+    clips_per_split=(10, 10, 10, 10),
+    sample_duration=1.0,
+    evaluation=("top1_acc",),
+    labels=(0, 1, 2, 3, 4),
+    description="harmonic tone classes, fundamentals a fifth apart from 220 Hz",
+    extra_metadata={"nfolds": 4, "max_task_duration_by_fold": None},
+)
 SPECS: dict[str, SynthSpec] = {
     spec.task_name: spec
     for spec in (
-        SynthSpec(
-            task_name="synth_tones",
-            kind="tones",
-            embedding_type="scene",
-            prediction_type="multiclass",
-            split_mode="new_split_kfold",
-            splits=("fold00", "fold01", "fold02", "fold03"),
-            clips_per_split=(10, 10, 10, 10),
-            sample_duration=1.0,
-            evaluation=("top1_acc",),
-            labels=(0, 1, 2, 3, 4),
-            description="harmonic tone classes, fundamentals a fifth apart from 220 Hz",
-            extra_metadata={"nfolds": 4, "max_task_duration_by_fold": None},
-        ),
-        SynthSpec(
+        _TONES,
+        replace(
+            _TONES,
             task_name="synth_notes",
-            kind="tones",
-            embedding_type="scene",
-            prediction_type="multiclass",
-            split_mode="new_split_kfold",
-            splits=("fold00", "fold01", "fold02", "fold03"),
             clips_per_split=(40, 40, 40, 40),
-            sample_duration=1.0,
-            evaluation=("top1_acc",),
-            labels=(0, 1, 2, 3, 4),
             description="harmonic tone classes as synth_tones, 4 of every fold's 40 clips "
             "mislabelled (they sound like the next class)",
-            extra_metadata={"nfolds": 4, "max_task_duration_by_fold": None},
             mislabelled=4,
         ),
         SynthSpec(

@@ -189,6 +189,7 @@ def run_hostile(
         "--tasks",
         *claims,
         f"--max-epochs={max_epochs}",
+        "--seeds=1",  # one member: the interval is its score ± the floor (the rule's K = 1)
         f"--today={TODAY.isoformat()}",
         "--device=cpu",
         *limits,

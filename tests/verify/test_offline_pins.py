@@ -62,6 +62,8 @@ def run(arguments: list[str], out: Path, *extra: str) -> tuple[int, dict]:
             str(out),
             "--max-epochs",
             "20",
+            "--seeds",  # one member: the interval is its score ± the floor (the rule's K = 1)
+            "1",
             "--today",
             TODAY.isoformat(),
             *extra,
