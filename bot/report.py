@@ -455,7 +455,7 @@ def _model_facts(verification: Verification) -> list[str]:
         f"({environment.get('torch_threads', '?')} threads), "
         f"Python {code(environment['python'])} ({environment['installed_from']}) |",
         *(
-            [f"| seed ensemble | K = {environment['seeds']} per task (member 0: the kit's seed) |"]
+            [f"| seed ensemble | {_ensemble_fact(environment)} |"]
             if environment.get("seeds")
             else []
         ),
@@ -468,6 +468,20 @@ def _model_facts(verification: Verification) -> list[str]:
         f"| run time | {stages or '–'} |",
         *_memory_facts(verification.get("memory_mb")),
     ]
+
+
+def _ensemble_fact(environment: dict[str, Any]) -> str:
+    """How the K members were run (bot/evaluation/protocol.py: together on a GPU, else one by
+    one with torch seeded 42 + k)."""
+    k = int(environment["seeds"])
+    if k == 1:
+        return "K = 1 per task: the kit's run alone (the interval is its score ± the floor)"
+    others = f"members 1–{k - 1}" if k > 2 else "member 1"
+    if str(environment.get("device", "")).startswith("cuda"):
+        how = "trained together (torch seeded 43)"
+    else:
+        how = f"one by one (torch seeded 43–{42 + k - 1})" if k > 2 else "torch seeded 43"
+    return f"K = {k} per task: member 0 the kit's run, {others} {how}"
 
 
 def _memory_facts(memory: dict[str, Any] | None) -> list[str]:

@@ -300,3 +300,36 @@ def test_a_log_tail_cannot_carry_a_workflow_command_or_a_stamped_line():
         "  \\u003a:add-mask::x\\u0085::notice::y",
     ]
     assert not any(line.lstrip().startswith("::") for line in lines)
+
+
+def test_the_dot_strip_draws_interval_members_and_claim_to_scale() -> None:
+    from bot.report import dot_strip
+
+    column = {
+        "claimed": 0.99,
+        "members": [0.875, 0.894, 0.881],
+        "interval": {"low": 0.84, "high": 0.93},
+    }
+    strip = dot_strip(column, width=40)
+    assert strip is not None
+    low, cells, high = strip.split(" ")
+    assert float(low) < 0.84 and float(high) > 0.99 and len(cells) == 40
+    # The claim lies right of the interval's end; member 0 and the others inside it.
+    assert cells.index("[") < cells.index("●") < cells.index("]") < cells.index("◆")
+    assert cells.count("•") == 2 and cells.count("◆") == 1
+    inside = {"claimed": 0.88, "members": [0.875, 0.894], "interval": {"low": 0.84, "high": 0.93}}
+    inner = dot_strip(inside, width=40)
+    assert inner is not None
+    assert inner.index("[") < inner.index("◆") < inner.index("]")
+    assert dot_strip({"claimed": None, "interval": {"low": 0, "high": 1}}) is None
+    assert dot_strip({"claimed": 0.5, "members": [0.5]}) is None
+
+
+def test_the_ensemble_fact_says_how_members_ran() -> None:
+    from bot.report import _ensemble_fact
+
+    assert _ensemble_fact({"seeds": 5, "device": "cpu"}) == (
+        "K = 5 per task: member 0 the kit's run, members 1–4 one by one (torch seeded 43–46)"
+    )
+    assert "trained together" in _ensemble_fact({"seeds": 5, "device": "cuda (NVIDIA H100)"})
+    assert "alone" in _ensemble_fact({"seeds": 1, "device": "cpu"})
