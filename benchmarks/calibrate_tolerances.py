@@ -192,9 +192,23 @@ def simulated(
 def k_table(confidence: float, trials: int) -> list[str]:
     """Width of the interval in sd and the rates at unit sd, no floor and no cap, per K."""
     unit = Column(
-        "unit", ("x",), "trainvaltest", None, "scene", "multiclass", "top1_acc",
-        "test.test_score", "single", 1e-12, 1e9, confidence, True, 1.0, 1,
-    )  # fmt: skip
+        name="unit",
+        domain="none",
+        task_dirs=("x",),
+        split_mode="trainvaltest",
+        folds=None,
+        embedding_type="scene",
+        prediction_type="multiclass",
+        primary_metric="top1_acc",
+        score_key="test.test_score",
+        aggregation="single",
+        floor=1e-12,
+        cap=1e9,
+        confidence=confidence,
+        higher_is_better=True,
+        audio_hours=1.0,
+        clips=1,
+    )
     lines = [
         "| K | t·√(1+1/K) | false fail (honest) | false pass (claim + 3 sd) |",
         "|---:|---:|---:|---:|",
