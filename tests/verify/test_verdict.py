@@ -115,6 +115,16 @@ def test_real_drift_of_the_official_kit_is_never_a_mismatch() -> None:
     assert judged["outcome"] in ("reproduced", "inconclusive"), judged["detail"]
     # The spread is that of 20 test clips a fold: too wide to judge anything, and it says so.
     assert judged["outcome"] == "inconclusive" and "too noisy" in judged["detail"].lower()
+    # The same with the protocol's own seed spread on that task, measured: `hearbot evaluate
+    # --seeds 10` on hearbaseline.naive's spoken_digit embeddings (2026-12-06, this CPU; member
+    # k seeded 42 + k; docs/tolerances.md). Every 5-member window of those seeds, as deviations
+    # from member 0 around 0.240, judges the claim 0.370 inconclusive or reproduced.
+    seeds = (0.10, 0.11, 0.06, 0.06, 0.06, 0.17, 0.04, 0.06, 0.11, 0.05)
+    for start in range(len(seeds) - 4):
+        window = seeds[start : start + 5]
+        members = tuple(0.240 + m - window[0] for m in window)
+        judged = judge_column(ColumnEvidence(column, "0.370", reproduced=0.240, members=members))
+        assert judged["outcome"] in ("reproduced", "inconclusive"), (window, judged["detail"])
     # With K = 1 (no spread) the same claim would be failed by the floor alone: the ensemble
     # is what keeps an honest submitter from being failed.
     alone = judge_column(ColumnEvidence(column, "0.370", reproduced=0.240))
