@@ -489,9 +489,10 @@ def _add_verify(commands: Any) -> None:
         default=DEFAULT_VERIFY_SEEDS,
         metavar="K",
         help=f"members of each task's seed ensemble (default {DEFAULT_VERIFY_SEEDS}, chosen in "
-        "docs/tolerances.md): member 0 is the kit's run, member k the same protocol with torch "
-        "seeded differently (trained together); a claim is judged against their prediction "
-        "interval",
+        "docs/tolerances.md): member 0 is the kit's run, members 1..K-1 the same protocol with "
+        "other training draws (one by one on a CPU, trained together on a GPU); a claim is "
+        "judged against their prediction interval; 1: the kit's run alone, judged within the "
+        "column's floor (a quick local check)",
     )
     add_sandbox_arguments(verify)
     verify.add_argument("--today", type=_date, help=argparse.SUPPRESS)
@@ -560,8 +561,8 @@ def _add_demo(commands: Any) -> None:
         type=_seed_count,
         default=DEMO_SEEDS,
         metavar="K",
-        help=f"members of each task's seed ensemble (default {DEMO_SEEDS}, as verify; members "
-        "1..K-1 are trained together)",
+        help=f"members of each task's seed ensemble (default {DEMO_SEEDS}, as verify; K = 3 "
+        "leaves every demo column too noisy to judge)",
     )
     demo.set_defaults(func=cmd_demo)
 
