@@ -28,6 +28,7 @@ from bot.report import render_markdown, render_text
 from bot.runner.check import register_runner_commands
 from bot.runner.sandbox import Limits, Sandbox, SandboxError, refuse_unsafe_on_ci
 from bot.submission.findings import CODES
+from bot.verify.verdict import DEFAULT_SEEDS
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "examples" / "submission"
@@ -166,7 +167,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-DEFAULT_VERIFY_SEEDS = 5  # docs/tolerances.md: the smallest K whose interval meets the caps
+DEFAULT_VERIFY_SEEDS = DEFAULT_SEEDS
 DEMO_SEEDS = 5  # K = 3 makes every demo column inconclusive (t = 9.9 with 2 dof)
 
 

@@ -18,9 +18,10 @@ the run's jobs from the API and renders them here. Per GPU shard:
 The projection model: the per-column minutes of benchmarks/gpu_projection.py on the record of
 a real GPU run (benchmarks/results/h100-2026-11-26.json, NVIDIA H100, a 94 M-parameter
 model): embedding at the measured real-time factor of the column's type, and the protocol's
-trainings at the measured seconds per training and clip (scene) or audio hour (event), plus
-``SETUP_S`` per shard for installing hearbot and the submission when the verify step's own
-start time is unknown. Real models differ; the comment says "projected".
+trainings at the measured seconds per training and clip (scene) or audio hour (event), times
+the K members verify evaluates (`DEFAULT_SEEDS`), plus ``SETUP_S`` per shard for installing
+hearbot and the submission when the verify step's own start time is unknown. Real models
+differ; the comment says "projected".
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 
 from bot.common.schemas import Column, leaderboard_facts
 from bot.report import code, text
+from bot.verify.verdict import DEFAULT_SEEDS
 
 SECTION = "status"
 GPU_JOB_PREFIX = "Verify shard "
@@ -100,14 +102,16 @@ def column_trainings(column: Column) -> int:
     return (GRID_POINTS + (column.folds or 1) - 1) * len(column.task_dirs)
 
 
-def projected_seconds(column: Column) -> float:
+def projected_seconds(column: Column, seeds: int = DEFAULT_SEEDS) -> float:
+    """Embedding once, and the evaluation of `seeds` members (each as long as one run: the
+    bound when members run one by one, docs/tolerances.md)."""
     embed = column.audio_hours * 3600 / EMBED_REALTIME_FACTOR[column.embedding_type]
     trainings = column_trainings(column)
     if column.embedding_type == "event":
         evaluate = trainings * column.audio_hours * EVENT_S_PER_TRAINING_AND_AUDIO_HOUR
     else:
         evaluate = trainings * column.clips * SCENE_S_PER_TRAINING_AND_CLIP
-    return embed + evaluate
+    return embed + evaluate * seeds
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,10 @@ from typing import Any
 from bot.common.result import ColumnResult, IntervalFacts
 from bot.common.schemas import Column
 
+DEFAULT_SEEDS = 5
+"""K, the members of each task's seed ensemble that `hearbot verify` runs by default
+(docs/tolerances.md: the interval's half-width shrinks fast up to K = 5, slowly after)."""
+
 
 class Outcome(StrEnum):
     """A column's outcome (`verification.columns[].outcome`); the values are the JSON's."""

@@ -328,3 +328,15 @@ def test_a_failed_edit_is_retried_at_a_later_poll(
     assert states == ["waiting-approval"]  # posted once the API answered again
     assert len(edits) == 1 and edits[0][0] >= 60  # after failed tries, a minute apart
     assert "Waiting for a maintainer's approval" in edits[0][1]
+
+
+def test_the_projection_counts_every_member_of_the_ensemble() -> None:
+    """verify evaluates K members (DEFAULT_SEEDS): the projection adds K evaluations, and
+    embeds once."""
+    from bot.common.schemas import leaderboard_facts
+    from bot.verify.verdict import DEFAULT_SEEDS
+
+    column = leaderboard_facts().column("ESC-50")
+    one, k = projected_seconds(column, seeds=1), projected_seconds(column)
+    embed_only = projected_seconds(column, seeds=0)
+    assert embed_only > 0 and k - embed_only == pytest.approx(DEFAULT_SEEDS * (one - embed_only))
