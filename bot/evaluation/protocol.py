@@ -301,36 +301,85 @@ def _describe(result: TrainedModel) -> str:
 MODES = ("exact", "batched")
 
 
-def _train_candidates(
+def _train_exact(
+    data: TaskData,
     spec: TaskSpec,
     confs: Sequence[dict[str, Any]],
-    train: Rows,
-    valid: Rows,
-    dim: int,
-    mode: str,
+    splits: Sequence[dict[str, list[str]]],
     log: Log,
-    spill_dir: Path | None,
 ) -> list[TrainedModel]:
-    """The grid points trained on the first split, in grid order: one after another (exact),
-    or together, one batch per layer shape (batched)."""
-    candidates: list[TrainedModel | None] = [None] * len(confs)
-    groups = [[i] for i in range(len(confs))] if mode == "exact" else group_by_shape(confs)
-    for group in groups:
-        if mode == "exact":
-            trained = [train_grid_point(spec, confs[group[0]], train, valid, dim)]
-        else:
-            trained = train_batch(
-                spec,
-                [confs[i] for i in group],
-                [[train]] * len(group),
-                [valid] * len(group),
-                dim,
-                spill_dir,
-            )
-        for i, result in zip(group, trained, strict=True):
-            candidates[i] = result
-            log(f"grid point {i + 1}/{len(confs)}: {_describe(result)}")
-    return [c for c in candidates if c is not None]
+    """The kit's order: the grid points one after another on the first split, the best one
+    selected, then retrained on each other split in turn. The models of every split, the
+    selected grid point's first."""
+    first = splits[0]
+    train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
+    candidates = []
+    for i, conf in enumerate(confs):
+        candidates.append(train_grid_point(spec, conf, train, valid, data.dim))
+        log(f"grid point {i + 1}/{len(confs)}: {_describe(candidates[-1])}")
+    best = sort_grid_points(candidates)[0]
+    log(f"selected: {_describe(best)}")
+    trained = [best]
+    for i, split in enumerate(splits[1:], start=2):
+        train, valid = _rows(data, split["train"]), _rows(data, split["valid"])
+        trained.append(train_grid_point(spec, best.conf, train, valid, data.dim))
+        log(f"split {i}/{len(splits)} (test {split['test']}): {_describe(trained[-1])}")
+    return trained
+
+
+def _train_batched(
+    data: TaskData,
+    spec: TaskSpec,
+    confs: Sequence[dict[str, Any]],
+    splits: Sequence[dict[str, list[str]]],
+    members: int,
+    log: Callable[[int, str], None],
+) -> list[list[TrainedModel]]:
+    """`members` runs of the protocol trained together (batched.py): every member's grid
+    points of one layer shape in one stacked training on the first split; each member selects
+    its own best grid point and retrains it on the other splits, again stacked by layer shape.
+    Each member is initialised and draws its dropout masks on its own, so the members are as
+    many draws of the protocol. Per member, the models of every split, the selected grid
+    point's first; ``log(member, line)`` counts members from 0."""
+    first = splits[0]
+    train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
+    candidates: list[list[TrainedModel | None]] = [[None] * len(confs) for _ in range(members)]
+    for group in group_by_shape(confs):
+        jobs = [(m, i) for m in range(members) for i in group]
+        trained_jobs = train_batch(
+            spec,
+            [confs[i] for _, i in jobs],
+            [[train]] * len(jobs),
+            [valid] * len(jobs),
+            data.dim,
+            data.spill_dir,
+        )
+        for (m, i), result in zip(jobs, trained_jobs, strict=True):
+            candidates[m][i] = result
+            log(m, f"grid point {i + 1}/{len(confs)}: {_describe(result)}")
+    bests = [sort_grid_points([c for c in member if c is not None])[0] for member in candidates]
+    for m, best in enumerate(bests):
+        log(m, f"selected: {_describe(best)}")
+    rest = splits[1:]
+    retrained: list[list[TrainedModel | None]] = [[None] * len(rest) for _ in range(members)]
+    jobs = [(m, r) for m in range(members) for r in range(len(rest))]
+    for group in group_by_shape([bests[m].conf for m, _ in jobs]) if jobs else []:
+        chosen = [jobs[g] for g in group]
+        trained_jobs = train_batch(
+            spec,
+            [bests[m].conf for m, _ in chosen],
+            [[data.splits[n] for n in rest[r]["train"]] for _, r in chosen],
+            [_rows(data, rest[r]["valid"]) for _, r in chosen],
+            data.dim,
+            data.spill_dir,
+        )
+        for (m, r), model in zip(chosen, trained_jobs, strict=True):
+            retrained[m][r] = model
+            test = rest[r]["test"]
+            log(m, f"split {r + 2}/{len(splits)} (test {test}): {_describe(model)}")
+    return [
+        [bests[m], *(model for model in retrained[m] if model is not None)] for m in range(members)
+    ]
 
 
 def run_protocol(
@@ -363,40 +412,15 @@ def run_protocol(
     spec = task_spec(data, device)
     confs = sampled_grid(task_grid(data, max_epochs), grid_points)
     splits = data_splits(data.metadata.split_mode, data.metadata.splits)
-    trained: list[TrainedModel] = []
     with deterministic_torch(device, seed):
-        first = splits[0]
-        train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
-        candidates = _train_candidates(
-            spec, confs, train, valid, data.dim, mode, log, data.spill_dir
-        )
-        best = sort_grid_points(candidates)[0]
-        log(f"selected: {_describe(best)}")
-        trained.append(best)
-        rest = splits[1:]
         if mode == "exact":
-            retrained = []
-            for split in rest:
-                train, valid = _rows(data, split["train"]), _rows(data, split["valid"])
-                retrained.append(train_grid_point(spec, best.conf, train, valid, data.dim))
-        elif rest:
-            retrained = train_batch(
-                spec,
-                [best.conf] * len(rest),
-                [[data.splits[n] for n in split["train"]] for split in rest],
-                [_rows(data, split["valid"]) for split in rest],
-                data.dim,
-                data.spill_dir,
-            )
+            trained = _train_exact(data, spec, confs, splits, log)
         else:
-            retrained = []
-        for i, (split, model) in enumerate(zip(rest, retrained, strict=True), start=2):
-            trained.append(model)
-            log(f"split {i}/{len(splits)} (test {split['test']}): {_describe(model)}")
+            trained = _train_batched(data, spec, confs, splits, 1, lambda _, line: log(line))[0]
         scores = _test(data, spec, splits, trained, embedding_path, log, predictions)
         if probe is not None:
             tested = [(split["test"], model) for split, model in zip(splits, trained, strict=True)]
-            probe(spec, tested, best.conf["batch_size"])
+            probe(spec, tested, trained[0].conf["batch_size"])
     return scores
 
 
@@ -459,58 +483,21 @@ def run_members_together(
     if len(predictions) != members:
         raise ValueError(f"{members} members need {members} prediction dicts")
     with deterministic_torch(device, seed):
-        first = splits[0]
-        train, valid = _rows(data, first["train"]), _rows(data, first["valid"])
-        candidates: list[list[TrainedModel | None]] = [[None] * len(confs) for _ in range(members)]
-        for group in group_by_shape(confs):
-            jobs = [(m, i) for m in range(members) for i in group]
-            trained_jobs = train_batch(
+        trained = _train_batched(
+            data, spec, confs, splits, members, lambda m, line: log(m + 1, line)
+        )
+        return [
+            _test(
+                data,
                 spec,
-                [confs[i] for _, i in jobs],
-                [[train]] * len(jobs),
-                [valid] * len(jobs),
-                data.dim,
-                data.spill_dir,
+                splits,
+                models,
+                embedding_path,
+                lambda line, m=m: log(m + 1, line),
+                predictions[m],
             )
-            for (m, i), result in zip(jobs, trained_jobs, strict=True):
-                candidates[m][i] = result
-                log(m + 1, f"grid point {i + 1}/{len(confs)}: {_describe(result)}")
-        bests = [sort_grid_points([c for c in member if c is not None])[0] for member in candidates]
-        for m, best in enumerate(bests):
-            log(m + 1, f"selected: {_describe(best)}")
-        rest = splits[1:]
-        retrained: list[list[TrainedModel | None]] = [[None] * len(rest) for _ in range(members)]
-        if rest:
-            jobs = [(m, r) for m in range(members) for r in range(len(rest))]
-            for group in group_by_shape([bests[m].conf for m, _ in jobs]):
-                chosen = [jobs[g] for g in group]
-                trained_jobs = train_batch(
-                    spec,
-                    [bests[m].conf for m, _ in chosen],
-                    [[data.splits[n] for n in rest[r]["train"]] for _, r in chosen],
-                    [_rows(data, rest[r]["valid"]) for _, r in chosen],
-                    data.dim,
-                    data.spill_dir,
-                )
-                for (m, r), model in zip(chosen, trained_jobs, strict=True):
-                    retrained[m][r] = model
-                    test = rest[r]["test"]
-                    log(m + 1, f"split {r + 2}/{len(splits)} (test {test}): {_describe(model)}")
-        scores = []
-        for m in range(members):
-            trained = [bests[m], *(model for model in retrained[m] if model is not None)]
-            scores.append(
-                _test(
-                    data,
-                    spec,
-                    splits,
-                    trained,
-                    embedding_path,
-                    lambda line, m=m: log(m + 1, line),
-                    predictions[m],
-                )
-            )
-    return scores
+            for m, models in enumerate(trained)
+        ]
 
 
 def _member_log(log: Log, k: int) -> Log:
