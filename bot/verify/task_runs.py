@@ -98,7 +98,7 @@ class TaskRuns:
             self.embeddings / task_dir,
             self.digests[task_dir],
             self.options.tasks_dir / task_dir,
-            self.trusted / task_dir,
+            self.scores_dir(task_dir, mode),
             self.options,
             self.log,
             mode,
@@ -336,10 +336,9 @@ def _scores(
     reused: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The task's members' scores (member 0 first) in evaluation `mode`, computed from the
-    sandbox's embeddings and the task's own metadata, kept in ``out`` (exact) or
-    ``out/batched`` (never beside the embeddings) and reused when an earlier run evaluated
-    embeddings of the same ``digest`` the same way with the same number of seeds."""
-    out = out if mode == "exact" else out / mode
+    sandbox's embeddings and the task's own metadata, kept in ``out`` (`TaskRuns.scores_dir`:
+    never beside the embeddings) and reused when an earlier run evaluated embeddings of the
+    same ``digest`` the same way with the same number of seeds."""
     settings = {
         "max_epochs": options.max_epochs,
         "grid_points": 8,
