@@ -5,8 +5,8 @@ Synthesises three small HEAR tasks (stand-ins for ESC-50, FSD50K and DCASE 2016:
 multiclass k-fold, scene multilabel, event), builds the example model's wheel, and verifies two
 submissions pinned to that wheel by sha256: one that claims the scores the model really gets,
 and one that inflates one column beyond its interval. The first passes; the second fails with
-a mismatch. Each task is evaluated as a seed ensemble of K members (default 5, trained
-together; every run after the first reuses the scores), so each claim is judged against its
+a mismatch. Each task is evaluated as a seed ensemble of K members (default 5, as verify;
+every run after the first reuses the scores), so each claim is judged against its
 prediction interval: the ESC-50 stand-in is large enough to be judged, the two tiny ones are
 `inconclusive` (too noisy), as small real tasks can be.
 """

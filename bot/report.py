@@ -290,7 +290,7 @@ def dot_strip(column: ColumnResult, width: int = STRIP_WIDTH) -> str | None:
     return f"{low:.4f} {''.join(cells)} {high:.4f}"
 
 
-def _strips(verification: Verification, stand_ins: dict[str, str]) -> list[str]:
+def _strips(verification: Verification) -> list[str]:
     """The judged columns drawn to scale, in a code block (GitHub keeps its monospace)."""
     drawn = [(c["column"], dot_strip(c)) for c in verification["columns"]]
     drawn = [(name, strip) for name, strip in drawn if strip]
@@ -359,7 +359,7 @@ def _verification_body(verification: Verification) -> list[str]:
             "A claim is reproduced when it lies in the interval: mean ± t·sd·√(1+1/K) of the K "
             "seed-ensemble members at the published confidence, never narrower than the floor; "
             "wider than the cap, the column is too noisy to judge (docs/tolerances.md).",
-            *_strips(verification, stand_ins),
+            *_strips(verification),
         ]
     explained = [
         c
