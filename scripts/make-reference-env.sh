@@ -15,6 +15,9 @@
 #               keeps on disk; torch==2.5.1 from PyPI is a CUDA build that pulls ~3 GB of
 #               nvidia-* wheels). With torch >= 2.6 the kit needs TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
 #               at run time (its checkpoints pickle torch classes); crosscheck.py sets it.
+#               With another torch than 2.13.0, the frozen sympy and mpmath pins are dropped
+#               (torch pins sympy exactly: 2.6.0 needs 1.13.1), e.g.
+#               REFENV=../refenv-torch26 TORCH_SPEC=torch==2.6.0 bash scripts/make-reference-env.sh
 #
 # Deviations from the kit's own pins, all forced by Python 3.11: numpy 1.26 (kit: 1.19.2),
 # numba 0.68 (kit: 0.48), pytorch-lightning 1.8.6 (the kit uses Trainer(gpus=) and
@@ -38,7 +41,7 @@ force=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "make-reference-env: unknown option $arg (use --force)" >&2; exit 2 ;;
   esac
 done
@@ -191,6 +194,11 @@ Werkzeug==3.1.9
 wrapt==1.14.2
 yarl==1.25.1
 EOF
+# The frozen set is torch 2.13's. Another TORCH_SPEC brings its own exact pins of what torch
+# needs (torch 2.6.0 requires sympy==1.13.1), so those two are left to torch's resolver.
+if [ "$torch_spec" != "torch==2.13.0" ]; then
+  constraints=$(printf '%s\n' "$constraints" | grep -v -e '^sympy==' -e '^mpmath==')
+fi
 
 recipe_hash=$(printf '%s\n' "$pyver" "${requirements[@]}" "${kit[@]}" "$constraints" \
   | sha256sum | cut -c1-16)
