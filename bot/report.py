@@ -252,9 +252,13 @@ def _interval(column: ColumnResult) -> str:
     interval = column.get("interval")
     if not interval:
         return "–"
+    clip_sd, sd = interval.get("clip_sd"), column.get("sd")
+    per_clip = ""
+    if clip_sd is not None and sd is not None and clip_sd > sd:
+        per_clip = f", from the per-clip sd {clip_sd:.4f}"
     return (
         f"[{interval['low']:.4f}, {interval['high']:.4f}] at {interval['confidence']:.0%} "
-        f"(floor {interval['floor']:g}, cap {interval['cap']:g})"
+        f"(floor {interval['floor']:g}, cap {interval['cap']:g}{per_clip})"
     )
 
 

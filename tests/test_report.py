@@ -333,3 +333,14 @@ def test_the_ensemble_fact_says_how_members_ran() -> None:
     )
     assert "trained together" in _ensemble_fact({"seeds": 5, "device": "cuda (NVIDIA H100)"})
     assert "alone" in _ensemble_fact({"seeds": 1, "device": "cpu"})
+
+
+def test_the_interval_cell_names_the_per_clip_sd_when_it_set_the_width() -> None:
+    from bot.report import _interval
+
+    facts = {"low": 0.7, "high": 0.9, "confidence": 0.99, "floor": 0.005, "cap": 0.1}
+    used = _interval({"sd": 0.01, "interval": {**facts, "clip_sd": 0.0162}})  # type: ignore[typeddict-item]
+    assert used == "[0.7000, 0.9000] at 99% (floor 0.005, cap 0.1, from the per-clip sd 0.0162)"
+    smaller = _interval({"sd": 0.02, "interval": {**facts, "clip_sd": 0.0162}})  # type: ignore[typeddict-item]
+    assert smaller == _interval({"sd": 0.02, "interval": facts})  # type: ignore[typeddict-item]
+    assert "per-clip" not in smaller

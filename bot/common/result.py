@@ -93,6 +93,7 @@ class IntervalFacts(TypedDict):
     floor: float
     cap: float
     k: int
+    clip_sd: NotRequired[float]
 
 
 class ColumnResult(TypedDict):

@@ -42,11 +42,12 @@ def primary_score(scores: dict[str, Any]) -> float:
 
 def ensemble_summary(out_dir: Path, metric: str) -> str:
     """The tab-separated tail of a task's stdout line: the members' mean, sd and range (with
-    more than one member) and the bootstrap 95% interval over test clips of member 0's score
-    (clip-level tasks)."""
+    more than one member), their per-clip sd (a metric that is a share of clips) and the
+    bootstrap 95% interval over test clips of member 0's score (clip-level tasks)."""
     import math
 
     from bot.evaluation.bootstrap import bootstrap_ci
+    from bot.evaluation.clip_spread import clip_sd_of_files
     from bot.evaluation.scores import MEMBERS_FILE, PREDICTIONS_FILE, load_members
 
     parts = []
@@ -59,6 +60,9 @@ def ensemble_summary(out_dir: Path, metric: str) -> str:
             f"range=[{min(members):.4f}, {max(members):.4f}]"
         )
     if (out_dir / PREDICTIONS_FILE).is_file():
+        clip_sd = clip_sd_of_files([out_dir / PREDICTIONS_FILE], metric)
+        if clip_sd is not None:
+            parts.append(f"clip_sd={clip_sd:.4f}")
         ci = bootstrap_ci([out_dir / PREDICTIONS_FILE], metric)
         parts.append("ci95=undefined" if ci is None else f"ci95=[{ci[0]:.4f}, {ci[1]:.4f}]")
     return "".join("\t" + part for part in parts)

@@ -20,11 +20,15 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from bot.evaluation import events
 
 
+def top1_hits(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per row, whether argmax(prediction) == argmax(target) (first maximum on ties)."""
+    return predictions.argmax(axis=1) == targets.argmax(axis=1)
+
+
 def top1_acc(predictions: np.ndarray, targets: np.ndarray) -> float:
     """mean(argmax(prediction) == argmax(target)) over rows (first maximum on ties);
     a Python float (correct / N)."""
-    correct = int((predictions.argmax(axis=1) == targets.argmax(axis=1)).sum())
-    return correct / len(targets)
+    return int(top1_hits(predictions, targets).sum()) / len(targets)
 
 
 def pitch_acc(predictions: np.ndarray, targets: np.ndarray) -> float:
@@ -32,11 +36,15 @@ def pitch_acc(predictions: np.ndarray, targets: np.ndarray) -> float:
     return top1_acc(predictions, targets)
 
 
+def chroma_hits(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per row, whether argmax(prediction) % 12 == argmax(target) % 12: label indices (the
+    vocabulary is the sorted MIDI pitches), so octave errors count as hits."""
+    return predictions.argmax(axis=1) % 12 == targets.argmax(axis=1) % 12
+
+
 def chroma_acc(predictions: np.ndarray, targets: np.ndarray) -> float:
-    """mean(argmax(prediction) % 12 == argmax(target) % 12): label indices (the vocabulary is
-    the sorted MIDI pitches), so octave errors count as correct; a Python float."""
-    hit = predictions.argmax(axis=1) % 12 == targets.argmax(axis=1) % 12
-    return int(hit.sum()) / len(targets)
+    """The share of `chroma_hits`; a Python float."""
+    return int(chroma_hits(predictions, targets).sum()) / len(targets)
 
 
 def mean_average_precision(predictions: np.ndarray, targets: np.ndarray) -> Any:
@@ -74,20 +82,22 @@ def d_prime(predictions: np.ndarray, targets: np.ndarray) -> Any:
 @dataclass(frozen=True)
 class Metric:
     """A metric of the kit. `kind` says which inputs `fn` takes: scene (predictions, targets)
-    or event (predicted events, reference events, labels); `maximize` gives score_mode."""
+    or event (predicted events, reference events, labels); `maximize` gives score_mode.
+    `hits`, for a metric that is the share of clips it scores right, gives each clip's hit."""
 
     name: str
     kind: Literal["scene", "event"]
     fn: Callable[..., Any]
     maximize: bool = True
+    hits: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("top1_acc", "scene", top1_acc),
-        Metric("pitch_acc", "scene", pitch_acc),
-        Metric("chroma_acc", "scene", chroma_acc),
+        Metric("top1_acc", "scene", top1_acc, hits=top1_hits),
+        Metric("pitch_acc", "scene", pitch_acc, hits=top1_hits),
+        Metric("chroma_acc", "scene", chroma_acc, hits=chroma_hits),
         Metric("mAP", "scene", mean_average_precision),
         Metric("d_prime", "scene", d_prime),
         Metric("aucroc", "scene", aucroc),

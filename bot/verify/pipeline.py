@@ -236,8 +236,15 @@ def _run(
         except Exception as exc:  # the exact re-check of one column failed
             message = f"The exact re-evaluation failed: {type(exc).__name__}: {exc}"
             return evidence(column, error=message, log_tail=log.tail("evaluate"))
-        ci95 = _clip_interval(column, runs, dirs[column.name], log) if not note else None
-        return evidence(column, reproduced=members[0], members=tuple(members), note=note, ci95=ci95)
+        ci95, clip_sd = (None, None) if note else _per_clip(column, runs, dirs[column.name], log)
+        return evidence(
+            column,
+            reproduced=members[0],
+            members=tuple(members),
+            note=note,
+            ci95=ci95,
+            clip_sd=clip_sd,
+        )
 
     # The embeddings stay held (never evicted) until every column is judged: an exact
     # re-check reads them again.
@@ -264,20 +271,30 @@ def member_scores(
     ]
 
 
-def _clip_interval(
+def _per_clip(
     column: Column, runs: TaskRuns, task_dirs: tuple[str, ...], log: StageLog
-) -> tuple[float, float] | None:
-    """The bootstrap 95% interval over test clips of member 0's column score, when every task
-    directory left per-clip predictions (clip-level tasks); None otherwise."""
+) -> tuple[tuple[float, float] | None, float | None]:
+    """From the per-clip test predictions, when every task directory left them (clip-level
+    tasks): the bootstrap 95% interval over test clips of member 0's column score, and the
+    members' per-clip sd (None for a metric that is not a share of clips); (None, None)
+    otherwise."""
     from bot.evaluation.bootstrap import bootstrap_ci
+    from bot.evaluation.clip_spread import clip_sd_of_files
 
     if not all(d in runs.predictions for d in task_dirs):
-        return None
+        return None, None
+    paths = [runs.predictions[d] for d in task_dirs]
     try:
-        return bootstrap_ci([runs.predictions[d] for d in task_dirs], column.primary_metric)
+        ci95 = bootstrap_ci(paths, column.primary_metric)
     except (OSError, KeyError, ValueError) as exc:
         log(f"evaluate {column.name}: no bootstrap interval: {type(exc).__name__}: {exc}")
-        return None
+        ci95 = None
+    try:
+        clip_sd = clip_sd_of_files(paths, column.primary_metric)
+    except (OSError, KeyError, ValueError) as exc:
+        log(f"evaluate {column.name}: no per-clip sd: {type(exc).__name__}: {exc}")
+        clip_sd = None
+    return ci95, clip_sd
 
 
 def _exact_recheck(

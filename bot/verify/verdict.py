@@ -7,7 +7,10 @@ per column; docs/tolerances.md how they were chosen):
 
 - the interval is the prediction interval for one more draw of the members' distribution,
   ``mean ± t·sd·√(1+1/K)`` with t the Student quantile of K-1 degrees of freedom at the
-  column's two-sided ``confidence``; its half-width is never below ``floor`` (with K = 1 there
+  column's two-sided ``confidence``; sd is the larger of the members' sample sd and, for a
+  metric that is a share of clips scored right, their per-clip sd (bot/evaluation/
+  clip_spread.py: members that agree on a score by chance while getting different clips right
+  do not make the interval narrow); its half-width is never below ``floor`` (with K = 1 there
   is no spread and the interval is ``member 0 ± floor``);
 - ``inconclusive``: the half-width is above ``cap`` (the task is too noisy to judge the claim;
   neither passes nor fails the submission);
@@ -85,10 +88,11 @@ class Interval:
     mean: float
     sd: float  # sample standard deviation (K-1 in the denominator); 0 when K = 1
     k: int
-    half_width: float  # max(floor, t·sd·√(1+1/K))
+    half_width: float  # max(floor, t·max(sd, clip_sd)·√(1+1/K))
     confidence: float
     floor: float
     cap: float
+    clip_sd: float | None = None  # the members' per-clip sd; None when the metric has none
 
     @property
     def low(self) -> float:
@@ -104,7 +108,7 @@ class Interval:
         return self.half_width > self.cap
 
     def facts(self) -> IntervalFacts:
-        return {
+        facts: IntervalFacts = {
             "low": self.low,
             "high": self.high,
             "confidence": self.confidence,
@@ -112,6 +116,9 @@ class Interval:
             "cap": self.cap,
             "k": self.k,
         }
+        if self.clip_sd is not None:
+            facts["clip_sd"] = self.clip_sd
+        return facts
 
 
 def student_t(confidence: float, dof: int) -> float:
@@ -123,24 +130,38 @@ def student_t(confidence: float, dof: int) -> float:
 
 
 def prediction_interval(
-    members: Sequence[float], *, floor: float, cap: float, confidence: float
+    members: Sequence[float],
+    *,
+    floor: float,
+    cap: float,
+    confidence: float,
+    clip_sd: float | None = None,
 ) -> Interval:
-    """mean ± t·sd·√(1+1/K) over the K members (t: `confidence`, K-1 degrees of freedom),
-    never narrower than `floor`; with one member, member ± floor."""
+    """mean ± t·max(sd, clip_sd)·√(1+1/K) over the K members (t: `confidence`, K-1 degrees of
+    freedom), never narrower than `floor`; with one member, member ± floor. `clip_sd`: the
+    members' per-clip sd (bot/evaluation/clip_spread.py), None where the metric has none."""
     k = len(members)
     if k < 1 or not all(math.isfinite(m) for m in members):
         raise ValueError(f"a prediction interval needs finite members, not {list(members)}")
+    if clip_sd is not None and not (math.isfinite(clip_sd) and clip_sd >= 0):
+        raise ValueError(f"the per-clip sd must be finite and non-negative, not {clip_sd}")
     mean = math.fsum(members) / k
     if k == 1:
         return Interval(mean, 0.0, 1, floor, confidence, floor, cap)
     sd = math.sqrt(math.fsum((m - mean) ** 2 for m in members) / (k - 1))
-    spread = student_t(confidence, k - 1) * sd * math.sqrt(1 + 1 / k)
-    return Interval(mean, sd, k, max(floor, spread), confidence, floor, cap)
+    spread = student_t(confidence, k - 1) * max(sd, clip_sd or 0.0) * math.sqrt(1 + 1 / k)
+    return Interval(mean, sd, k, max(floor, spread), confidence, floor, cap, clip_sd)
 
 
-def column_interval(column: Column, members: Sequence[float]) -> Interval:
+def column_interval(
+    column: Column, members: Sequence[float], clip_sd: float | None = None
+) -> Interval:
     return prediction_interval(
-        members, floor=column.floor, cap=column.cap, confidence=column.confidence
+        members,
+        floor=column.floor,
+        cap=column.cap,
+        confidence=column.confidence,
+        clip_sd=clip_sd,
     )
 
 
@@ -158,6 +179,7 @@ class ColumnEvidence:
     note: str = ""  # how `reproduced` was obtained, when a reader needs to know (detail's end)
     members: tuple[float, ...] = ()  # every member's score, member 0 first; () = (reproduced,)
     ci95: tuple[float, float] | None = None  # bootstrap over test clips of member 0's score
+    clip_sd: float | None = None  # the members' per-clip sd (bot/evaluation/clip_spread.py)
 
 
 def _describe_interval(interval: Interval) -> str:
@@ -166,8 +188,14 @@ def _describe_interval(interval: Interval) -> str:
             f"one member, so the interval is its score ± the floor {interval.floor:g}: "
             f"[{interval.low:.4f}, {interval.high:.4f}]"
         )
+    per_clip = ""
+    if interval.clip_sd is not None and interval.clip_sd > interval.sd:
+        per_clip = (
+            f" (their per-clip sd {interval.clip_sd:.4f} is larger: the members get different "
+            "clips right, so it is the one used)"
+        )
     return (
-        f"{interval.k} members, mean {interval.mean:.4f} ± sd {interval.sd:.4f}; "
+        f"{interval.k} members, mean {interval.mean:.4f} ± sd {interval.sd:.4f}{per_clip}; "
         f"{interval.confidence:.0%} prediction interval [{interval.low:.4f}, "
         f"{interval.high:.4f}] (half-width {interval.half_width:.4f}, floor {interval.floor:g}, "
         f"cap {interval.cap:g})"
@@ -207,7 +235,7 @@ def judge_column(evidence: ColumnEvidence) -> ColumnResult:
         return outcome
     members = evidence.members or (evidence.reproduced,)
     try:
-        interval = column_interval(column, members)
+        interval = column_interval(column, members, evidence.clip_sd)
     except ValueError as exc:
         outcome["outcome"] = Outcome.ERROR
         outcome["detail"] = f"The members' scores cannot be judged: {exc}"

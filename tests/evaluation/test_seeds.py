@@ -13,6 +13,7 @@ import pytest
 from bot.evaluation import EvaluationUsageError, evaluate_task
 from bot.evaluation.bootstrap import bootstrap_ci, split_predictions
 from bot.evaluation.cli import primary_score, register_evaluate_command
+from bot.evaluation.clip_spread import clip_sd_of_files
 from bot.evaluation.metrics import top1_acc
 from bot.evaluation.scores import MEMBERS_FILE, PREDICTIONS_FILE, SCORES_FILE, load_members
 from tests.evaluation.synth import make_event_task, make_scene_task
@@ -176,6 +177,8 @@ def test_hearbot_evaluate_prints_the_members_and_the_interval(
     member0 = primary_score(json.loads((task / SCORES_FILE).read_text()))
     assert float(fields[1]) == member0
     assert fields[2].startswith("members=2 mean=") and " sd=" in fields[2]
-    assert fields[3].startswith("ci95=[")
+    # top1_acc is a share of clips: the members' per-clip sd, recomputed from their predictions
+    assert fields[3] == f"clip_sd={clip_sd_of_files([task / PREDICTIONS_FILE], 'top1_acc'):.4f}"
+    assert fields[4].startswith("ci95=[")
     with pytest.raises(SystemExit):
         parser.parse_args(["evaluate", str(task), "--seeds", "0"])

@@ -187,7 +187,7 @@ def test_hearbaseline_naive_reproduces_the_official_kit_on_spoken_digit(
     arguments = submission(tmp_path / "pinned", claim, install)
     work = tmp_path / "work"
     # A seed ensemble of 3: member 0 is the kit's run (compared below), the verdict is the
-    # rule's for the three members.
+    # rule's for the three members and their per-clip sd (top1: a share of clips).
     code, result = run(arguments, spoken_digit, tmp_path / "out", work, seeds=3)
     verification = result["verification"]
     column = next(c for c in verification["columns"] if c["column"] == STAND_IN)
@@ -200,6 +200,7 @@ def test_hearbaseline_naive_reproduces_the_official_kit_on_spoken_digit(
             claim,
             reproduced=reproduced,
             members=tuple(column["members"]),
+            clip_sd=column["interval"]["clip_sd"],
         )
     )
     assert column["outcome"] == rule["outcome"]

@@ -89,6 +89,34 @@ def test_one_member_has_no_spread_so_the_floor_is_the_interval() -> None:
     assert alone["outcome"] == "mismatch" and alone["members"] == [0.8]
 
 
+def test_a_larger_per_clip_sd_replaces_the_members_sd() -> None:
+    """Members that agree on a score by chance while getting different clips right: their
+    per-clip sd (0.018) is larger than their sample sd (0.0158), so it sets the width."""
+    wide = 4.604094 * 0.018 * math.sqrt(1 + 1 / 5)
+    claim = 0.80 + (HALF + wide) / 2  # outside the sample-sd interval, inside the per-clip one
+    assert judge(f"{claim:.9f}", MEMBERS)["outcome"] == "mismatch"
+    evidence = ColumnEvidence(ESC, f"{claim:.9f}", reproduced=0.80, members=MEMBERS, clip_sd=0.018)
+    judged = judge_column(evidence)
+    assert judged["outcome"] == "reproduced", judged["detail"]
+    assert judged["tolerance"] == pytest.approx(wide)
+    assert judged["sd"] == pytest.approx(math.sqrt(0.001 / 4))  # still the members' own
+    assert judged["interval"]["clip_sd"] == 0.018
+    assert "per-clip sd 0.0180 is larger" in judged["detail"]
+    outside = dataclasses.replace(evidence, claimed=f"{0.80 + wide + 1e-6:.9f}")
+    assert judge_column(outside)["outcome"] == "mismatch"
+
+
+def test_a_smaller_per_clip_sd_changes_nothing_and_a_bad_one_is_an_error() -> None:
+    small = ColumnEvidence(ESC, "0.80", reproduced=0.80, members=MEMBERS, clip_sd=0.001)
+    judged = judge_column(small)
+    assert judged["tolerance"] == pytest.approx(HALF)
+    assert judged["interval"]["clip_sd"] == 0.001 and "per-clip" not in judged["detail"]
+    assert "clip_sd" not in judge("0.80", MEMBERS)["interval"]
+    for bad in (math.nan, -0.01):
+        broken = judge_column(dataclasses.replace(small, clip_sd=bad))
+        assert broken["outcome"] == "error" and "per-clip sd" in broken["detail"]
+
+
 def test_spread_beyond_the_cap_is_inconclusive_whatever_the_claim() -> None:
     noisy = (0.60, 0.75, 0.55, 0.70, 0.65)  # sd 0.079: half-width 0.40 > cap 0.1
     for claimed in ("0.65", "0.99", "0.1"):

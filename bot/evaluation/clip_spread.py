@@ -1,0 +1,95 @@
+"""The members' per-clip spread: how far one more training run's score can move because test
+clips flip between right and wrong from run to run.
+
+Five members can agree on a score by chance while getting different clips right: on a task of
+20 test clips a fold, 0.06, 0.06, 0.06, 0.04 and 0.05 have a sample sd of 0.009, yet a sixth
+run scored 0.17. The members' per-clip predictions show what their scores hide. For a metric
+that is the share of clips scored right (top1_acc, pitch_acc, chroma_acc), let q_i be the share
+of the K members that get clip i right. If one more run gets each clip right with probability
+q_i, independently, its score on a split of n clips has variance
+
+    sum_i q_i (1 - q_i) / n²,  with q_i (1 - q_i) estimated as K/(K-1) · q̂_i (1 - q̂_i);
+
+folds are averaged (as test_score_mean is) and task directories are averaged (as a column of
+several directories is), so their variances add with the squares of those weights. The sd is
+the square root. Runs whose luck is shared across clips (one seed better overall) are what the
+members' own sd measures; the verdict takes the larger of the two (bot/verify/verdict.py).
+
+Reads the per-clip test predictions that `evaluate_task` saves (``test.predictions.npz``,
+bot/evaluation/protocol.py). Other metrics (mAP, aucroc, event metrics) are not shares of
+clips: no per-clip spread, None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.evaluation.bootstrap import split_predictions
+from bot.evaluation.metrics import METRICS
+
+Splits = list[tuple[np.ndarray, np.ndarray]]  # a member's test splits: (probs, target) each
+
+
+def split_variance(hits: np.ndarray) -> float:
+    """The variance of one more run's share of hits on a split, from the members' hits
+    (members × clips, bool): sum_i K/(K-1) q_i (1 - q_i) / n²."""
+    k, n = hits.shape
+    if k < 2 or n == 0:
+        return 0.0
+    q = hits.mean(axis=0)
+    return float(np.sum(q * (1 - q)) * k / (k - 1) / n**2)
+
+
+def clip_sd(tasks: Sequence[Sequence[Splits]], metric: str) -> float | None:
+    """The per-clip sd of the column score; `tasks`: per task directory, per member, that
+    member's test splits (the same splits, in the same order, for every member). None when
+    `metric` is not a share of clips or there are fewer than two members."""
+    hits_of = METRICS[metric].hits
+    if hits_of is None or not tasks or any(len(members) < 2 for members in tasks):
+        return None
+    variance = 0.0
+    for members in tasks:
+        counts = {len(splits) for splits in members}
+        if len(counts) != 1:
+            raise ValueError("the members of a task directory have different test splits")
+        n_splits = counts.pop()
+        task_variance = 0.0
+        for s in range(n_splits):
+            targets = [splits[s][1] for splits in members]
+            if any(t.shape != targets[0].shape for t in targets):
+                raise ValueError(f"the members' test split {s} differ in shape")
+            hits = np.stack([hits_of(splits[s][0], splits[s][1]) for splits in members])
+            task_variance += split_variance(hits)
+        variance += task_variance / n_splits**2
+    return float(np.sqrt(variance / len(tasks) ** 2))
+
+
+def member_count(path: Path) -> int:
+    """How many members' predictions `path` (a test.predictions.npz) holds."""
+    with np.load(path) as archive:
+        found = {m.group(1) for name in archive.files if (m := re.match(r"m(\d+)/", name))}
+    return len(found)
+
+
+def member_hits(path: Path, metric: str) -> list[list[np.ndarray]] | None:
+    """Per member, per test split, which clips it got right, from a test.predictions.npz; None
+    when `metric` is not a share of clips."""
+    hits_of = METRICS[metric].hits
+    if hits_of is None:
+        return None
+    return [
+        [hits_of(probs, target) for probs, target in split_predictions(path, k)]
+        for k in range(member_count(path))
+    ]
+
+
+def clip_sd_of_files(paths: Sequence[Path], metric: str) -> float | None:
+    """`clip_sd` over every member in each task directory's prediction file."""
+    if METRICS[metric].hits is None:
+        return None
+    tasks = [[split_predictions(p, k) for k in range(member_count(p))] for p in paths]
+    return clip_sd(tasks, metric)
