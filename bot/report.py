@@ -361,8 +361,9 @@ def _verification_body(verification: Verification) -> list[str]:
         lines += [
             "",
             "A claim is reproduced when it lies in the interval: mean ± t·sd·√(1+1/K) of the K "
-            "seed-ensemble members at the published confidence, never narrower than the floor; "
-            "wider than the cap, the column is too noisy to judge (docs/tolerances.md).",
+            "seed-ensemble members at the published confidence (sd: the larger of the members' "
+            "sd and, for accuracy-like metrics, their per-clip sd), never narrower than the "
+            "floor; wider than the cap, the column is too noisy to judge (docs/tolerances.md).",
             *_strips(verification),
         ]
     explained = [

@@ -44,6 +44,21 @@ def split_variance(hits: np.ndarray) -> float:
     return float(np.sum(q * (1 - q)) * k / (k - 1) / n**2)
 
 
+def task_variance(hits: Sequence[Sequence[np.ndarray]]) -> float:
+    """The variance of one more run's fold-mean score on one task directory, from its members'
+    hits (`hits[member][split]`: a bool per clip of that test split)."""
+    counts = {len(splits) for splits in hits}
+    if len(counts) != 1:
+        raise ValueError("the members of a task directory have different test splits")
+    n_splits = counts.pop()
+    total = 0.0
+    for s in range(n_splits):
+        if len({len(splits[s]) for splits in hits}) != 1:
+            raise ValueError(f"the members' test split {s} differ in shape")
+        total += split_variance(np.stack([splits[s] for splits in hits]))
+    return total / n_splits**2
+
+
 def clip_sd(tasks: Sequence[Sequence[Splits]], metric: str) -> float | None:
     """The per-clip sd of the column score; `tasks`: per task directory, per member, that
     member's test splits (the same splits, in the same order, for every member). None when
@@ -51,21 +66,21 @@ def clip_sd(tasks: Sequence[Sequence[Splits]], metric: str) -> float | None:
     hits_of = METRICS[metric].hits
     if hits_of is None or not tasks or any(len(members) < 2 for members in tasks):
         return None
-    variance = 0.0
-    for members in tasks:
-        counts = {len(splits) for splits in members}
-        if len(counts) != 1:
-            raise ValueError("the members of a task directory have different test splits")
-        n_splits = counts.pop()
-        task_variance = 0.0
-        for s in range(n_splits):
-            targets = [splits[s][1] for splits in members]
-            if any(t.shape != targets[0].shape for t in targets):
-                raise ValueError(f"the members' test split {s} differ in shape")
-            hits = np.stack([hits_of(splits[s][0], splits[s][1]) for splits in members])
-            task_variance += split_variance(hits)
-        variance += task_variance / n_splits**2
+    variance = sum(
+        task_variance([[hits_of(probs, target) for probs, target in m] for m in members])
+        for members in tasks
+    )
     return float(np.sqrt(variance / len(tasks) ** 2))
+
+
+def hits_as_text(hits: Sequence[Sequence[np.ndarray]]) -> list[list[str]]:
+    """`hits[member][split]` as strings of 0 and 1, for a JSON file of measurements."""
+    return [["".join("1" if h else "0" for h in split) for split in member] for member in hits]
+
+
+def hits_from_text(text: Sequence[Sequence[str]]) -> list[list[np.ndarray]]:
+    """The inverse of `hits_as_text`."""
+    return [[np.array([c == "1" for c in split], dtype=bool) for split in m] for m in text]
 
 
 def member_count(path: Path) -> int:

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.evaluation.clip_spread import clip_sd, clip_sd_of_files, member_count, split_variance
+from bot.evaluation.clip_spread import (
+    clip_sd,
+    clip_sd_of_files,
+    hits_as_text,
+    hits_from_text,
+    member_count,
+    split_variance,
+    task_variance,
+)
 from bot.evaluation.metrics import top1_acc
 
 LABELS = 4
@@ -85,6 +93,28 @@ def test_members_with_different_splits_are_refused() -> None:
     short = _member(np.ones(4, dtype=bool), truth[:4])
     with pytest.raises(ValueError, match="differ in shape"):
         clip_sd([[[member], [short]]], "top1_acc")
+
+
+def test_hits_survive_their_text_form() -> None:
+    hits = [
+        [np.array([True, False, True]), np.array([False])],
+        [np.array([1, 1, 0], bool), np.array([True])],
+    ]
+    text = hits_as_text(hits)
+    assert text == [["101", "0"], ["110", "1"]]
+    back = hits_from_text(text)
+    assert all(
+        np.array_equal(a, b)
+        for m, n in zip(hits, back, strict=True)
+        for a, b in zip(m, n, strict=True)
+    )
+    assert task_variance(back) == pytest.approx(
+        (
+            split_variance(np.array([[1, 0, 1], [1, 1, 0]], bool))
+            + split_variance(np.array([[0], [1]], bool))
+        )
+        / 4
+    )
 
 
 def test_read_from_the_prediction_file_of_every_member(tmp_path: Path) -> None:
