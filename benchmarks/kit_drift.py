@@ -7,7 +7,8 @@ member 0 (the kit's run under the project's torch). For each embedding task dire
 (official per-file layout, e.g. the kit's embeddings of the real spoken_digit task), this
 script runs
 
-- `evaluate_task(seeds=K)` here: member 0 (the kit's run, bit for bit) and K-1 more members,
+- `evaluate_task(seeds=K)` here (or reuses what `hearbot evaluate --seeds K TASK_DIR` left in
+  the directory, with the same threads): member 0 (the kit's run, bit for bit) and K-1 more members,
   and their per-clip sd (bot/evaluation/clip_spread.py);
 - the official kit in every `--kit-env` (scripts/make-reference-env.sh with REFENV and
   TORCH_SPEC, e.g. torch==2.6.0), on a copy;
@@ -47,7 +48,12 @@ from bot.common.schemas import leaderboard_facts  # noqa: E402
 from bot.evaluation import evaluate_task  # noqa: E402
 from bot.evaluation.cli import primary_score  # noqa: E402
 from bot.evaluation.clip_spread import clip_sd_of_files, hits_as_text, member_hits  # noqa: E402
-from bot.evaluation.scores import MEMBERS_FILE, PREDICTIONS_FILE, load_members  # noqa: E402
+from bot.evaluation.scores import (  # noqa: E402
+    LOG_FILE,
+    MEMBERS_FILE,
+    PREDICTIONS_FILE,
+    load_members,
+)
 from bot.verify.verdict import ColumnEvidence, judge_column  # noqa: E402
 from tests import official_kit  # noqa: E402
 
@@ -58,9 +64,13 @@ def measure_task(
     """hearbot's K members (scores, per-clip hits, per-clip sd) and each kit's result."""
     metric = json.loads((task / "task_metadata.json").read_text())["evaluation"][0]
     out = scratch / task.name
-    torch.set_num_threads(threads)
     start = time.monotonic()
-    evaluate_task(task, device="cpu", seeds=seeds, out_dir=out)
+    if evaluated_in_place(task, seeds, threads):
+        out = task
+        print(f"{task}: reusing its `hearbot evaluate --seeds {seeds}` ({threads} threads)")
+    else:
+        torch.set_num_threads(threads)
+        evaluate_task(task, device="cpu", seeds=seeds, out_dir=out)
     hearbot_s = time.monotonic() - start
     members = [primary_score(m) for m in load_members(out / MEMBERS_FILE)]
     predictions = out / PREDICTIONS_FILE
@@ -83,6 +93,22 @@ def measure_task(
         "kit": kit_results,
         "seconds": {"hearbot": round(hearbot_s, 1), "kit": kit_seconds},
     }
+
+
+def evaluated_in_place(task: Path, seeds: int, threads: int) -> bool:
+    """Whether `hearbot evaluate --seeds K TASK_DIR` already ran on this task directory with
+    these seeds and torch threads (its log's first line says both), leaving the members and
+    their per-clip predictions there: the same numbers as running it again on this machine."""
+    log, members = task / LOG_FILE, task / MEMBERS_FILE
+    if not (log.is_file() and members.is_file() and (task / PREDICTIONS_FILE).is_file()):
+        return False
+    first = log.read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    return (
+        f", {threads} threads," in first
+        and f", seeds {seeds}," in first
+        and ", mode exact," in first
+        and len(load_members(members)) == seeds
+    )
 
 
 def cpu_name() -> str:

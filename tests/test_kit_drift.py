@@ -90,3 +90,21 @@ def test_an_environment_named_relatively_still_runs_from_the_kits_scratch_direct
     monkeypatch.chdir(tmp_path)
     env = official_kit.Env.at(Path("env"))
     assert env.python == python and env.python.is_absolute() and env.torch == "2.6.0"
+
+
+def test_an_earlier_evaluation_in_place_is_reused_only_with_the_same_seeds_and_threads(
+    kit_drift: ModuleType, tmp_path: Path
+) -> None:
+    from bot.evaluation import evaluate_task
+
+    task = _task(tmp_path)
+    assert not kit_drift.evaluated_in_place(task, 2, 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        evaluate_task(task, device="cpu", seeds=2, grid_points=1)
+    finally:
+        torch.set_num_threads(before)
+    assert kit_drift.evaluated_in_place(task, 2, 1)
+    assert not kit_drift.evaluated_in_place(task, 2, 2)  # other threads: other numbers
+    assert not kit_drift.evaluated_in_place(task, 3, 1)  # other K
