@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     mismatch = False
     try:
         for task in args.task_dirs:
-            measured = measure_task(task.resolve(), kits, args.seeds, args.threads, scratch)
+            measured = measure_task(task.absolute(), kits, args.seeds, args.threads, scratch)
             measured["judged"] = judge(args.column, measured)
             tasks.append(measured)
             members = ", ".join(f"{m:.3f}" for m in measured["members"])
