@@ -16,7 +16,7 @@ script runs
 and judges each kit result, as the claimed score, under the rule of `--column` (default
 ESC-50, a 5-fold top1 column like spoken_digit). It prints one line per claim and writes the
 measurements (members, per-clip hits, kit results) and the outcomes to `--out` as JSON;
-tests/verify/test_verdict.py re-judges them under the current rule.
+tests/verify/test_real_drift.py re-judges them under the current rule.
 
     .venv/bin/python benchmarks/kit_drift.py \\
         EMBEDDINGS/hearbaseline.naive/spoken_digit-1.0.9-small \\
