@@ -51,12 +51,13 @@ from bot.common.schemas import Column, leaderboard_facts  # noqa: E402
 from bot.evaluation import evaluate_task  # noqa: E402
 from bot.evaluation.cli import primary_score  # noqa: E402
 from bot.evaluation.clip_spread import (  # noqa: E402
+    column_clip_sd,
     hits_as_text,
     hits_from_text,
     member_hits,
-    task_variance,
 )
 from bot.evaluation.scores import MEMBERS_FILE, PREDICTIONS_FILE, load_members  # noqa: E402
+from bot.hear.tasks import read_metadata  # noqa: E402
 from bot.verify.verdict import (  # noqa: E402
     ColumnEvidence,
     Interval,
@@ -100,7 +101,7 @@ class Measured:
         """The per-clip sd of the ensemble made of the members in `subset`."""
         if self.hits is None:
             return None
-        return math.sqrt(task_variance(hits_from_text([self.hits[i] for i in subset])))
+        return column_clip_sd([hits_from_text([self.hits[i] for i in subset])])
 
 
 def shape_of(column: Column) -> Shape:
@@ -178,8 +179,7 @@ def measure(
 def hit_strings(path: Path, task: Path) -> list[list[str]] | None:
     """Per member, per test split, its hits as a string of 0/1 (bot/evaluation/clip_spread.py);
     None when the task's metric is not a share of clips or it left no per-clip predictions."""
-    metric = json.loads((task / "task_metadata.json").read_text())["evaluation"][0]
-    hits = member_hits(path, metric) if path.is_file() else None
+    hits = member_hits(path, read_metadata(task).primary_metric) if path.is_file() else None
     return None if hits is None else hits_as_text(hits)
 
 

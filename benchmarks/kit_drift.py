@@ -47,13 +47,14 @@ from bot.common.fileio import write_atomic  # noqa: E402
 from bot.common.schemas import leaderboard_facts  # noqa: E402
 from bot.evaluation import evaluate_task  # noqa: E402
 from bot.evaluation.cli import primary_score  # noqa: E402
-from bot.evaluation.clip_spread import clip_sd_of_files, hits_as_text, member_hits  # noqa: E402
+from bot.evaluation.clip_spread import column_clip_sd, hits_as_text, member_hits  # noqa: E402
 from bot.evaluation.scores import (  # noqa: E402
     LOG_FILE,
     MEMBERS_FILE,
     PREDICTIONS_FILE,
     load_members,
 )
+from bot.hear.tasks import read_metadata  # noqa: E402
 from bot.verify.verdict import ColumnEvidence, judge_column  # noqa: E402
 from tests import official_kit  # noqa: E402
 
@@ -62,7 +63,7 @@ def measure_task(
     task: Path, kits: list[official_kit.Env], seeds: int, threads: int, scratch: Path
 ) -> dict[str, object]:
     """hearbot's K members (scores, per-clip hits, per-clip sd) and each kit's result."""
-    metric = json.loads((task / "task_metadata.json").read_text())["evaluation"][0]
+    metric = read_metadata(task).primary_metric
     out = scratch / task.name
     start = time.monotonic()
     if evaluated_in_place(task, seeds, threads):
@@ -88,7 +89,7 @@ def measure_task(
         "embeddings": f"{task.parent.name}/{task.name}",
         "metric": metric,
         "members": members,
-        "clip_sd": clip_sd_of_files([predictions], metric) if predictions.is_file() else None,
+        "clip_sd": None if hits is None else column_clip_sd([hits]),
         "hits": None if hits is None else hits_as_text(hits),
         "kit": kit_results,
         "seconds": {"hearbot": round(hearbot_s, 1), "kit": kit_seconds},

@@ -59,18 +59,25 @@ def task_variance(hits: Sequence[Sequence[np.ndarray]]) -> float:
     return total / n_splits**2
 
 
+def column_clip_sd(task_hits: Sequence[Sequence[Sequence[np.ndarray]]]) -> float | None:
+    """The per-clip sd of the column score from its task directories' hits (per directory,
+    `hits[member][split]`); None with fewer than two members in a directory."""
+    if not task_hits or any(len(hits) < 2 for hits in task_hits):
+        return None
+    variance = sum(task_variance(hits) for hits in task_hits)
+    return float(np.sqrt(variance / len(task_hits) ** 2))
+
+
 def clip_sd(tasks: Sequence[Sequence[Splits]], metric: str) -> float | None:
     """The per-clip sd of the column score; `tasks`: per task directory, per member, that
     member's test splits (the same splits, in the same order, for every member). None when
     `metric` is not a share of clips or there are fewer than two members."""
     hits_of = METRICS[metric].hits
-    if hits_of is None or not tasks or any(len(members) < 2 for members in tasks):
+    if hits_of is None:
         return None
-    variance = sum(
-        task_variance([[hits_of(probs, target) for probs, target in m] for m in members])
-        for members in tasks
+    return column_clip_sd(
+        [[[hits_of(probs, target) for probs, target in m] for m in members] for members in tasks]
     )
-    return float(np.sqrt(variance / len(tasks) ** 2))
 
 
 def hits_as_text(hits: Sequence[Sequence[np.ndarray]]) -> list[list[str]]:
@@ -104,7 +111,7 @@ def member_hits(path: Path, metric: str) -> list[list[np.ndarray]] | None:
 
 def clip_sd_of_files(paths: Sequence[Path], metric: str) -> float | None:
     """`clip_sd` over every member in each task directory's prediction file."""
-    if METRICS[metric].hits is None:
+    task_hits = [member_hits(path, metric) for path in paths]
+    if any(hits is None for hits in task_hits):
         return None
-    tasks = [[split_predictions(p, k) for k in range(member_count(p))] for p in paths]
-    return clip_sd(tasks, metric)
+    return column_clip_sd([hits for hits in task_hits if hits is not None])

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.common.schemas import leaderboard_facts
-from bot.evaluation.clip_spread import hits_from_text, task_variance
+from bot.evaluation.clip_spread import column_clip_sd, hits_from_text
 from bot.verify.verdict import DEFAULT_SEEDS, ColumnEvidence, judge_column
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +37,9 @@ TASKS = {task["model"]: task for task in DOCUMENT["tasks"]}
 
 def _clip_sd(task: dict, subset: tuple[int, ...]) -> float:
     """The per-clip sd of the members in `subset`, from the stored hits."""
-    return math.sqrt(task_variance(hits_from_text([task["hits"][m] for m in subset])))
+    found = column_clip_sd([hits_from_text([task["hits"][m] for m in subset])])
+    assert found is not None
+    return found
 
 
 def _outcome(task: dict, subset: tuple[int, ...], claim: float, per_clip: bool = True) -> str:
