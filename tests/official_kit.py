@@ -9,16 +9,16 @@ compared with a measured tolerance instead (tests/numeric.py).
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from tests.scripts import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFENV_PYTHON = REPO_ROOT / ".refenv" / "bin" / "python"
@@ -56,14 +56,7 @@ def present() -> bool:
 @functools.cache
 def _crosscheck() -> ModuleType:
     """scripts/crosscheck.py, the one place that knows how to run the kit."""
-    spec = importlib.util.spec_from_file_location(
-        "crosscheck", REPO_ROOT / "scripts" / "crosscheck.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO_ROOT / "scripts" / "crosscheck.py")
 
 
 def run(task_dir: Path, threads: int, python: Path = REFENV_PYTHON) -> dict[str, Any]:

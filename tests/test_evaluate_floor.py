@@ -3,9 +3,7 @@ hearbot log, the floor plan, the floor's model shape against the kit's and its s
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -19,18 +17,14 @@ from bot.evaluation.model import INITIALIZERS, build_classifier
 from bot.evaluation.protocol import data_splits, sampled_grid, task_grid
 from bot.evaluation.scores import LOG_FILE
 from tests.evaluation.synth import make_scene_task
+from tests.scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "evaluate_floor.py"
 
 
 @pytest.fixture(scope="module")
 def floor() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evaluate_floor", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["evaluate_floor"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_parses_a_logged_line(floor: ModuleType) -> None:

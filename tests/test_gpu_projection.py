@@ -3,7 +3,6 @@ a lent GPU: scripts/gpu-proof.sh)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.common.schemas import leaderboard_facts
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "gpu_projection.py"
@@ -22,11 +22,7 @@ RECORD = REPO / "benchmarks" / "results" / "h100-2026-11-26.json"
 
 @pytest.fixture(scope="module")
 def projection() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gpu_projection", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_trainings_follow_the_protocol(projection: ModuleType) -> None:

@@ -3,9 +3,7 @@ exists) a whole run on a tiny task, where the kit under the project's torch equa
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -14,18 +12,14 @@ import torch
 
 from tests import official_kit
 from tests.evaluation.synth import make_scene_task
+from tests.scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "kit_drift.py"
 
 
 @pytest.fixture(scope="module")
 def kit_drift() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kit_drift", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kit_drift"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _task(root: Path) -> Path:
